@@ -1,0 +1,69 @@
+#include "attention_inputs.hpp"
+
+#include <climits>
+
+#include "errors.hpp"
+#include "npy.hpp"
+
+namespace attn {
+
+namespace {
+struct Shape4 {
+  long b, h, n, d;
+};
+
+Shape4 as_4d(const std::vector<long>& s, const std::string& path) {
+  if (s.size() < 2 || s.size() > 4)
+    throw UserError(path + ": expected a 2-D [N,D], 3-D [H,N,D] or 4-D [B,H,N,D] array, got " +
+                    std::to_string(s.size()) + "-D");
+  std::vector<long> full(4 - s.size(), 1);
+  full.insert(full.end(), s.begin(), s.end());
+  for (long x : full)
+    if (x > INT_MAX) throw UserError(path + ": dimension " + std::to_string(x) + " is too large");
+  return {full[0], full[1], full[2], full[3]};
+}
+
+std::string dims(const Shape4& s) {
+  return "[" + std::to_string(s.b) + "," + std::to_string(s.h) + "," + std::to_string(s.n) + "," +
+         std::to_string(s.d) + "]";
+}
+}  // namespace
+
+AttentionInputs load_attention_inputs(const std::string& q_path, const std::string& k_path, const std::string& v_path,
+                                      const std::string& lens_path) {
+  AttentionInputs in;
+  NpyArray q = read_npy_floats(q_path), k = read_npy_floats(k_path), v = read_npy_floats(v_path);
+  const Shape4 sq = as_4d(q.shape, q_path), sk = as_4d(k.shape, k_path), sv = as_4d(v.shape, v_path);
+  if (sk.b != sv.b || sk.h != sv.h || sk.n != sv.n || sk.d != sv.d)
+    throw UserError("K " + dims(sk) + " and V " + dims(sv) + " must have the same shape");
+  if (sq.b != sk.b) throw UserError("batch of Q " + dims(sq) + " differs from K " + dims(sk));
+  if (sq.d != sk.d) throw UserError("head size of Q " + dims(sq) + " differs from K " + dims(sk));
+  if (sq.d > 256) throw UserError("head size D=" + std::to_string(sq.d) + " is outside 1..256");
+  if (sq.h % sk.h != 0)
+    throw UserError("Q heads " + std::to_string(sq.h) + " is not a multiple of K/V heads " + std::to_string(sk.h));
+  Problem& p = in.problem;
+  p.B = static_cast<int>(sq.b), p.H = static_cast<int>(sq.h), p.Hkv = static_cast<int>(sk.h);
+  p.Nq = static_cast<int>(sq.n), p.Nk = static_cast<int>(sk.n), p.D = static_cast<int>(sq.d);
+  in.q_rank = static_cast<int>(q.shape.size());
+  in.q = std::move(q.data), in.k = std::move(k.data), in.v = std::move(v.data);
+  if (!lens_path.empty()) {
+    const NpyInts lens = read_npy_ints(lens_path);
+    if (lens.shape.size() != 1 || lens.shape[0] != p.B)
+      throw UserError(lens_path + ": lengths must be a 1-D array of B=" + std::to_string(p.B) + " integers");
+    for (long x : lens.data) {
+      if (x < 1 || x > p.Nk)
+        throw UserError(lens_path + ": length " + std::to_string(x) + " is outside 1.." + std::to_string(p.Nk));
+      in.lens.push_back(static_cast<int>(x));
+    }
+    p.lens = in.lens.data();
+  }
+  return in;
+}
+
+std::vector<long> output_shape(const AttentionInputs& in) {
+  const Problem& p = in.problem;
+  std::vector<long> full = {p.B, p.H, p.Nq, p.D};
+  return std::vector<long>(full.end() - in.q_rank, full.end());
+}
+
+}  // namespace attn

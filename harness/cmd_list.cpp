@@ -1,0 +1,24 @@
+// attnbench list: the registry table, with each variant's options, defaults and help.
+#include <cstdio>
+
+#include "commands.hpp"
+#include "isa.hpp"
+#include "variant.hpp"
+
+namespace attn {
+
+int cmd_list(int, const char* const*) {
+  std::printf("variants (spec: NAME[:key=value,...]):\n");
+  for (const auto& info : variant_registry()) {
+    std::printf("  %-14s %s\n", info.name.c_str(), info.summary.c_str());
+    for (const auto& o : info.options)
+      std::printf("      %-12s %s%s\n", o.key.c_str(), o.help.c_str(),
+                  o.default_value.empty() ? "" : (" (default " + o.default_value + ")").c_str());
+  }
+  std::printf("\nISAs on this CPU (best first):");
+  for (Isa isa : supported_isas()) std::printf(" %s", isa_name(isa));
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace attn

@@ -1,0 +1,62 @@
+// attnbench run: one variant on the user's .npy tensors, output written as .npy.
+#include <omp.h>
+
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <iostream>
+
+#include "attention_inputs.hpp"
+#include "commands.hpp"
+#include "errors.hpp"
+#include "memory.hpp"
+#include "npy.hpp"
+#include "run_options.hpp"
+#include "variant.hpp"
+
+namespace po = boost::program_options;
+
+namespace attn {
+
+int cmd_run(int argc, const char* const* argv) {
+  std::string variant_spec, q_path, k_path, v_path, out_path, lens_path, isa_name_arg = "auto";
+  float scale = 0.0f;
+  int threads = 0;
+  po::options_description desc("attnbench run --variant SPEC --q Q.npy --k K.npy --v V.npy --out O.npy");
+  desc.add_options()("help,h", "this help")
+      ("variant", po::value(&variant_spec)->required(), "variant spec, NAME[:key=value,...] (see attnbench list)")
+      ("q", po::value(&q_path)->required(), "queries, float32 .npy [B,H,Nq,D] (or [H,Nq,D], [Nq,D])")
+      ("k", po::value(&k_path)->required(), "keys, [B,Hkv,Nk,D]")
+      ("v", po::value(&v_path)->required(), "values, same shape as K")
+      ("out", po::value(&out_path)->required(), "output .npy, Q's shape")
+      ("causal", po::bool_switch(), "causal mask (bottom-right aligned when Nq != Nk)")
+      ("scale", po::value(&scale), "score scale (default 1/sqrt(D))")
+      ("threads", po::value(&threads), "OpenMP threads (default: all cores)")
+      ("isa", po::value(&isa_name_arg), "auto|avx512|avx2|sse2|scalar")
+      ("lens", po::value(&lens_path), "int .npy [B]: item b uses its first len_b queries and keys");
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+
+  const Isa isa = resolve_isa(isa_name_arg);
+  if (vm.count("threads")) set_thread_count(threads);
+  if (vm.count("scale") && (!std::isfinite(scale) || scale == 0.0f))
+    throw UserError("--scale must be a finite non-zero number");
+  const auto variant = make_variant(variant_spec);
+  AttentionInputs in = load_attention_inputs(q_path, k_path, v_path, lens_path);
+  in.problem.causal = vm["causal"].as<bool>();
+  in.problem.scale = scale;
+  check_problem(*variant, in.problem);
+  const Problem& p = in.problem;
+  const std::size_t out_elems = static_cast<std::size_t>(p.B) * p.H * p.Nq * p.D;
+  require_memory(variant->workspace_bytes(p, isa) + out_elems * sizeof(float), variant->spec());
+  std::vector<float> out(out_elems);
+  variant->forward(p, in.tensors(), out.data(), isa);
+  write_npy(out_path, output_shape(in), out.data());
+  return 0;
+}
+
+}  // namespace attn

@@ -1,0 +1,9 @@
+// The attnbench subcommands; each parses its own options and returns the exit status.
+#pragma once
+
+namespace attn {
+
+int cmd_list(int argc, const char* const* argv);
+int cmd_run(int argc, const char* const* argv);
+
+}  // namespace attn

@@ -1,0 +1,60 @@
+// attnbench: run, sweep and tabulate CPU attention variants. Every failure the user can cause
+// ends here as one line on stderr and a non-zero exit.
+#include <boost/program_options/errors.hpp>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "commands.hpp"
+#include "errors.hpp"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, const char* const*);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"list", attn::cmd_list, "list the variants and their options"},
+    {"run", attn::cmd_run, "run one variant on .npy tensors"},
+};
+
+void usage(std::FILE* to) {
+  std::fprintf(to, "usage: attnbench COMMAND [options]   (attnbench COMMAND --help for its options)\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(to, "  %-6s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(stdout);
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const attn::UserError& e) {
+      std::fprintf(stderr, "attnbench %s: error: %s\n", c.name, e.what());
+    } catch (const boost::program_options::error& e) {
+      std::fprintf(stderr, "attnbench %s: error: %s (see attnbench %s --help)\n", c.name, e.what(), c.name);
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "attnbench %s: error: out of memory\n", c.name);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "attnbench %s: error: %s\n", c.name, e.what());
+    }
+    return 2;
+  }
+  std::fprintf(stderr, "attnbench: error: unknown command '%s' (try attnbench --help)\n", name.c_str());
+  return 2;
+}

@@ -1,0 +1,60 @@
+#include "isa.hpp"
+
+#include "errors.hpp"
+
+namespace attn {
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return "scalar";
+    case Isa::sse2: return "sse2";
+    case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
+  }
+  return "?";
+}
+
+Isa parse_isa(const std::string& name) {
+  for (Isa isa : {Isa::scalar, Isa::sse2, Isa::avx2, Isa::avx512})
+    if (name == isa_name(isa)) return isa;
+  throw UserError("unknown ISA '" + name + "' (expected auto, avx512, avx2, sse2 or scalar)");
+}
+
+// __builtin_cpu_supports also checks that the OS saves the wide registers (XGETBV),
+// which a CPUID-only test does not.
+bool cpu_supports(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return true;
+    case Isa::sse2: return __builtin_cpu_supports("sse2");
+    case Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::avx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl");
+  }
+  return false;
+}
+
+Isa best_isa() {
+  for (Isa isa : {Isa::avx512, Isa::avx2, Isa::sse2})
+    if (cpu_supports(isa)) return isa;
+  return Isa::scalar;
+}
+
+Isa resolve_isa(const std::string& name) {
+  if (name == "auto") return best_isa();
+  Isa isa = parse_isa(name);
+  if (!cpu_supports(isa))
+    throw UserError(std::string("ISA '") + name + "' is not supported by this CPU (best available: " +
+                    isa_name(best_isa()) + ")");
+  return isa;
+}
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::avx512, Isa::avx2, Isa::sse2, Isa::scalar})
+    if (cpu_supports(isa)) out.push_back(isa);
+  return out;
+}
+
+}  // namespace attn

@@ -1,0 +1,19 @@
+// Included by each kernels/isa/<isa>.cpp with ATTN_ARCH set to that ISA's arch type:
+// the only place kernel templates are instantiated.
+#include "../fma_loop.hpp"
+#include "../kernel_table.hpp"
+#include "../masked_attention.hpp"
+
+namespace attn::kernels {
+namespace {
+void masked_attention_entry(const MaskedAttentionArgs& a) { masked_attention<ATTN_ARCH>(a); }
+std::size_t masked_attention_workspace_entry(const MaskedAttentionArgs& a) {
+  return masked_attention_workspace(a, static_cast<int>(simd::Vec<ATTN_ARCH>::size));
+}
+}  // namespace
+
+KernelTable ATTN_TABLE_FN() {
+  return KernelTable{ATTN_ISA, static_cast<int>(simd::Vec<ATTN_ARCH>::size), &masked_attention_entry,
+                     &masked_attention_workspace_entry, &fma_loop<ATTN_ARCH>};
+}
+}  // namespace attn::kernels

@@ -1,0 +1,30 @@
+#include "kernel_table.hpp"
+
+#include <string>
+
+#include "errors.hpp"
+
+namespace attn {
+namespace kernels {
+KernelTable kernel_table_avx512();
+KernelTable kernel_table_avx2();
+KernelTable kernel_table_sse2();
+KernelTable kernel_table_scalar();
+}  // namespace kernels
+
+const KernelTable& kernel_table(Isa isa) {
+  if (!cpu_supports(isa)) throw UserError(std::string("ISA '") + isa_name(isa) + "' is not supported by this CPU");
+  static const KernelTable avx512 = kernels::kernel_table_avx512();
+  static const KernelTable avx2 = kernels::kernel_table_avx2();
+  static const KernelTable sse2 = kernels::kernel_table_sse2();
+  static const KernelTable scalar = kernels::kernel_table_scalar();
+  switch (isa) {
+    case Isa::avx512: return avx512;
+    case Isa::avx2: return avx2;
+    case Isa::sse2: return sse2;
+    case Isa::scalar: break;
+  }
+  return scalar;
+}
+
+}  // namespace attn

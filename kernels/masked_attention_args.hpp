@@ -1,0 +1,52 @@
+// What the tiled online-softmax engine needs: tensors, shapes, and a block plan that lists,
+// per query tile, the key tiles to visit. Arch-independent; shared by every ISA build.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace attn {
+
+// Engine tile sizes. Block plans and masks are built at this granularity.
+constexpr int kTileQ = 64;
+constexpr int kTileK = 64;
+
+enum class TileKind : uint8_t { empty, partial, full };
+
+struct TileRef {
+  int32_t k_tile;
+  TileKind kind;  // full: no element mask; partial: ask the ElementMask per row
+};
+
+// For layout head lh and query tile qt, the key tiles are
+// refs[begin[lh * q_tiles + qt] .. begin[lh * q_tiles + qt + 1]).
+struct TilePlanView {
+  int layout_heads = 1;  // 1 (shared by every head) or H
+  int q_tiles = 0;
+  int k_tiles = 0;
+  const uint32_t* begin = nullptr;
+  const TileRef* refs = nullptr;
+};
+
+// Element visibility inside partial tiles.
+class ElementMask {
+ public:
+  virtual ~ElementMask() = default;
+  // visible[t] = 1 if query row i of head h sees key j0 + t, else 0, for t < n.
+  virtual void mark_row(int h, long i, long j0, int n, uint8_t* visible) const = 0;
+};
+
+struct MaskedAttentionArgs {
+  int B = 1, H = 1, Hkv = 1, Nq = 1, Nk = 1, D = 1;
+  float scale = 1.0f;
+  const float* q = nullptr;  // [B, H, Nq, D]
+  const float* k = nullptr;  // [B, Hkv, Nk, D]
+  const float* v = nullptr;  // [B, Hkv, Nk, D]
+  float* o = nullptr;        // [B, H, Nq, D]
+  // Optional [B] valid lengths (self-attention, Nq == Nk): item b uses its first lens[b] queries
+  // and keys; its other query rows are written as zeros.
+  const int* lens = nullptr;
+  TilePlanView plan;
+  const ElementMask* mask = nullptr;  // needed only if the plan has partial tiles
+};
+
+}  // namespace attn

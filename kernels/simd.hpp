@@ -1,0 +1,117 @@
+// The vector vocabulary every kernel is written in: an xsimd batch for the SIMD ISAs and a
+// one-lane stand-in for the scalar path, with the same operations on both.
+//
+// Only include this from kernel templates; instantiate them in kernels/isa/<isa>.cpp
+// (one definition rule: never use a default-arch batch in a shared header).
+#pragma once
+#include <xsimd/xsimd.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+namespace attn::simd {
+
+// A one-lane "vector" so the kernels compile unchanged for the scalar path.
+struct Scalar1 {
+  static constexpr std::size_t size = 1;
+  float v;
+  Scalar1() = default;
+  Scalar1(float x) : v(x) {}  // NOLINT: broadcast, like xsimd::batch(float)
+  static Scalar1 load_unaligned(const float* p) { return Scalar1(*p); }
+  static Scalar1 load_aligned(const float* p) { return Scalar1(*p); }
+  void store_unaligned(float* p) const { *p = v; }
+  void store_aligned(float* p) const { *p = v; }
+  float get(std::size_t) const { return v; }
+  friend Scalar1 operator+(Scalar1 a, Scalar1 b) { return a.v + b.v; }
+  friend Scalar1 operator-(Scalar1 a, Scalar1 b) { return a.v - b.v; }
+  friend Scalar1 operator*(Scalar1 a, Scalar1 b) { return a.v * b.v; }
+  friend Scalar1 operator/(Scalar1 a, Scalar1 b) { return a.v / b.v; }
+};
+
+// Tag for the scalar path, used where the xsimd arch would be.
+struct scalar_arch {};
+
+template <class Arch>
+struct VecOf {
+  using type = xsimd::batch<float, Arch>;
+};
+template <>
+struct VecOf<scalar_arch> {
+  using type = Scalar1;
+};
+template <class Arch>
+using Vec = typename VecOf<Arch>::type;
+
+// ---- operations, overloaded for xsimd batches and Scalar1 ----
+template <class A>
+inline xsimd::batch<float, A> vfma(const xsimd::batch<float, A>& a, const xsimd::batch<float, A>& b,
+                                   const xsimd::batch<float, A>& c) {
+  return xsimd::fma(a, b, c);
+}
+// Plain multiply-add: std::fma would be a library call on CPUs without FMA.
+inline Scalar1 vfma(Scalar1 a, Scalar1 b, Scalar1 c) { return a.v * b.v + c.v; }
+
+template <class A>
+inline xsimd::batch<float, A> vmax(const xsimd::batch<float, A>& a, const xsimd::batch<float, A>& b) {
+  return xsimd::max(a, b);
+}
+inline Scalar1 vmax(Scalar1 a, Scalar1 b) { return std::max(a.v, b.v); }
+
+template <class A>
+inline xsimd::batch<float, A> vmin(const xsimd::batch<float, A>& a, const xsimd::batch<float, A>& b) {
+  return xsimd::min(a, b);
+}
+inline Scalar1 vmin(Scalar1 a, Scalar1 b) { return std::min(a.v, b.v); }
+
+template <class A>
+inline float hsum(const xsimd::batch<float, A>& a) {
+  return xsimd::hadd(a);
+}
+inline float hsum(Scalar1 a) { return a.v; }
+
+// xsimd 8.1 has no horizontal max: spill and scan (called once per row per tile).
+template <class A>
+inline float hmax(const xsimd::batch<float, A>& a) {
+  alignas(64) float lanes[xsimd::batch<float, A>::size];
+  a.store_aligned(lanes);
+  float m = lanes[0];
+  for (std::size_t i = 1; i < xsimd::batch<float, A>::size; ++i) m = std::max(m, lanes[i]);
+  return m;
+}
+inline float hmax(Scalar1 a) { return a.v; }
+
+// 2^x for x <= 127, good to ~2 ulp; returns exactly 0 for x <= -127 (and for -inf),
+// which is what masked scores need. Cephes exp2f polynomial on [-0.5, 0.5].
+template <class V>
+inline V exp2_poly(V f) {
+  V p(1.535336188319500e-4f);
+  p = vfma(p, f, V(1.339887440266574e-3f));
+  p = vfma(p, f, V(9.618437357674640e-3f));
+  p = vfma(p, f, V(5.550332471162809e-2f));
+  p = vfma(p, f, V(2.402264791363012e-1f));
+  p = vfma(p, f, V(6.931472028550421e-1f));
+  return vfma(p, f, V(1.0f));
+}
+
+template <class A>
+inline xsimd::batch<float, A> vexp2(xsimd::batch<float, A> x) {
+  using B = xsimd::batch<float, A>;
+  using I = xsimd::batch<int32_t, A>;
+  x = xsimd::min(xsimd::max(x, B(-127.0f)), B(127.0f));
+  // Adding 1.5 * 2^23 rounds x to the nearest integer n, kept in the low mantissa bits of t.
+  const B magic(12582912.0f);
+  const B t = x + magic;
+  const B f = x - (t - magic);  // in [-0.5, 0.5]
+  // (bits(t) + 127) << 23 drops the magic's bits and leaves the exponent field of 2^n;
+  // n = -127 gives an all-zero float, so underflow is an exact 0.
+  const I e = (xsimd::bitwise_cast<I>(t) + I(127)) << 23;
+  return exp2_poly(f) * xsimd::bitwise_cast<B>(e);
+}
+inline Scalar1 vexp2(Scalar1 x) {
+  float c = std::min(std::max(x.v, -127.0f), 127.0f);
+  return c <= -127.0f ? 0.0f : std::exp2(c);
+}
+
+}  // namespace attn::simd

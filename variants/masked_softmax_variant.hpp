@@ -1,0 +1,24 @@
+// Base class for every softmax variant defined by a mask: forward runs the tiled engine on the
+// mask's block plan, the reference applies the same mask in float64. A new variant only
+// supplies make_mask() (see README, "Adding a variant").
+#pragma once
+#include <memory>
+
+#include "attention_mask.hpp"
+#include "variant.hpp"
+
+namespace attn {
+
+class MaskedSoftmaxVariant : public Variant {
+ public:
+  // The mask for this problem (it may keep a reference to p).
+  virtual std::unique_ptr<AttentionMask> make_mask(const Problem& p) const = 0;
+
+  bool exact() const override { return false; }
+  double visible_pairs(const Problem& p) const override;
+  std::size_t workspace_bytes(const Problem& p, Isa isa) const override;
+  void forward(const Problem& p, const Tensors& t, float* out, Isa isa) const override;
+  void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
+};
+
+}  // namespace attn

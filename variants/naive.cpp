@@ -1,0 +1,70 @@
+// naive: the textbook baseline. Scalar loops that materialise the full Nq x Nk score matrix
+// per head (S = scale Q K^T, mask, row softmax, O = P V), exactly as papers' baselines do.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "masked_softmax_variant.hpp"
+
+namespace attn {
+
+namespace {
+class Naive final : public MaskedSoftmaxVariant {
+ public:
+  bool exact() const override { return true; }
+  std::unique_ptr<AttentionMask> make_mask(const Problem&) const override { return std::make_unique<AttentionMask>(); }
+
+  std::size_t workspace_bytes(const Problem& p, Isa) const override {
+    return sizeof(float) * static_cast<std::size_t>(p.Nq) * p.Nk * std::min(omp_get_max_threads(), p.B * p.H);
+  }
+
+  void forward(const Problem& p, const Tensors& t, float* out, Isa) const override {
+    const auto mask = make_mask(p);
+    const VisibleKeys keys(p, *mask);
+    const long Nq = p.Nq, Nk = p.Nk, D = p.D;
+    const float scale = p.effective_scale();
+#pragma omp parallel
+    {
+      std::vector<float> scores(Nq * Nk);
+#pragma omp for schedule(dynamic)
+      for (long bh = 0; bh < static_cast<long>(p.B) * p.H; ++bh) {
+        const int b = static_cast<int>(bh / p.H), h = static_cast<int>(bh % p.H);
+        const float* q = t.q + bh * Nq * D;
+        const float* k = t.k + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
+        const float* v = t.v + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
+        float* o = out + bh * Nq * D;
+        for (long i = 0; i < Nq; ++i)
+          for (long j = 0; j < Nk; ++j) {
+            float s = 0;
+            for (long d = 0; d < D; ++d) s += q[i * D + d] * k[j * D + d];
+            const bool seen = i < p.valid_q(b) && j < p.valid_k(b) && keys.visible(h, i, j);
+            scores[i * Nk + j] = seen ? s * scale : -std::numeric_limits<float>::infinity();
+          }
+        for (long i = 0; i < Nq; ++i) {
+          float* row = &scores[i * Nk];
+          const float mx = *std::max_element(row, row + Nk);
+          float sum = 0;
+          for (long j = 0; j < Nk; ++j) {
+            row[j] = mx == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(row[j] - mx);
+            sum += row[j];
+          }
+          for (long d = 0; d < D; ++d) {
+            float acc = 0;
+            for (long j = 0; j < Nk; ++j) acc += row[j] * v[j * D + d];
+            o[i * D + d] = sum > 0 ? acc / sum : 0.0f;
+          }
+        }
+      }
+    }
+  }
+};
+}  // namespace
+
+VariantInfo variant_info_naive() {
+  return {"naive", "textbook scalar attention that materialises the Nq x Nk scores (baseline)", {},
+          [](const Options&) -> std::unique_ptr<Variant> { return std::make_unique<Naive>(); }};
+}
+
+}  // namespace attn

@@ -1,0 +1,42 @@
+// Variant specs on the command line: NAME[:key=value[,key=value]...].
+#pragma once
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attn {
+
+struct OptionSpec {
+  std::string key;
+  std::string default_value;  // "" means no default (the option is optional and unset)
+  std::string help;
+};
+
+struct ParsedSpec {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> options;  // in the order given
+};
+
+// Splits a spec into its name and key=value pairs; throws UserError on malformed text.
+ParsedSpec parse_spec(const std::string& spec);
+
+// A variant's option values, checked against its OptionSpecs: defaults filled in, unknown
+// keys and malformed numbers rejected with one-line UserErrors that name the variant.
+class Options {
+ public:
+  Options(const std::string& variant, const std::vector<OptionSpec>& specs,
+          const std::vector<std::pair<std::string, std::string>>& given);
+  bool has(const std::string& key) const;
+  std::string get_string(const std::string& key) const;
+  long get_int(const std::string& key, long min, long max) const;
+  double get_double(const std::string& key, double min, double max) const;
+  // get_string, checked against a list of allowed values.
+  std::string get_choice(const std::string& key, const std::vector<std::string>& allowed) const;
+
+ private:
+  std::string variant_;
+  std::map<std::string, std::string> values_;
+};
+
+}  // namespace attn

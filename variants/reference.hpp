@@ -1,0 +1,20 @@
+// float64 references: the definitions of SPEC.md written as plainly as possible, for tests
+// and for the accuracy columns of a sweep.
+#pragma once
+#include <vector>
+
+#include "attention_mask.hpp"
+#include "problem.hpp"
+
+namespace attn {
+
+// Softmax attention over the keys `keys` lets each row see (rows that see none give 0).
+// out is [B, H, rows.size(), D]; rows at or past an item's length give 0.
+void reference_softmax(const Problem& p, const Tensors& t, const VisibleKeys& keys, const std::vector<long>& rows,
+                       double* out);
+
+// Softmax probabilities of one query row over all Nk keys, in float64 (0 where invisible).
+void reference_softmax_weights(const Problem& p, const Tensors& t, const VisibleKeys& keys, int b, int h, long i,
+                               double* weights);
+
+}  // namespace attn
