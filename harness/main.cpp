@@ -23,7 +23,8 @@ const Command kCommands[] = {
     {"run", attn::cmd_run, "run one variant on .npy tensors"},
 };
 
-void usage(std::FILE* to) {
+void usage() {
+  std::FILE* to = stdout;
   std::fprintf(to, "usage: attnbench COMMAND [options]   (attnbench COMMAND --help for its options)\n\ncommands:\n");
   for (const auto& c : kCommands) std::fprintf(to, "  %-6s %s\n", c.name, c.summary);
 }
@@ -32,12 +33,12 @@ void usage(std::FILE* to) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    usage(stderr);
+    std::fprintf(stderr, "attnbench: error: no command given (try attnbench --help)\n");
     return 2;
   }
   const std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
-    usage(stdout);
+    usage();
     return 0;
   }
   for (const auto& c : kCommands) {
