@@ -8,7 +8,8 @@
 
 #define ATTN_VARIANTS(X) \
   X(dense)               \
-  X(naive)
+  X(naive)               \
+  X(dense_blas)
 
 namespace attn {
 

@@ -1,0 +1,78 @@
+// dense_blas: the unfused implementation a user writes with BLAS, per (batch, head):
+// S = scale Q K^T (sgemm), -inf outside the visible keys, row softmax, O = P V (sgemm).
+// BLAS runs single-threaded inside; OpenMP parallelises over (batch, head), as a user would.
+// The N x N score matrix per thread is exactly the memory cost fused kernels avoid.
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "masked_softmax_variant.hpp"
+
+namespace attn {
+
+namespace {
+// Row softmax over s[0, n) in place, keys outside [lo, hi] get probability 0; all-zero if none.
+void softmax_row(float* s, long n, long lo, long hi) {
+  if (lo > hi) {
+    std::fill(s, s + n, 0.0f);
+    return;
+  }
+  float mx = -std::numeric_limits<float>::infinity();
+  for (long j = lo; j <= hi; ++j) mx = std::max(mx, s[j]);
+  float sum = 0;
+  for (long j = lo; j <= hi; ++j) sum += (s[j] = std::exp(s[j] - mx));
+  const float inv = 1.0f / sum;
+  std::fill(s, s + lo, 0.0f);
+  for (long j = lo; j <= hi; ++j) s[j] *= inv;
+  std::fill(s + hi + 1, s + n, 0.0f);
+}
+
+class DenseBlas final : public MaskedSoftmaxVariant {
+ public:
+  bool exact() const override { return true; }
+  std::unique_ptr<AttentionMask> make_mask(const Problem&) const override { return std::make_unique<AttentionMask>(); }
+
+  std::size_t workspace_bytes(const Problem& p, Isa) const override {
+    return sizeof(float) * static_cast<std::size_t>(p.Nq) * p.Nk * std::min(omp_get_max_threads(), p.B * p.H);
+  }
+
+  // The ISA argument does not apply: OpenBLAS picks its own kernels for this CPU.
+  void forward(const Problem& p, const Tensors& t, float* out, Isa) const override {
+    openblas_set_num_threads(1);
+    const auto mask = make_mask(p);
+    const VisibleKeys keys(p, *mask);
+    const long Nq = p.Nq, Nk = p.Nk, D = p.D;
+    const float scale = p.effective_scale();
+#pragma omp parallel
+    {
+      std::vector<float> scores(Nq * Nk);
+#pragma omp for schedule(dynamic)
+      for (long bh = 0; bh < static_cast<long>(p.B) * p.H; ++bh) {
+        const int b = static_cast<int>(bh / p.H), h = static_cast<int>(bh % p.H);
+        const long kv = (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
+        const long nq = p.valid_q(b), nk = p.valid_k(b);  // --lens: only the leading block is used
+        float* o = out + bh * Nq * D;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, D, scale, t.q + bh * Nq * D, D, t.k + kv, D,
+                    0.0f, scores.data(), Nk);
+        for (long i = 0; i < nq; ++i) {
+          const KeyRange r = keys.range(i);
+          softmax_row(&scores[i * Nk], nk, r.lo, std::min(r.hi, nk - 1));
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, scores.data(), Nk, t.v + kv, D, 0.0f,
+                    o, D);
+        std::fill(o + nq * D, o + Nq * D, 0.0f);
+      }
+    }
+  }
+};
+}  // namespace
+
+VariantInfo variant_info_dense_blas() {
+  return {"dense_blas", "unfused BLAS attention: sgemm, softmax, sgemm (materialises the Nq x Nk scores; OpenBLAS)",
+          {}, [](const Options&) -> std::unique_ptr<Variant> { return std::make_unique<DenseBlas>(); }};
+}
+
+}  // namespace attn
