@@ -5,5 +5,6 @@ namespace attn {
 
 int cmd_list(int argc, const char* const* argv);
 int cmd_run(int argc, const char* const* argv);
+int cmd_table(int argc, const char* const* argv);
 
 }  // namespace attn

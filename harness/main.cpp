@@ -21,6 +21,7 @@ struct Command {
 const Command kCommands[] = {
     {"list", attn::cmd_list, "list the variants and their options"},
     {"run", attn::cmd_run, "run one variant on .npy tensors"},
+    {"table", attn::cmd_table, "lay sweep JSONL out as a paper-style table (presets lra, flash)"},
 };
 
 void usage() {

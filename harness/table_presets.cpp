@@ -1,0 +1,207 @@
+#include "table_presets.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "errors.hpp"
+
+namespace attn {
+
+namespace {
+
+const char* kDash = "—";
+
+struct Setting {
+  long batch, heads, kv_heads, head_dim, threads;
+  bool causal;
+  std::string isa;
+  auto key() const { return std::tie(batch, heads, kv_heads, head_dim, causal, threads, isa); }
+  bool operator<(const Setting& o) const { return key() < o.key(); }
+  std::string describe() const {
+    return "batch=" + std::to_string(batch) + " heads=" + std::to_string(heads) +
+           " kv_heads=" + std::to_string(kv_heads) + " head_dim=" + std::to_string(head_dim) +
+           " causal=" + std::to_string(causal) + " threads=" + std::to_string(threads) + " isa=" + isa;
+  }
+};
+
+Setting setting_of(const CaseRecord& r) {
+  return {r.batch, r.heads, r.kv_heads, r.head_dim, r.threads, r.causal, r.isa};
+}
+
+using Column = std::pair<long, long>;  // (seq_q, seq_kv)
+
+std::string column_label(const Column& c) {
+  return c.first == c.second ? seq_label(c.second) : seq_label(c.first) + "x" + seq_label(c.second);
+}
+
+std::string printf_string(const char* fmt, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, x);
+  return buf;
+}
+
+std::string format_ms(double ms) {
+  if (ms < 10) return printf_string("%.3f", ms);
+  if (ms < 1000) return printf_string("%.1f", ms);
+  return printf_string("%.0f", ms);
+}
+
+std::string skipped_cell(const CaseRecord& r) {
+  std::string reason = r.reason;
+  std::transform(reason.begin(), reason.end(), reason.begin(), ::tolower);
+  const bool oom = reason.find("memory") != std::string::npos || reason.find("oom") != std::string::npos;
+  return oom ? "OOM" : kDash;
+}
+
+// One setting's records as a grid: variants in first-seen order (dense first), columns by N.
+struct Grid {
+  Setting setting;
+  std::vector<std::string> variants;
+  std::vector<Column> columns;
+  std::map<std::pair<std::string, Column>, const CaseRecord*> cells;
+  std::size_t records = 0;
+  std::set<std::string> files;
+
+  const CaseRecord* at(const std::string& variant, const Column& c) const {
+    auto it = cells.find({variant, c});
+    return it == cells.end() ? nullptr : it->second;
+  }
+};
+
+std::vector<Grid> group_into_grids(const std::vector<CaseRecord>& records, std::vector<std::string>& problems) {
+  std::map<Setting, Grid> grids;
+  std::vector<Setting> order;
+  for (const auto& r : records) {
+    const Setting s = setting_of(r);
+    auto [it, fresh] = grids.try_emplace(s);
+    Grid& g = it->second;
+    if (fresh) {
+      g.setting = s;
+      order.push_back(s);
+    }
+    const Column c{r.seq_q, r.seq_kv};
+    if (std::find(g.variants.begin(), g.variants.end(), r.variant) == g.variants.end()) g.variants.push_back(r.variant);
+    if (std::find(g.columns.begin(), g.columns.end(), c) == g.columns.end()) g.columns.push_back(c);
+    auto [cell, inserted] = g.cells.try_emplace({r.variant, c}, &r);
+    if (!inserted) {
+      // Same variant and shape but a different case_id (e.g. other --inputs): not comparable.
+      problems.push_back("two records for " + r.variant + " at N=" + column_label(c) + " (" + g.setting.describe() +
+                         "): " + cell->second->source + " and " + r.source + "; using the first");
+      continue;
+    }
+    ++g.records;
+    g.files.insert(r.source.substr(0, r.source.rfind(':')));
+  }
+  std::vector<Grid> out;
+  for (const auto& s : order) {
+    Grid g = grids[s];
+    std::stable_partition(g.variants.begin(), g.variants.end(), [](const std::string& v) { return v == "dense"; });
+    std::sort(g.columns.begin(), g.columns.end(),
+              [](const Column& a, const Column& b) { return std::tie(a.second, a.first) < std::tie(b.second, b.first); });
+    for (const auto& v : g.variants)
+      for (const auto& c : g.columns)
+        if (!g.at(v, c)) problems.push_back("missing: " + v + " at N=" + column_label(c) + " (" + s.describe() + ")");
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+std::vector<std::string> header_for(const Grid& g, const std::string& corner) {
+  std::vector<std::string> h{corner};
+  for (const auto& c : g.columns) h.push_back(column_label(c));
+  return h;
+}
+
+std::string sources_note(const Grid& g) {
+  std::string files;
+  for (const auto& f : g.files) files += (files.empty() ? "" : ", ") + f;
+  return std::to_string(g.records) + " records from " + files;
+}
+
+// Ratio cell against the dense record of the same column; `value` picks the quantity.
+template <class Ratio>
+std::string relative_cell(const Grid& g, const std::string& variant, const Column& c, Ratio ratio) {
+  const CaseRecord* r = g.at(variant, c);
+  if (!r) return kDash;
+  if (r->skipped) return skipped_cell(*r);
+  const CaseRecord* dense = g.at("dense", c);
+  if (!dense || dense->skipped) return kDash;
+  return ratio(*dense, *r);
+}
+
+void add_lra_tables(const Grid& g, PresetOutput& out) {
+  Table speed{"Speed relative to dense (dense time / variant time), " + g.setting.describe(), {}, header_for(g, "variant"), {}};
+  Table memory{"Workspace relative to dense (variant bytes / dense bytes), " + g.setting.describe(), {}, header_for(g, "variant"), {}};
+  bool dense_workspace_zero = false;
+  for (const auto& v : g.variants) {
+    std::vector<std::string> srow{v}, mrow{v};
+    for (const auto& c : g.columns) {
+      srow.push_back(relative_cell(g, v, c, [](const CaseRecord& d, const CaseRecord& r) {
+        return printf_string("%.2fx", d.time_ms / r.time_ms);
+      }));
+      mrow.push_back(relative_cell(g, v, c, [&](const CaseRecord& d, const CaseRecord& r) {
+        if (d.workspace_bytes <= 0) {
+          dense_workspace_zero = true;
+          return printf_string("%.2f MiB", r.workspace_bytes / (1 << 20));
+        }
+        return printf_string("%.2fx", r.workspace_bytes / d.workspace_bytes);
+      }));
+    }
+    speed.rows.push_back(srow);
+    memory.rows.push_back(mrow);
+  }
+  if (std::find(g.variants.begin(), g.variants.end(), "dense") == g.variants.end())
+    out.problems.push_back("lra: no dense records (" + g.setting.describe() + "); every ratio is " + std::string(kDash));
+  speed.notes = {"time = median over repetitions (time_ms); " + sources_note(g),
+                 std::string(kDash) + " = no record or no dense record for that N; OOM = skipped for lack of memory"};
+  memory.notes = {"workspace_bytes as recorded by the sweep; " + sources_note(g)};
+  if (dense_workspace_zero) memory.notes.push_back("dense reported 0 workspace bytes: those cells are absolute MiB");
+  out.tables.push_back(std::move(speed));
+  out.tables.push_back(std::move(memory));
+}
+
+void add_flash_table(const Grid& g, PresetOutput& out) {
+  Table t{"Runtime (ms, median) vs sequence length, " + g.setting.describe(), {}, header_for(g, "variant"), {}};
+  for (const auto& v : g.variants) {
+    std::vector<std::string> row{v};
+    for (const auto& c : g.columns) {
+      const CaseRecord* r = g.at(v, c);
+      row.push_back(!r ? kDash : r->skipped ? skipped_cell(*r) : format_ms(r->time_ms));
+    }
+    t.rows.push_back(row);
+  }
+  t.notes = {"time = median over repetitions (time_ms); " + sources_note(g),
+             "OOM = skipped for lack of memory; " + std::string(kDash) + " = skipped for another reason or no record"};
+  out.tables.push_back(std::move(t));
+}
+
+}  // namespace
+
+std::string seq_label(long n) {
+  if (n >= 1024 && n % 1024 == 0) return std::to_string(n / 1024) + "k";
+  if (n >= 1024 && n % 512 == 0) return printf_string("%.1fk", n / 1024.0);
+  return std::to_string(n);
+}
+
+const std::vector<std::string>& table_preset_names() {
+  static const std::vector<std::string> names{"lra", "flash"};
+  return names;
+}
+
+PresetOutput build_preset_tables(const std::string& preset, const std::vector<CaseRecord>& records) {
+  const auto& names = table_preset_names();
+  if (std::find(names.begin(), names.end(), preset) == names.end())
+    throw UserError("unknown preset '" + preset + "' (choose lra or flash)");
+  if (records.empty()) throw UserError("no records to tabulate");
+  PresetOutput out;
+  for (const Grid& g : group_into_grids(records, out.problems)) {
+    if (preset == "lra") add_lra_tables(g, out);
+    else add_flash_table(g, out);
+  }
+  return out;
+}
+
+}  // namespace attn

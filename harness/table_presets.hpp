@@ -1,0 +1,35 @@
+// Paper-style tables laid out from sweep records.
+//   lra:   Long Range Arena (Tay et al. 2021) Table 2: rows = variants, columns = N,
+//          speed relative to dense (dense time / variant time) and workspace relative to dense.
+//   flash: FlashAttention (Dao et al. 2022) runtime-vs-N: rows = variants, columns = N,
+//          median ms, "OOM" / "—" for skipped cases.
+// Records are grouped by setting (batch, heads, kv_heads, head_dim, causal, threads, isa);
+// each setting gets its own table so no record is silently mixed with another.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "table_records.hpp"
+
+namespace attn {
+
+struct Table {
+  std::string title;
+  std::vector<std::string> notes;                // printed under the table
+  std::vector<std::string> header;               // first column names the rows
+  std::vector<std::vector<std::string>> rows;
+};
+
+struct PresetOutput {
+  std::vector<Table> tables;
+  std::vector<std::string> problems;  // cells with no record (the merge must not hide them)
+};
+
+const std::vector<std::string>& table_preset_names();
+// Throws UserError for an unknown preset or when no record is left to tabulate.
+PresetOutput build_preset_tables(const std::string& preset, const std::vector<CaseRecord>& records);
+
+// "1k" for 1024, "1.5k" for 1536, "100" for 100.
+std::string seq_label(long n);
+
+}  // namespace attn

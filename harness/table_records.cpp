@@ -1,0 +1,143 @@
+#include "table_records.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "errors.hpp"
+
+namespace attn {
+
+namespace {
+
+std::string where(const json::Line& line) { return line.file + ":" + std::to_string(line.line); }
+
+const json::Value& field(const json::Line& line, const std::string& key) {
+  const json::Value* v = line.value.find(key);
+  if (!v) throw UserError(where(line) + ": record has no \"" + key + "\" field");
+  return *v;
+}
+
+std::string string_field(const json::Line& line, const std::string& key) {
+  const json::Value& v = field(line, key);
+  if (!v.is_string()) throw UserError(where(line) + ": \"" + key + "\" must be a string");
+  return v.string;
+}
+
+long count_field(const json::Line& line, const std::string& key) {
+  const json::Value& v = field(line, key);
+  if (!v.is_number() || v.number < 0 || v.number > 1e15 || v.number != std::floor(v.number))
+    throw UserError(where(line) + ": \"" + key + "\" must be a non-negative integer");
+  return static_cast<long>(v.number);
+}
+
+double number_field(const json::Line& line, const std::string& key) {
+  const json::Value& v = field(line, key);
+  if (!v.is_number() || !std::isfinite(v.number) || v.number < 0)
+    throw UserError(where(line) + ": \"" + key + "\" must be a non-negative number");
+  return v.number;
+}
+
+bool flag_field(const json::Line& line, const std::string& key) {
+  const json::Value& v = field(line, key);
+  if (v.kind == json::Value::Kind::Bool) return v.boolean;
+  if (v.is_number() && (v.number == 0 || v.number == 1)) return v.number == 1;
+  throw UserError(where(line) + ": \"" + key + "\" must be true/false or 0/1");
+}
+
+}  // namespace
+
+CaseRecord case_record_from_json(const json::Line& line) {
+  CaseRecord r;
+  r.source = where(line);
+  r.case_id = string_field(line, "case_id");
+  r.variant = string_field(line, "variant");
+  r.name = line.value.find("name") ? string_field(line, "name") : r.variant.substr(0, r.variant.find(':'));
+  r.batch = count_field(line, "batch");
+  r.heads = count_field(line, "heads");
+  r.kv_heads = line.value.find("kv_heads") ? count_field(line, "kv_heads") : r.heads;
+  r.seq_q = count_field(line, "seq_q");
+  r.seq_kv = count_field(line, "seq_kv");
+  r.head_dim = count_field(line, "head_dim");
+  r.causal = flag_field(line, "causal");
+  r.threads = count_field(line, "threads");
+  r.isa = string_field(line, "isa");
+  if (const json::Value* status = line.value.find("status")) {
+    if (!status->is_string()) throw UserError(r.source + ": \"status\" must be a string");
+    r.skipped = status->string != "ok";
+    if (const json::Value* reason = line.value.find("reason"); reason && reason->is_string()) r.reason = reason->string;
+  }
+  if (!r.skipped) {
+    r.time_ms = number_field(line, "time_ms");
+    if (r.time_ms <= 0) throw UserError(r.source + ": \"time_ms\" must be positive");
+    r.workspace_bytes = number_field(line, "workspace_bytes");
+  }
+  return r;
+}
+
+std::vector<CaseRecord> read_case_records(const std::vector<std::string>& paths) {
+  std::vector<CaseRecord> out;
+  for (const auto& path : paths)
+    for (const auto& line : json::read_jsonl(path)) out.push_back(case_record_from_json(line));
+  return out;
+}
+
+std::vector<std::string> drop_duplicate_cases(std::vector<CaseRecord>& records) {
+  std::map<std::string, std::vector<std::string>> sources;
+  std::vector<std::string> order;
+  std::vector<CaseRecord> kept;
+  for (auto& r : records) {
+    auto& s = sources[r.case_id];
+    if (s.empty()) {
+      order.push_back(r.case_id);
+      kept.push_back(r);
+    }
+    s.push_back(r.source);
+  }
+  std::vector<std::string> problems;
+  for (const auto& id : order) {
+    const auto& s = sources[id];
+    if (s.size() < 2) continue;
+    std::string line = "case_id " + id + " appears " + std::to_string(s.size()) + " times (";
+    for (std::size_t i = 0; i < s.size(); ++i) line += (i ? ", " : "") + s[i];
+    problems.push_back(line + "); using the first");
+  }
+  records = std::move(kept);
+  return problems;
+}
+
+std::vector<std::string> read_expected_case_ids(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UserError("cannot open " + path);
+  std::vector<std::string> ids;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    if (line[first] == '{') {
+      auto parsed = json::parse_jsonl(line, path);
+      const json::Value* id = parsed.at(0).value.find("case_id");
+      if (!id || !id->is_string()) throw UserError(path + ":" + std::to_string(number) + ": no \"case_id\" string");
+      ids.push_back(id->string);
+    } else {
+      const auto last = line.find_last_not_of(" \t\r");
+      ids.push_back(line.substr(first, last - first + 1));
+    }
+  }
+  return ids;
+}
+
+std::vector<std::string> compare_with_expected(const std::vector<CaseRecord>& records,
+                                               const std::vector<std::string>& expected) {
+  std::set<std::string> have, want(expected.begin(), expected.end());
+  for (const auto& r : records) have.insert(r.case_id);
+  std::vector<std::string> problems;
+  for (const auto& id : expected)
+    if (!have.count(id)) problems.push_back("missing case " + id + " (expected, no record)");
+  for (const auto& r : records)
+    if (!want.count(r.case_id)) problems.push_back("unexpected case " + r.case_id + " (" + r.source + ", not in the expected list)");
+  return problems;
+}
+
+}  // namespace attn

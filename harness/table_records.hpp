@@ -1,0 +1,37 @@
+// Sweep records read back from JSONL for tables, and the checks that keep merged
+// shards honest: duplicate case_ids, and cases expected but absent.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "jsonl_reader.hpp"
+
+namespace attn {
+
+struct CaseRecord {
+  std::string source;  // "FILE:LINE", for messages
+  std::string case_id, variant, name, isa;
+  long batch = 0, heads = 0, kv_heads = 0, seq_q = 0, seq_kv = 0, head_dim = 0, threads = 0;
+  bool causal = false;
+  bool skipped = false;  // "status": "skipped"
+  std::string reason;    // why it was skipped
+  double time_ms = 0;    // median over repetitions (absent on skipped records)
+  double workspace_bytes = 0;
+};
+
+// Throws UserError "FILE:LINE: ..." if a field a table needs is missing or has the wrong type.
+CaseRecord case_record_from_json(const json::Line& line);
+std::vector<CaseRecord> read_case_records(const std::vector<std::string>& paths);
+
+// One line per problem: "case_id X appears 2 times (a.jsonl:3, b.jsonl:9)".
+// Only the first record of each case_id is kept in `records`.
+std::vector<std::string> drop_duplicate_cases(std::vector<CaseRecord>& records);
+
+// Expected case_ids, one per line (the output of `attnbench sweep --dry-run`); lines that
+// are JSON objects contribute their "case_id"; blank lines and lines starting with '#' are skipped.
+std::vector<std::string> read_expected_case_ids(const std::string& path);
+// "missing case X" for each expected id without a record, "unexpected case X" for the reverse.
+std::vector<std::string> compare_with_expected(const std::vector<CaseRecord>& records,
+                                               const std::vector<std::string>& expected);
+
+}  // namespace attn

@@ -1,0 +1,117 @@
+#include "table_render.hpp"
+
+#include "errors.hpp"
+
+namespace attn {
+
+namespace {
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+}
+
+std::string md_cell(std::string s) {
+  replace_all(s, "|", "\\|");
+  return s;
+}
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = s;
+  replace_all(q, "\"", "\"\"");
+  return "\"" + q + "\"";
+}
+
+std::string latex_text(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '\\': out += "\\textbackslash{}"; break;
+      case '&': case '%': case '$': case '#': case '_': case '{': case '}': out += '\\'; out += c; break;
+      case '~': out += "\\textasciitilde{}"; break;
+      case '^': out += "\\textasciicircum{}"; break;
+      default: out += c;
+    }
+  }
+  replace_all(out, "—", "---");
+  return out;
+}
+
+// "1.23x" becomes 1.23$\times$ so ratios read as in the papers.
+std::string latex_cell(const std::string& s) {
+  if (s.size() > 1 && s.back() == 'x' && s.find_first_not_of("0123456789.") == s.size() - 1)
+    return s.substr(0, s.size() - 1) + "$\\times$";
+  return latex_text(s);
+}
+
+std::string render_markdown(const Table& t) {
+  std::string out = "### " + md_cell(t.title) + "\n\n|";
+  for (const auto& h : t.header) out += " " + md_cell(h) + " |";
+  out += "\n|";
+  for (std::size_t i = 0; i < t.header.size(); ++i) out += i == 0 ? "---|" : "---:|";
+  out += "\n";
+  for (const auto& row : t.rows) {
+    out += "|";
+    for (const auto& c : row) out += " " + md_cell(c) + " |";
+    out += "\n";
+  }
+  out += "\n";
+  for (const auto& n : t.notes) out += "_" + md_cell(n) + "_  \n";
+  return out;
+}
+
+std::string render_csv(const Table& t) {
+  std::string out = "# " + t.title + "\n";
+  for (const auto& n : t.notes) out += "# " + n + "\n";
+  for (const auto* row : {&t.header}) {
+    for (std::size_t i = 0; i < row->size(); ++i) out += (i ? "," : "") + csv_cell((*row)[i]);
+    out += "\n";
+  }
+  for (const auto& row : t.rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + csv_cell(row[i]);
+    out += "\n";
+  }
+  return out;
+}
+
+std::string render_latex(const Table& t) {
+  std::string out = "\\begin{table}[t]\n\\centering\n\\caption{" + latex_text(t.title) + "}\n\\begin{tabular}{l";
+  out += std::string(t.header.size() - 1, 'r') + "}\n\\toprule\n";
+  for (std::size_t i = 0; i < t.header.size(); ++i) out += (i ? " & " : "") + latex_text(t.header[i]);
+  out += " \\\\\n\\midrule\n";
+  for (const auto& row : t.rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) out += (i ? " & " : "") + (i ? latex_cell(row[i]) : "\\texttt{" + latex_text(row[i]) + "}");
+    out += " \\\\\n";
+  }
+  out += "\\bottomrule\n\\end{tabular}\n";
+  if (!t.notes.empty()) {
+    out += "\\par\\footnotesize ";
+    for (std::size_t i = 0; i < t.notes.size(); ++i) out += (i ? "; " : "") + latex_text(t.notes[i]);
+    out += "\n";
+  }
+  return out + "\\end{table}\n";
+}
+
+}  // namespace
+
+TableFormat parse_table_format(const std::string& name) {
+  if (name == "md") return TableFormat::Markdown;
+  if (name == "csv") return TableFormat::Csv;
+  if (name == "latex") return TableFormat::Latex;
+  throw UserError("--format must be md, csv or latex, got '" + name + "'");
+}
+
+std::string render_tables(const std::vector<Table>& tables, TableFormat format) {
+  std::string out;
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    if (i) out += "\n";
+    switch (format) {
+      case TableFormat::Markdown: out += render_markdown(tables[i]); break;
+      case TableFormat::Csv: out += render_csv(tables[i]); break;
+      case TableFormat::Latex: out += render_latex(tables[i]); break;
+    }
+  }
+  return out;
+}
+
+}  // namespace attn

@@ -1,0 +1,19 @@
+// Renders preset tables as Markdown, CSV or LaTeX (booktabs).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "table_presets.hpp"
+
+namespace attn {
+
+enum class TableFormat { Markdown, Csv, Latex };
+
+// Throws UserError for anything but md, csv or latex.
+TableFormat parse_table_format(const std::string& name);
+// Markdown: "### title", the table, notes as "_..._" lines.
+// CSV: "# title" and "# note" comment lines, then RFC 4180 rows; tables separated by a blank line.
+// LaTeX: one table environment per table, caption = title, notes as a footnotesize line.
+std::string render_tables(const std::vector<Table>& tables, TableFormat format);
+
+}  // namespace attn

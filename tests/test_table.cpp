@@ -1,0 +1,189 @@
+// attnbench table: the JSON reader, both presets in every format, and the duplicate /
+// missing-case reports that keep merged shards honest. Inputs are small hand-made JSONL.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "cli_util.hpp"
+#include "errors.hpp"
+#include "jsonl_reader.hpp"
+#include "table_presets.hpp"
+#include "table_render.hpp"
+
+using namespace attn;
+
+namespace {
+
+std::string record(const std::string& variant, long n, double ms, double workspace, const std::string& extra = "") {
+  const std::string id = variant + "|b1h2d16n" + std::to_string(n);
+  return "{\"case_id\":\"" + id + "\",\"variant\":\"" + variant + "\",\"name\":\"" + variant.substr(0, variant.find(':')) +
+         "\",\"batch\":1,\"heads\":2,\"kv_heads\":2,\"seq_q\":" + std::to_string(n) + ",\"seq_kv\":" + std::to_string(n) +
+         ",\"head_dim\":16,\"causal\":false,\"threads\":1,\"isa\":\"avx2\",\"time_ms\":" + std::to_string(ms) +
+         ",\"workspace_bytes\":" + std::to_string(workspace) + ",\"machine\":{\"cpu\":\"x \\\"q\\\"\",\"cores\":2}" + extra + "}\n";
+}
+
+std::string skipped(const std::string& variant, long n, const std::string& reason) {
+  return "{\"case_id\":\"" + variant + "|b1h2d16n" + std::to_string(n) + "\",\"variant\":\"" + variant +
+         "\",\"batch\":1,\"heads\":2,\"kv_heads\":2,\"seq_q\":" + std::to_string(n) + ",\"seq_kv\":" + std::to_string(n) +
+         ",\"head_dim\":16,\"causal\":0,\"threads\":1,\"isa\":\"avx2\",\"status\":\"skipped\",\"reason\":\"" + reason + "\"}\n";
+}
+
+std::string write_text(const std::string& name, const std::string& text) {
+  const std::string path = test::temp_path(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+// dense 1k: 4 ms, 2k: 16 ms; window 1k: 1 ms, 2k: 2 ms; naive 1k: 40 ms, 2k out of memory.
+std::string sample_run() {
+  return record("dense", 1024, 4, 1000) + record("window:left=64,right=0", 1024, 1, 500) + record("naive", 1024, 40, 4000) +
+         "\n" + record("dense", 2048, 16, 2000) + record("window:left=64,right=0", 2048, 2, 500) +
+         skipped("naive", 2048, "needs 16 GiB, more memory than available");
+}
+
+}  // namespace
+
+TEST_CASE("json parser reads objects, nesting, escapes and numbers") {
+  const auto v = json::parse(R"( {"a": -1.5e2, "b": [true, false, null], "c": {"d": "x\"\\\u00e9\ud83d\ude00"}, "e": 0} )");
+  REQUIRE(v.kind == json::Value::Kind::Object);
+  CHECK(v.find("a")->number == -150.0);
+  CHECK(v.find("b")->array.size() == 3);
+  CHECK(v.find("b")->array[2].kind == json::Value::Kind::Null);
+  CHECK(v.find("c")->find("d")->string == "x\"\\\xc3\xa9\xf0\x9f\x98\x80");
+  CHECK(v.find("missing") == nullptr);
+}
+
+TEST_CASE("json parser refuses malformed input with one line") {
+  const char* bad[] = {"", "{", "{\"a\":}", "{\"a\":1,}", "{a:1}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":-}",
+                       "{\"a\":tru}", "{\"a\":\"\\x\"}", "{\"a\":\"open}", "{\"a\":1} x", "{\"a\":\"\\ud800\"}",
+                       "{\"a\":1e999}", "{\"a\":[1,2}", "\x01"};
+  for (const char* text : bad) {
+    CAPTURE(text);
+    try {
+      json::parse(text);
+      FAIL("accepted malformed JSON");
+    } catch (const UserError& e) {
+      CHECK(std::string(e.what()).find('\n') == std::string::npos);
+      CHECK(std::string(e.what()).find("column") != std::string::npos);
+    }
+  }
+  CHECK_THROWS_AS(json::parse(std::string(200, '[') + std::string(200, ']')), UserError);  // too deep, no stack overflow
+}
+
+TEST_CASE("jsonl reader names the file and line of the bad record") {
+  const std::string text = record("dense", 1024, 4, 1000) + "\n{\"case_id\": \"x\", \n";
+  try {
+    json::parse_jsonl(text, "run.jsonl");
+    FAIL("accepted a truncated line");
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()).rfind("run.jsonl:3: malformed JSON", 0) == 0);
+  }
+  CHECK_THROWS_AS(json::parse_jsonl("[1,2]\n", "a.jsonl"), UserError);  // not an object
+  CHECK(json::parse_jsonl("\n  \n", "empty.jsonl").empty());
+}
+
+TEST_CASE("lra preset: speed and workspace relative to dense, OOM for skipped") {
+  const auto lines = json::parse_jsonl(sample_run(), "run.jsonl");
+  std::vector<CaseRecord> records;
+  for (const auto& l : lines) records.push_back(case_record_from_json(l));
+  const PresetOutput out = build_preset_tables("lra", records);
+  CHECK(out.problems.empty());
+  REQUIRE(out.tables.size() == 2);
+  const Table& speed = out.tables[0];
+  CHECK(speed.header == std::vector<std::string>{"variant", "1k", "2k"});
+  REQUIRE(speed.rows.size() == 3);
+  CHECK(speed.rows[0] == std::vector<std::string>{"dense", "1.00x", "1.00x"});
+  CHECK(speed.rows[1] == std::vector<std::string>{"window:left=64,right=0", "4.00x", "8.00x"});
+  CHECK(speed.rows[2] == std::vector<std::string>{"naive", "0.10x", "OOM"});
+  const Table& memory = out.tables[1];
+  CHECK(memory.rows[1] == std::vector<std::string>{"window:left=64,right=0", "0.50x", "0.25x"});
+  CHECK(memory.rows[2] == std::vector<std::string>{"naive", "4.00x", "OOM"});
+  CHECK(speed.title.find("head_dim=16") != std::string::npos);
+}
+
+TEST_CASE("flash preset: median ms per N, OOM and dash, separate tables per setting") {
+  std::string text = sample_run() + skipped("window:left=64,right=0", 4096, "not supported by this variant");
+  std::string causal = record("dense", 1024, 2, 1000);
+  causal.replace(causal.find("\"causal\":false"), 14, "\"causal\":true");
+  causal.replace(causal.find("n1024\""), 6, "n1024c\"");
+  text += causal;
+  std::vector<CaseRecord> records;
+  for (const auto& l : json::parse_jsonl(text, "run.jsonl")) records.push_back(case_record_from_json(l));
+  const PresetOutput out = build_preset_tables("flash", records);
+  REQUIRE(out.tables.size() == 2);
+  const Table& t = out.tables[0];
+  CHECK(t.header == std::vector<std::string>{"variant", "1k", "2k", "4k"});
+  CHECK(t.rows[0] == std::vector<std::string>{"dense", "4.000", "16.0", "—"});
+  CHECK(t.rows[1] == std::vector<std::string>{"window:left=64,right=0", "1.000", "2.000", "—"});
+  CHECK(t.rows[2] == std::vector<std::string>{"naive", "40.0", "OOM", "—"});
+  CHECK(out.tables[1].title.find("causal=1") != std::string::npos);
+  // dense and naive have no 4k record at all: reported, not hidden.
+  CHECK(out.problems.size() == 2);
+  CHECK(out.problems[0].find("missing: dense at N=4k") == 0);
+}
+
+TEST_CASE("renderers: markdown, csv and latex") {
+  Table t{"Runtime, head_dim=16", {"note_1 50%"}, {"variant", "1k"}, {{"block_sparse:a=1", "2.00x"}, {"x|y", "—"}}};
+  const std::string md = render_tables({t}, TableFormat::Markdown);
+  CHECK(md.find("### Runtime, head_dim=16\n\n| variant | 1k |\n|---|---:|\n| block_sparse:a=1 | 2.00x |\n| x\\|y | — |\n") == 0);
+  const std::string csv = render_tables({t}, TableFormat::Csv);
+  CHECK(csv == "# Runtime, head_dim=16\n# note_1 50%\nvariant,1k\nblock_sparse:a=1,2.00x\nx|y,—\n");
+  const std::string tex = render_tables({t}, TableFormat::Latex);
+  CHECK(tex.find("\\caption{Runtime, head\\_dim=16}") != std::string::npos);
+  CHECK(tex.find("\\texttt{block\\_sparse:a=1} & 2.00$\\times$ \\\\") != std::string::npos);
+  CHECK(tex.find("x|y} & --- \\\\") != std::string::npos);
+  CHECK(tex.find("note\\_1 50\\%") != std::string::npos);
+  CHECK_THROWS_AS(parse_table_format("html"), UserError);
+}
+
+TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad input") {
+  const auto run = write_text("table_run.jsonl", sample_run());
+  for (const char* format : {"md", "csv", "latex"}) {
+    const auto r = test::run_attnbench(std::string("table ") + run + " --preset lra --format " + format);
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.find("8.00") != std::string::npos);
+    CHECK(r.output.find("warning") == std::string::npos);
+  }
+  // The same shard twice: every case is a duplicate, reported on stderr, the table still printed.
+  const auto twice = test::run_attnbench("table " + run + " " + run + " --preset flash");
+  CHECK(twice.exit_code == 0);
+  CHECK(twice.output.find("appears 2 times") != std::string::npos);
+  CHECK(twice.output.find("| dense | 4.000 | 16.0 |") != std::string::npos);
+  CHECK(test::run_attnbench("table " + run + " " + run + " --preset flash --strict").exit_code == 2);
+
+  const auto expect = write_text("table_expect.txt", "# from sweep --dry-run\ndense|b1h2d16n1024\ndense|b1h2d16n4096\n");
+  const auto missing = test::run_attnbench("table " + run + " --preset flash --expect " + expect);
+  CHECK(missing.output.find("missing case dense|b1h2d16n4096") != std::string::npos);
+  CHECK(missing.output.find("unexpected case naive|b1h2d16n1024") != std::string::npos);
+  const auto strict = test::run_attnbench("table " + run + " --preset flash --strict --expect " + expect);
+  CHECK(strict.exit_code == 2);
+  CHECK(strict.output.find("no table written") != std::string::npos);
+
+  const auto out_path = test::temp_path("table_out.tex");
+  std::remove(out_path.c_str());
+  CHECK(test::run_attnbench("table " + run + " --preset lra --format latex --out " + out_path).exit_code == 0);
+  std::ifstream written(out_path);
+  CHECK(std::string(std::istreambuf_iterator<char>(written), {}).find("\\toprule") != std::string::npos);
+
+  const auto malformed = write_text("table_bad.jsonl", record("dense", 1024, 4, 1000) + "{\"case_id\": 1,,}\n");
+  const auto no_time = write_text("table_notime.jsonl", "{\"case_id\":\"a\",\"variant\":\"dense\"}\n");
+  const std::vector<std::string> bad = {
+      "table",
+      "table " + run,                                       // no --preset
+      "table " + run + " --preset nope",
+      "table " + run + " --preset lra --format html",
+      "table /nonexistent.jsonl --preset lra",
+      "table " + malformed + " --preset lra",
+      "table " + no_time + " --preset lra",
+      "table " + run + " --preset lra --head-dim 99",
+      "table " + run + " --preset lra --out /nonexistent/dir/t.md",
+  };
+  for (const auto& args : bad) {
+    CAPTURE(args);
+    const auto r = test::run_attnbench(args);
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.lines() == 1);
+  }
+}
