@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "attention_inputs.hpp"
+#include "attention_weights.hpp"
 #include "commands.hpp"
 #include "errors.hpp"
 #include "memory.hpp"
@@ -21,6 +22,7 @@ int cmd_run(int argc, const char* const* argv) {
   std::string variant_spec, q_path, k_path, v_path, out_path, lens_path, isa_name_arg = "auto";
   float scale = 0.0f;
   int threads = 0;
+  WeightsRequest weights;
   po::options_description desc("attnbench run --variant SPEC --q Q.npy --k K.npy --v V.npy --out O.npy");
   desc.add_options()("help,h", "this help")
       ("variant", po::value(&variant_spec)->required(), "variant spec, NAME[:key=value,...] (see attnbench list)")
@@ -32,7 +34,11 @@ int cmd_run(int argc, const char* const* argv) {
       ("scale", po::value(&scale), "score scale (default 1/sqrt(D))")
       ("threads", po::value(&threads), "OpenMP threads (default: all cores)")
       ("isa", po::value(&isa_name_arg), "auto|avx512|avx2|sse2|scalar")
-      ("lens", po::value(&lens_path), "int .npy [B]: item b uses its first len_b queries and keys");
+      ("lens", po::value(&lens_path), "int .npy [B]: item b uses its first len_b queries and keys")
+      ("weights", po::value(&weights.path), "also write the attention weights, float32 .npy [B,heads,rows,Nk]")
+      ("weights-heads", po::value(&weights.heads), "heads to keep: A:B (B excluded) or LIST (default all)")
+      ("weights-rows", po::value(&weights.rows), "query rows to keep: A:B (B excluded) or LIST (default all)")
+      ("weights-max-mb", po::value(&weights.max_mb), "refuse --weights larger than this (default 256 MiB)");
   po::variables_map vm;
   po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
   if (vm.count("help")) {
@@ -53,9 +59,14 @@ int cmd_run(int argc, const char* const* argv) {
   const Problem& p = in.problem;
   const std::size_t out_elems = static_cast<std::size_t>(p.B) * p.H * p.Nq * p.D;
   require_memory(variant->workspace_bytes(p, isa) + out_elems * sizeof(float), variant->spec());
+  if (weights.path.empty() && (vm.count("weights-heads") || vm.count("weights-rows") || vm.count("weights-max-mb")))
+    throw UserError("--weights-heads, --weights-rows and --weights-max-mb need --weights FILE.npy");
+  WeightsPlan weights_plan;
+  if (!weights.path.empty()) weights_plan = plan_weights(*variant, p, weights);
   std::vector<float> out(out_elems);
   variant->forward(p, in.tensors(), out.data(), isa);
   write_npy(out_path, output_shape(in), out.data());
+  if (!weights.path.empty()) write_weights(*variant, p, in.tensors(), weights_plan);
   return 0;
 }
 

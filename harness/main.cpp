@@ -22,6 +22,7 @@ const Command kCommands[] = {
     {"list", attn::cmd_list, "list the variants and their options"},
     {"run", attn::cmd_run, "run one variant on .npy tensors"},
     {"table", attn::cmd_table, "lay sweep JSONL out as a paper-style table (presets lra, flash)"},
+    {"mask", attn::cmd_mask, "write the (query, key) pairs a variant visits as .npy and PNG"},
 };
 
 void usage() {

@@ -6,6 +6,20 @@
 namespace attn {
 
 namespace {
+// The mask as a KeyPattern. It owns a copy of the problem because masks may refer to it.
+class MaskPattern final : public KeyPattern {
+ public:
+  MaskPattern(const MaskedSoftmaxVariant& v, const Problem& p)
+      : p_(p), mask_(v.make_mask(p_)), keys_(p_, *mask_) {}
+  int layout_heads() const override { return keys_.layout_heads(); }
+  void mark_row(int h, long i, uint8_t* row) const override { keys_.mark_row(h, i, 0, p_.Nk, row); }
+
+ private:
+  Problem p_;
+  std::unique_ptr<AttentionMask> mask_;
+  VisibleKeys keys_;
+};
+
 MaskedAttentionArgs engine_args(const Problem& p, const Tensors& t, float* out) {
   MaskedAttentionArgs a;
   a.B = p.B, a.H = p.H, a.Hkv = p.Hkv, a.Nq = p.Nq, a.Nk = p.Nk, a.D = p.D;
@@ -44,6 +58,29 @@ void MaskedSoftmaxVariant::reference(const Problem& p, const Tensors& t, const s
                                      double* out) const {
   const auto mask = make_mask(p);
   reference_softmax(p, t, VisibleKeys(p, *mask), rows, out);
+}
+
+std::unique_ptr<KeyPattern> MaskedSoftmaxVariant::key_pattern(const Problem& p) const {
+  return std::make_unique<MaskPattern>(*this, p);
+}
+
+void MaskedSoftmaxVariant::weights(const Problem& p, const Tensors& t, const std::vector<int>& heads,
+                                   const std::vector<long>& rows, float* out) const {
+  const auto mask = make_mask(p);
+  const VisibleKeys keys(p, *mask);
+  const long nh = static_cast<long>(heads.size()), nr = static_cast<long>(rows.size());
+#pragma omp parallel
+  {
+    std::vector<double> w(p.Nk);
+#pragma omp for schedule(dynamic)
+    for (long task = 0; task < p.B * nh * nr; ++task) {
+      const int b = static_cast<int>(task / (nh * nr));
+      const int h = heads[(task / nr) % nh];
+      reference_softmax_weights(p, t, keys, b, h, rows[task % nr], w.data());
+      float* o = out + task * p.Nk;
+      for (long j = 0; j < p.Nk; ++j) o[j] = static_cast<float>(w[j]);
+    }
+  }
 }
 
 }  // namespace attn

@@ -19,6 +19,10 @@ class MaskedSoftmaxVariant : public Variant {
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override;
   void forward(const Problem& p, const Tensors& t, float* out, Isa isa) const override;
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
+  std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const override;
+  bool has_weights() const override { return true; }
+  void weights(const Problem& p, const Tensors& t, const std::vector<int>& heads, const std::vector<long>& rows,
+               float* out) const override;
 };
 
 }  // namespace attn

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "isa.hpp"
+#include "key_pattern.hpp"
 #include "options.hpp"
 #include "problem.hpp"
 
@@ -32,6 +33,15 @@ class Variant {
   virtual void forward(const Problem&, const Tensors&, float* out, Isa isa) const = 0;
   // float64 reference for query rows `rows` of every (b, h): out is [B, H, rows.size(), D].
   virtual void reference(const Problem&, const Tensors&, const std::vector<long>& rows, double* out) const = 0;
+  // Which keys each query row reads (see key_pattern.hpp). Default: every key, causal-aware.
+  virtual std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const;
+  // True if weights() gives this variant's attention weights (`run --weights`).
+  virtual bool has_weights() const { return false; }
+  // Attention weights over the Nk keys of query rows `rows` of heads `heads`, every batch item,
+  // computed in float64: out is [B, heads.size(), rows.size(), Nk]. Rows at or past an item's
+  // length and keys past it are 0. The default throws UserError (see has_weights()).
+  virtual void weights(const Problem& p, const Tensors& t, const std::vector<int>& heads,
+                       const std::vector<long>& rows, float* out) const;
 
   void set_identity(std::string name, std::string spec) {
     name_ = std::move(name);
