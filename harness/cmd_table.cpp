@@ -74,7 +74,7 @@ int cmd_table(int argc, const char* const* argv) {
   std::vector<CaseRecord> records = read_case_records(files);
   std::vector<std::string> problems = drop_duplicate_cases(records);
   if (!expect_path.empty()) {
-    auto expected = compare_with_expected(records, read_expected_case_ids(expect_path));
+    auto expected = compare_with_expected(records, read_expected_cases(expect_path));
     problems.insert(problems.end(), expected.begin(), expected.end());
   }
   std::vector<CaseRecord> chosen;

@@ -1,6 +1,7 @@
 #include "table_records.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -107,10 +108,10 @@ std::vector<std::string> drop_duplicate_cases(std::vector<CaseRecord>& records) 
   return problems;
 }
 
-std::vector<std::string> read_expected_case_ids(const std::string& path) {
+std::vector<ExpectedCase> read_expected_cases(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw UserError("cannot open " + path);
-  std::vector<std::string> ids;
+  std::vector<ExpectedCase> ids;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     const auto first = line.find_first_not_of(" \t\r");
@@ -119,22 +120,27 @@ std::vector<std::string> read_expected_case_ids(const std::string& path) {
       auto parsed = json::parse_jsonl(line, path);
       const json::Value* id = parsed.at(0).value.find("case_id");
       if (!id || !id->is_string()) throw UserError(path + ":" + std::to_string(number) + ": no \"case_id\" string");
-      ids.push_back(id->string);
+      const json::Value* description = parsed.at(0).value.find("case");
+      ids.push_back({id->string, description && description->is_string() ? description->string : ""});
     } else {
+      const auto id_end = std::min(line.find_first_of(" \t\r", first), line.size());
+      const auto rest = line.find_first_not_of(" \t\r", id_end);
       const auto last = line.find_last_not_of(" \t\r");
-      ids.push_back(line.substr(first, last - first + 1));
+      ids.push_back({line.substr(first, id_end - first), rest == std::string::npos ? "" : line.substr(rest, last - rest + 1)});
     }
   }
   return ids;
 }
 
 std::vector<std::string> compare_with_expected(const std::vector<CaseRecord>& records,
-                                               const std::vector<std::string>& expected) {
-  std::set<std::string> have, want(expected.begin(), expected.end());
+                                               const std::vector<ExpectedCase>& expected) {
+  std::set<std::string> have, want;
+  for (const auto& e : expected) want.insert(e.case_id);
   for (const auto& r : records) have.insert(r.case_id);
   std::vector<std::string> problems;
-  for (const auto& id : expected)
-    if (!have.count(id)) problems.push_back("missing case " + id + " (expected, no record)");
+  for (const auto& e : expected)
+    if (!have.count(e.case_id))
+      problems.push_back("missing case " + e.case_id + (e.description.empty() ? "" : " " + e.description) + " (expected, no record)");
   for (const auto& r : records)
     if (!want.count(r.case_id)) problems.push_back("unexpected case " + r.case_id + " (" + r.source + ", not in the expected list)");
   return problems;

@@ -27,11 +27,15 @@ std::vector<CaseRecord> read_case_records(const std::vector<std::string>& paths)
 // Only the first record of each case_id is kept in `records`.
 std::vector<std::string> drop_duplicate_cases(std::vector<CaseRecord>& records);
 
-// Expected case_ids, one per line (the output of `attnbench sweep --dry-run`); lines that
-// are JSON objects contribute their "case_id"; blank lines and lines starting with '#' are skipped.
-std::vector<std::string> read_expected_case_ids(const std::string& path);
+struct ExpectedCase {
+  std::string case_id;
+  std::string description;  // the rest of the line, e.g. the case's parameters
+};
+// Expected cases, one per line, case_id first (the output of `attnbench sweep --dry-run`:
+// "ID  PARAMETERS"); JSON-object lines contribute their "case_id"; blank and '#' lines are skipped.
+std::vector<ExpectedCase> read_expected_cases(const std::string& path);
 // "missing case X" for each expected id without a record, "unexpected case X" for the reverse.
 std::vector<std::string> compare_with_expected(const std::vector<CaseRecord>& records,
-                                               const std::vector<std::string>& expected);
+                                               const std::vector<ExpectedCase>& expected);
 
 }  // namespace attn

@@ -152,9 +152,9 @@ TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad i
   CHECK(twice.output.find("| dense | 4.000 | 16.0 |") != std::string::npos);
   CHECK(test::run_attnbench("table " + run + " " + run + " --preset flash --strict").exit_code == 2);
 
-  const auto expect = write_text("table_expect.txt", "# from sweep --dry-run\ndense|b1h2d16n1024\ndense|b1h2d16n4096\n");
+  const auto expect = write_text("table_expect.txt", "# from sweep --dry-run\ndense|b1h2d16n1024  dense n=1k\ndense|b1h2d16n4096  dense n=4k\n");
   const auto missing = test::run_attnbench("table " + run + " --preset flash --expect " + expect);
-  CHECK(missing.output.find("missing case dense|b1h2d16n4096") != std::string::npos);
+  CHECK(missing.output.find("missing case dense|b1h2d16n4096 dense n=4k (expected") != std::string::npos);
   CHECK(missing.output.find("unexpected case naive|b1h2d16n1024") != std::string::npos);
   const auto strict = test::run_attnbench("table " + run + " --preset flash --strict --expect " + expect);
   CHECK(strict.exit_code == 2);

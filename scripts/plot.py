@@ -1,0 +1,344 @@
+#!/usr/bin/python3
+"""Figures from attnbench sweep JSONL: throughput vs N, % of peak over N x D, error vs N,
+speed-up over dense, and a roofline. Writes PNG and PDF of each into --out.
+
+Usage: scripts/plot.py RUN.jsonl... --out DIR [--bandwidth-gbs 26] [--maps ARGS...]
+
+(/usr/bin/python3 on purpose: Debian's numpy/matplotlib live there, not in a pyenv python.)
+"""
+import argparse
+import collections
+import json
+import math
+import os
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import LogNorm  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+
+# Streaming copy bandwidth of the machine the committed results ran on (shared/PERFORMANCE.md).
+DEFAULT_BANDWIDTH_GBS = 26.0
+ERR_FLOOR = 1e-9  # exact zeros are drawn here on log axes
+
+
+def die(message):
+    print(f"plot.py: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def read_records(paths):
+    """Every measured record ("status" ok or absent); a bad line is a one-line error."""
+    records, seen = [], set()
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                lines = f.readlines()
+        except OSError as e:
+            die(f"cannot read {path}: {e.strerror}")
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError as e:
+                die(f"{path}:{number}: malformed JSON: {e.msg} at column {e.colno}")
+            if not isinstance(r, dict):
+                die(f"{path}:{number}: expected a JSON object")
+            if r.get("status", "ok") != "ok":
+                continue
+            for key in ("variant", "seq_kv", "head_dim", "time_ms"):
+                if key not in r:
+                    die(f"{path}:{number}: record has no \"{key}\" field")
+            if r.get("case_id") in seen:
+                print(f"plot.py: warning: duplicate case_id {r['case_id']} ({path}:{number}); using the first",
+                      file=sys.stderr)
+                continue
+            seen.add(r.get("case_id"))
+            records.append(r)
+    if not records:
+        die("no measured records in " + ", ".join(paths))
+    return records
+
+
+def seq_label(n):
+    n = int(n)
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024}k"
+    if n >= 1024 and n % 512 == 0:
+        return f"{n / 1024:.1f}k"
+    return str(n)
+
+
+def setting_key(r):
+    """Everything but the variant and N: records with the same key belong on one panel."""
+    return (r.get("batch", 1), r.get("heads", 1), r.get("kv_heads", r.get("heads", 1)), r["head_dim"],
+            bool(r.get("causal", False)), r.get("threads", 1), r.get("isa", "?"))
+
+
+def setting_title(key, skip=()):
+    b, h, hkv, d, causal, t, isa = key
+    parts = {"B": f"B={b}", "H": f"H={h}" + (f"/{hkv}kv" if hkv != h else ""), "D": f"D={d}",
+             "causal": "causal" if causal else "non-causal", "threads": f"{t} thr", "isa": isa}
+    return ", ".join(v for k, v in parts.items() if k not in skip)
+
+
+class Palette:
+    """One colour and marker per variant, the same in every figure."""
+
+    def __init__(self, variants):
+        cmap = plt.get_cmap("tab10")
+        markers = "osD^vP*Xh<>"
+        self.style = {v: (cmap(i % 10), markers[i % len(markers)]) for i, v in enumerate(variants)}
+
+    def kw(self, variant):
+        color, marker = self.style[variant]
+        return dict(color=color, marker=marker, markersize=4, linewidth=1.4, label=variant)
+
+
+def variants_in_order(records):
+    order = []
+    for r in records:
+        if r["variant"] not in order:
+            order.append(r["variant"])
+    return sorted(order, key=lambda v: (v != "dense", order.index(v)))
+
+
+def log2_seq_axis(ax, ns):
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted(ns))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: seq_label(x)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("sequence length N (Nq = Nk)")
+
+
+def panels(records):
+    groups = collections.OrderedDict()
+    for r in sorted(records, key=lambda r: setting_key(r)):
+        groups.setdefault(setting_key(r), []).append(r)
+    return groups
+
+
+def grid_figure(count, width=5.2, height=3.8):
+    cols = min(count, 3)
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:count])
+
+
+def save(fig, out_dir, name, written):
+    fig.tight_layout()
+    for ext in ("png", "pdf"):
+        path = os.path.join(out_dir, f"{name}.{ext}")
+        tmp = path + ".tmp"
+        fig.savefig(tmp, dpi=150, format=ext, metadata={"CreationDate": None} if ext == "pdf" else {})
+        os.replace(tmp, path)  # never a half-written figure
+        written.append(path)
+    plt.close(fig)
+
+
+def legend(fig, axes):
+    handles, labels = {}, []
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in handles:
+                handles[label] = h
+                labels.append(label)
+    # Below the panels; savefig's tight bounding box grows to include it.
+    fig.legend([handles[label] for label in labels], labels, loc="upper center", ncol=min(len(labels), 4),
+               frameon=False, bbox_to_anchor=(0.5, 0.0))
+
+
+def plot_series(records, palette, out_dir, written, name, ylabel, value, logy=True, title=None, reference=None):
+    groups = panels(records)
+    fig, axes = grid_figure(len(groups))
+    drawn = False
+    for ax, (key, rs) in zip(axes, groups.items()):
+        ns = set()
+        for variant in variants_in_order(rs):
+            points = sorted((r["seq_kv"], value(r, rs)) for r in rs if r["variant"] == variant)
+            points = [(n, y) for n, y in points if y is not None and math.isfinite(y)]
+            if not points:
+                continue
+            ns.update(n for n, _ in points)
+            ax.plot(*zip(*points), **palette.kw(variant))
+            drawn = True
+        if reference is not None:
+            ax.axhline(reference, color="0.4", linewidth=0.8, linestyle=":")
+        if ns:
+            log2_seq_axis(ax, ns)
+        if logy:
+            ax.set_yscale("log")
+        ax.set_ylabel(ylabel)
+        ax.set_title(setting_title(key), fontsize=9)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.grid(True, which="minor", alpha=0.1)
+    if not drawn:
+        plt.close(fig)
+        return
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    legend(fig, axes)
+    save_no_layout(fig, out_dir, name, written)
+
+
+def dense_time(rs, r):
+    for d in rs:
+        if d["variant"] == "dense" and d["seq_kv"] == r["seq_kv"] and d.get("seq_q") == r.get("seq_q"):
+            return d["time_ms"]
+    return None
+
+
+def plot_pct_peak_heatmap(records, out_dir, written):
+    """% of FMA peak over N x D, one panel per variant (and per setting other than D)."""
+    with_peak = [r for r in records if r.get("pct_peak") is not None]
+    if not with_peak:
+        return
+    groups = collections.OrderedDict()
+    for r in with_peak:
+        b, h, hkv, d, causal, t, isa = setting_key(r)
+        groups.setdefault((r["variant"], (b, h, hkv, 0, causal, t, isa)), []).append(r)
+    order = variants_in_order(with_peak)
+    keys = sorted(groups, key=lambda k: (order.index(k[0]), k[1]))
+    fig, axes = grid_figure(len(keys), width=4.6, height=3.6)
+    vmax = max(r["pct_peak"] for r in with_peak)
+    image = None
+    for ax, key in zip(axes, keys):
+        rs = groups[key]
+        ns = sorted({r["seq_kv"] for r in rs})
+        ds = sorted({r["head_dim"] for r in rs})
+        cells = [[math.nan] * len(ns) for _ in ds]
+        for r in rs:
+            cells[ds.index(r["head_dim"])][ns.index(r["seq_kv"])] = r["pct_peak"]
+        image = ax.imshow(cells, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=vmax)
+        for i, row in enumerate(cells):
+            for j, v in enumerate(row):
+                if not math.isnan(v):
+                    ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=7,
+                            color="white" if v < 0.6 * vmax else "black")
+        ax.set_xticks(range(len(ns)), [seq_label(n) for n in ns])
+        ax.set_yticks(range(len(ds)), [str(d) for d in ds])
+        ax.set_xlabel("sequence length N")
+        ax.set_ylabel("head dim D")
+        ax.set_title(f"{key[0]}\n{setting_title(key[1], skip=('D',))}", fontsize=8)
+    fig.tight_layout()
+    fig.subplots_adjust(wspace=0.35)
+    fig.colorbar(image, ax=axes, label="% of measured FMA peak", shrink=0.9)
+    save_no_layout(fig, out_dir, "pct_peak_heatmap", written)
+
+
+def save_no_layout(fig, out_dir, name, written):
+    for ext in ("png", "pdf"):
+        path = os.path.join(out_dir, f"{name}.{ext}")
+        tmp = path + ".tmp"
+        fig.savefig(tmp, dpi=150, format=ext, bbox_inches="tight")
+        os.replace(tmp, path)
+        written.append(path)
+    plt.close(fig)
+
+
+def moved_bytes(r):
+    """Modelled DRAM traffic: Q, K, V read and O written once, plus the workspace written and
+    read back once (the N x N scores of unfused variants). A lower bound for fused kernels."""
+    b, h, hkv = r.get("batch", 1), r.get("heads", 1), r.get("kv_heads", r.get("heads", 1))
+    nq, nk, d = r.get("seq_q", r["seq_kv"]), r["seq_kv"], r["head_dim"]
+    tensors = 4 * d * (2 * b * h * nq + 2 * b * hkv * nk)
+    return tensors + 2 * float(r.get("workspace_bytes") or 0)
+
+
+def plot_roofline(records, palette, out_dir, written, bandwidth_default):
+    rs = [r for r in records if r.get("flops") and r.get("gflops") and r.get("peak_gflops")]
+    if not rs:
+        return
+    fig, ax = plt.subplots(figsize=(6.8, 4.6))
+    intensities = [r["flops"] / moved_bytes(r) for r in rs]
+    peaks = sorted({(r.get("threads", 1), r.get("isa", "?"), r["peak_gflops"]) for r in rs})
+    bandwidths = {r.get("stream_gbs") or (r.get("machine") or {}).get("stream_gbs") for r in rs} - {None}
+    bandwidth = max(bandwidths) if bandwidths else bandwidth_default
+    source = "measured, from records" if bandwidths else "--bandwidth-gbs"
+    ridge = min(p for _, _, p in peaks) / bandwidth  # where the memory roof meets the lowest compute roof
+    lo, hi = min(min(intensities), ridge) / 4, max(intensities) * 4
+    xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
+    for threads, isa, peak in peaks:
+        ax.plot(xs, [min(peak, bandwidth * x) for x in xs], color="0.25", linewidth=1.2)
+        ax.text(hi, peak * 1.05, f"FMA peak {peak:.0f} GFLOP/s ({threads} thr, {isa})", ha="right", va="bottom",
+                fontsize=7, color="0.25")
+    ax.text(lo * 1.4, bandwidth * lo * 1.4 / 2.5, f"memory roof {bandwidth:.0f} GB/s\n({source})", ha="left", va="top",
+            fontsize=7, color="0.25")
+    for variant in variants_in_order(rs):
+        pts = sorted((r["flops"] / moved_bytes(r), r["gflops"]) for r in rs if r["variant"] == variant)
+        kw = palette.kw(variant)
+        kw.update(linestyle="none", alpha=0.85)
+        ax.plot(*zip(*pts), **kw)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("arithmetic intensity (useful FLOPs / modelled DRAM bytes)")
+    ax.set_ylabel("throughput (GFLOP/s, useful FLOPs)")
+    ax.set_title("Roofline: every measured case", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.grid(True, which="minor", alpha=0.1)
+    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    save(fig, out_dir, "roofline", written)
+
+
+def forward_maps(args, out_dir):
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plot_maps.py")
+    if not os.path.exists(script):
+        die("--maps: scripts/plot_maps.py is not in this checkout")
+    command = [sys.executable, script] + args + ["--out", out_dir]
+    if subprocess.call(command) != 0:
+        die("plot_maps.py failed: " + " ".join(command))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("jsonl", nargs="+", help="sweep output (attnbench sweep --out)")
+    parser.add_argument("--out", required=True, help="directory for the PNG and PDF figures")
+    parser.add_argument("--bandwidth-gbs", type=float, default=DEFAULT_BANDWIDTH_GBS,
+                        help="memory bandwidth for the roofline when records carry no stream_gbs "
+                             f"(default {DEFAULT_BANDWIDTH_GBS:g}, this machine's streaming copy)")
+    parser.add_argument("--maps", nargs=argparse.REMAINDER, default=None,
+                        help="also run scripts/plot_maps.py with these arguments (attention-weight heatmaps)")
+    args = parser.parse_args()
+    if not (args.bandwidth_gbs > 0 and math.isfinite(args.bandwidth_gbs)):
+        die("--bandwidth-gbs must be a positive number")
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        die(f"cannot create {args.out}: {e.strerror}")
+
+    records = read_records(args.jsonl)
+    plt.rcParams.update({"font.size": 9, "axes.titlesize": 9, "savefig.bbox": "tight"})
+    palette = Palette(variants_in_order(records))
+    written = []
+    plot_series(records, palette, args.out, written, "throughput_vs_n", "throughput (GFLOP/s, useful FLOPs)",
+                lambda r, rs: r.get("gflops"), title="Throughput vs sequence length")
+    plot_pct_peak_heatmap(records, args.out, written)
+    plot_series(records, palette, args.out, written, "error_vs_n", "relative error vs float64 reference",
+                lambda r, rs: max(r.get("rel_err") or 0.0, ERR_FLOOR) if "rel_err" in r else None,
+                title=f"Error vs sequence length (max |O - O_ref| / max |O_ref|; 0 drawn at {ERR_FLOOR:g})")
+    if any(r.get("approx_err") for r in records):
+        plot_series(records, palette, args.out, written, "approx_err_vs_n", "||O - O_dense||_F / ||O_dense||_F",
+                    lambda r, rs: max(r.get("approx_err") or 0.0, ERR_FLOOR) if "approx_err" in r else None,
+                    title=f"Approximation error vs exact dense attention (0 drawn at {ERR_FLOOR:g})")
+    if any(r["variant"] == "dense" for r in records):
+        plot_series(records, palette, args.out, written, "speedup_vs_dense", "speed-up over dense (dense time / time)",
+                    lambda r, rs: (dense_time(rs, r) / r["time_ms"]) if dense_time(rs, r) else None,
+                    title="Speed-up over dense (median times)", reference=1.0)
+    plot_roofline(records, palette, args.out, written, args.bandwidth_gbs)
+    if args.maps is not None:
+        forward_maps(args.maps, args.out)
+    for path in written:
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
