@@ -9,7 +9,11 @@
 #define ATTN_VARIANTS(X) \
   X(dense)               \
   X(naive)               \
-  X(dense_blas)
+  X(dense_blas)          \
+  X(window)              \
+  X(block_sparse)        \
+  X(sink)                \
+  X(dilated)
 
 namespace attn {
 
