@@ -21,6 +21,8 @@ struct Command {
 const Command kCommands[] = {
     {"list", attn::cmd_list, "list the variants and their options"},
     {"run", attn::cmd_run, "run one variant on .npy tensors"},
+    {"sweep", attn::cmd_sweep, "time and check variants over a grid of shapes (JSONL records, tables)"},
+    {"peak", attn::cmd_peak, "measure the FMA peak (GFLOP/s) for a thread count and ISA"},
     {"table", attn::cmd_table, "lay sweep JSONL out as a paper-style table (presets lra, flash)"},
     {"mask", attn::cmd_mask, "write the (query, key) pairs a variant visits as .npy and PNG"},
 };

@@ -72,16 +72,13 @@ struct Grid {
 };
 
 std::vector<Grid> group_into_grids(const std::vector<CaseRecord>& records, std::vector<std::string>& problems) {
+  // Sorted settings, variants and columns: merged shards give the same table in any file order.
   std::map<Setting, Grid> grids;
-  std::vector<Setting> order;
   for (const auto& r : records) {
     const Setting s = setting_of(r);
     auto [it, fresh] = grids.try_emplace(s);
     Grid& g = it->second;
-    if (fresh) {
-      g.setting = s;
-      order.push_back(s);
-    }
+    if (fresh) g.setting = s;
     const Column c{r.seq_q, r.seq_kv};
     if (std::find(g.variants.begin(), g.variants.end(), r.variant) == g.variants.end()) g.variants.push_back(r.variant);
     if (std::find(g.columns.begin(), g.columns.end(), c) == g.columns.end()) g.columns.push_back(c);
@@ -96,9 +93,10 @@ std::vector<Grid> group_into_grids(const std::vector<CaseRecord>& records, std::
     g.files.insert(r.source.substr(0, r.source.rfind(':')));
   }
   std::vector<Grid> out;
-  for (const auto& s : order) {
-    Grid g = grids[s];
-    std::stable_partition(g.variants.begin(), g.variants.end(), [](const std::string& v) { return v == "dense"; });
+  for (auto& [s, g] : grids) {
+    std::sort(g.variants.begin(), g.variants.end(), [](const std::string& a, const std::string& b) {
+      return std::make_pair(a != "dense", a) < std::make_pair(b != "dense", b);
+    });
     std::sort(g.columns.begin(), g.columns.end(),
               [](const Column& a, const Column& b) { return std::tie(a.second, a.first) < std::tie(b.second, b.first); });
     for (const auto& v : g.variants)

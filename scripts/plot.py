@@ -293,7 +293,8 @@ def forward_maps(args, out_dir):
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plot_maps.py")
     if not os.path.exists(script):
         die("--maps: scripts/plot_maps.py is not in this checkout")
-    command = [sys.executable, script] + args + ["--out", out_dir]
+    # plot_maps.py writes one figure file: put it beside the others unless told otherwise.
+    command = [sys.executable, script] + args + ([] if "--out" in args else ["--out", os.path.join(out_dir, "maps.png")])
     if subprocess.call(command) != 0:
         die("plot_maps.py failed: " + " ".join(command))
 
@@ -306,7 +307,8 @@ def main():
                         help="memory bandwidth for the roofline when records carry no stream_gbs "
                              f"(default {DEFAULT_BANDWIDTH_GBS:g}, this machine's streaming copy)")
     parser.add_argument("--maps", nargs=argparse.REMAINDER, default=None,
-                        help="also run scripts/plot_maps.py with these arguments (attention-weight heatmaps)")
+                        help="last option: run scripts/plot_maps.py with the arguments that follow "
+                             "(attention-weight heatmaps, e.g. --maps W.npy M.npy --titles weights mask)")
     args = parser.parse_args()
     if not (args.bandwidth_gbs > 0 and math.isfinite(args.bandwidth_gbs)):
         die("--bandwidth-gbs must be a positive number")

@@ -93,11 +93,11 @@ TEST_CASE("lra preset: speed and workspace relative to dense, OOM for skipped") 
   CHECK(speed.header == std::vector<std::string>{"variant", "1k", "2k"});
   REQUIRE(speed.rows.size() == 3);
   CHECK(speed.rows[0] == std::vector<std::string>{"dense", "1.00x", "1.00x"});
-  CHECK(speed.rows[1] == std::vector<std::string>{"window:left=64,right=0", "4.00x", "8.00x"});
-  CHECK(speed.rows[2] == std::vector<std::string>{"naive", "0.10x", "OOM"});
+  CHECK(speed.rows[1] == std::vector<std::string>{"naive", "0.10x", "OOM"});
+  CHECK(speed.rows[2] == std::vector<std::string>{"window:left=64,right=0", "4.00x", "8.00x"});
   const Table& memory = out.tables[1];
-  CHECK(memory.rows[1] == std::vector<std::string>{"window:left=64,right=0", "0.50x", "0.25x"});
-  CHECK(memory.rows[2] == std::vector<std::string>{"naive", "4.00x", "OOM"});
+  CHECK(memory.rows[1] == std::vector<std::string>{"naive", "4.00x", "OOM"});
+  CHECK(memory.rows[2] == std::vector<std::string>{"window:left=64,right=0", "0.50x", "0.25x"});
   CHECK(speed.title.find("head_dim=16") != std::string::npos);
 }
 
@@ -114,8 +114,8 @@ TEST_CASE("flash preset: median ms per N, OOM and dash, separate tables per sett
   const Table& t = out.tables[0];
   CHECK(t.header == std::vector<std::string>{"variant", "1k", "2k", "4k"});
   CHECK(t.rows[0] == std::vector<std::string>{"dense", "4.000", "16.0", "—"});
-  CHECK(t.rows[1] == std::vector<std::string>{"window:left=64,right=0", "1.000", "2.000", "—"});
-  CHECK(t.rows[2] == std::vector<std::string>{"naive", "40.0", "OOM", "—"});
+  CHECK(t.rows[1] == std::vector<std::string>{"naive", "40.0", "OOM", "—"});
+  CHECK(t.rows[2] == std::vector<std::string>{"window:left=64,right=0", "1.000", "2.000", "—"});
   CHECK(out.tables[1].title.find("causal=1") != std::string::npos);
   // dense and naive have no 4k record at all: reported, not hidden.
   CHECK(out.problems.size() == 2);

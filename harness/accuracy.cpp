@@ -1,0 +1,73 @@
+#include "accuracy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace attn {
+
+namespace {
+// Below this many reference dot products (rows x keys x B x H) every row is checked.
+constexpr double kAllRowsWork = 1 << 24;
+
+std::vector<double> reference_rows(const Variant& v, const Problem& p, const Tensors& t, const std::vector<long>& rows) {
+  std::vector<double> ref(static_cast<std::size_t>(p.B) * p.H * rows.size() * p.D);
+  v.reference(p, t, rows, ref.data());
+  return ref;
+}
+
+// Copies rows `rows` of every (b, h) of out [B, H, Nq, D] into [B, H, rows, D] order.
+std::vector<double> gather_rows(const Problem& p, const float* out, const std::vector<long>& rows) {
+  std::vector<double> got;
+  got.reserve(static_cast<std::size_t>(p.B) * p.H * rows.size() * p.D);
+  for (long bh = 0; bh < static_cast<long>(p.B) * p.H; ++bh)
+    for (long i : rows)
+      for (long d = 0; d < p.D; ++d) got.push_back(out[(bh * p.Nq + i) * p.D + d]);
+  return got;
+}
+}  // namespace
+
+std::vector<long> accuracy_rows(const Problem& p, long sample) {
+  std::vector<long> rows(p.Nq);
+  for (long i = 0; i < p.Nq; ++i) rows[i] = i;
+  const double work = static_cast<double>(p.Nq) * p.Nk * p.B * p.H;
+  if (work <= kAllRowsWork || p.Nq <= sample) return rows;
+  std::mt19937_64 rng(0x5eed0f1e1d5ULL + static_cast<unsigned long long>(p.Nq));
+  std::shuffle(rows.begin(), rows.end(), rng);
+  rows.resize(sample);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+Accuracy measure_accuracy(const Variant& v, const Problem& p, const Tensors& t, const float* out) {
+  Accuracy acc;
+  const std::vector<long> rows = accuracy_rows(p);
+  acc.rows = static_cast<long>(rows.size()) == p.Nq ? "all" : "sample:" + std::to_string(rows.size());
+  const std::vector<double> got = gather_rows(p, out, rows);
+  const std::vector<double> ref = reference_rows(v, p, t, rows);
+  // An exact variant's reference is exact dense attention already.
+  const std::vector<double> dense = v.exact() ? ref : reference_rows(*make_variant("dense"), p, t, rows);
+
+  double max_abs = 0, max_ref = 0, diff2 = 0, dense2 = 0;
+  bool nan = false;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double e = std::abs(got[i] - ref[i]);
+    if (std::isnan(got[i])) nan = true;
+    max_abs = std::max(max_abs, e);
+    max_ref = std::max(max_ref, std::abs(ref[i]));
+    diff2 += (got[i] - dense[i]) * (got[i] - dense[i]);
+    dense2 += dense[i] * dense[i];
+  }
+  if (nan || !std::isfinite(max_abs)) {
+    acc.note = "the output holds NaN or Inf";
+    return acc;  // every error stays empty (null)
+  }
+  acc.max_abs_err = max_abs;
+  if (max_ref > 0) acc.rel_err = max_abs / max_ref;
+  else acc.note = "the reference output is all zeros";
+  if (dense2 > 0) acc.approx_err = std::sqrt(diff2 / dense2);
+  else acc.note = "the dense reference output is all zeros";
+  return acc;
+}
+
+}  // namespace attn

@@ -1,0 +1,74 @@
+#include "case_grid.hpp"
+
+#include <cstdio>
+
+#include "errors.hpp"
+
+namespace attn {
+
+std::uint64_t fnv1a64(const std::string& text) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+namespace {
+std::string shape_part(const SweepCase& c, bool with_seq) {
+  std::string s = "B=" + std::to_string(c.batch) + "|H=" + std::to_string(c.heads) + "|Hkv=" + std::to_string(c.kv_heads);
+  if (with_seq) s += "|Nq=" + std::to_string(c.seq_q) + "|Nk=" + std::to_string(c.seq_kv);
+  s += "|D=" + std::to_string(c.head_dim) + "|causal=" + (c.causal ? "1" : "0") + "|threads=" + std::to_string(c.threads) +
+       "|isa=" + isa_name(c.isa);
+  for (const auto& [key, value] : c.extra) s += "|" + key + "=" + value;
+  return s;
+}
+}  // namespace
+
+std::string SweepCase::canonical() const { return variant + "|" + shape_part(*this, true); }
+std::string SweepCase::family() const { return variant + "|" + shape_part(*this, false); }
+
+std::string SweepCase::case_id() const {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(canonical())));
+  return hex;
+}
+
+std::vector<SweepCase> build_grid(const GridSpec& g) {
+  std::vector<SweepCase> cases;
+  for (const auto& variant : g.variants)
+    for (bool causal : g.causal)
+      for (Isa isa : g.isas)
+        for (int threads : g.threads)
+          for (int batch : g.batch)
+            for (int heads : g.heads)
+              for (int kv_heads : g.kv_heads.empty() ? std::vector<int>{heads} : g.kv_heads)
+                for (int d : g.head_dim)
+                  for (int n : g.seq) {
+                    SweepCase c;
+                    c.variant = variant;
+                    c.batch = batch, c.heads = heads, c.kv_heads = kv_heads;
+                    c.seq_q = c.seq_kv = n;
+                    c.head_dim = d, c.causal = causal, c.threads = threads, c.isa = isa;
+                    cases.push_back(c);
+                  }
+  return cases;
+}
+
+Shard parse_shard(const std::string& text) {
+  Shard s;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%d/%d%c", &s.index, &s.count, &tail) != 2 || s.count < 1 || s.index < 1 ||
+      s.index > s.count)
+    throw UserError("--shard '" + text + "' must be I/N with 1 <= I <= N, e.g. 2/3");
+  return s;
+}
+
+bool in_shard(const SweepCase& c, const Shard& shard) {
+  // Hash the id again so shard membership does not follow the id's own low bits.
+  return fnv1a64("shard:" + c.case_id()) % static_cast<std::uint64_t>(shard.count) ==
+         static_cast<std::uint64_t>(shard.index - 1);
+}
+
+}  // namespace attn

@@ -1,0 +1,138 @@
+// attnbench sweep: the case grid, each case timed (Google Benchmark) and checked (float64
+// references) once, one JSON line appended per finished case, and a console report.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <regex>
+
+#include "commands.hpp"
+#include "errors.hpp"
+#include "jsonl_output.hpp"
+#include "reporters.hpp"
+#include "sweep_case.hpp"
+#include "sweep_options.hpp"
+#include "variant.hpp"
+
+namespace attn {
+
+namespace {
+
+volatile sig_atomic_t g_interrupted = 0;
+void on_sigint(int) { g_interrupted = 1; }
+
+// SIGINT finishes the current case, then stops; a second SIGINT kills as usual.
+void install_sigint_handler() {
+  struct sigaction sa{};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+std::vector<SweepCase> select_cases(const SweepOptions& opt) {
+  std::vector<SweepCase> selected;
+  const std::regex filter(opt.filter.empty() ? ".*" : opt.filter);
+  for (const SweepCase& c : build_grid(opt.grid)) {
+    if (!opt.filter.empty() && !std::regex_search(c.canonical(), filter)) continue;
+    if (!in_shard(c, opt.shard)) continue;
+    selected.push_back(c);
+  }
+  return selected;
+}
+
+// Shape errors (D out of range, Hkv not dividing H) stop the sweep before it starts;
+// a variant that merely does not support a shape is skipped when its turn comes.
+void check_cases(const std::vector<SweepCase>& cases) {
+  for (const SweepCase& c : cases) {
+    const auto variant = make_variant(c.variant);
+    const Problem p = case_problem(c);
+    if (!variant->unsupported_reason(p).empty()) continue;
+    check_problem(*variant, p);
+  }
+}
+
+class Progress {
+ public:
+  explicit Progress(std::size_t total) : total_(total), on_(isatty(STDERR_FILENO)), start_(clock::now()) {}
+  void show(std::size_t done, const SweepCase& next) const {
+    if (!on_) return;
+    const double elapsed = std::chrono::duration<double>(clock::now() - start_).count();
+    std::string eta = "?";
+    if (done > 0) eta = std::to_string(static_cast<long>(elapsed / done * (total_ - done) + 0.5)) + " s";
+    std::fprintf(stderr, "\r\033[K[%zu/%zu] ETA %s  %s", done + 1, total_, eta.c_str(), next.canonical().c_str());
+    std::fflush(stderr);
+  }
+  void clear() const {
+    if (on_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  std::size_t total_;
+  bool on_;
+  clock::time_point start_;
+};
+
+}  // namespace
+
+int cmd_sweep(int argc, const char* const* argv) {
+  const SweepOptions opt = parse_sweep_options(argc, argv);
+  if (opt.help) {
+    std::cout << opt.help_text << "\n";
+    return 0;
+  }
+  std::vector<SweepCase> cases = select_cases(opt);
+  check_cases(cases);
+  auto reporter = make_reporter(opt.format, stdout);
+
+  if (opt.resume) {
+    const auto done = finished_case_ids(opt.out);
+    std::vector<SweepCase> todo;
+    for (const auto& c : cases)
+      if (!done.count(c.case_id())) todo.push_back(c);
+    std::fprintf(stderr, "attnbench sweep: --resume: %zu of %zu cases already in %s\n", cases.size() - todo.size(),
+                 cases.size(), opt.out.c_str());
+    cases.swap(todo);
+  }
+  if (opt.dry_run) {
+    for (const auto& c : cases) std::printf("%s  %s\n", c.case_id().c_str(), c.canonical().c_str());
+    std::fprintf(stderr, "attnbench sweep: %zu cases (dry run, nothing measured)\n", cases.size());
+    return 0;
+  }
+
+  std::unique_ptr<JsonlOutput> out;
+  if (!opt.out.empty()) {
+    out = std::make_unique<JsonlOutput>(opt.out);
+    if (out->repaired()) std::fprintf(stderr, "attnbench sweep: dropped a partial last line from %s\n", opt.out.c_str());
+  }
+  init_benchmark_library(opt.timing);
+  install_sigint_handler();
+  SweepState state;
+  Progress progress(cases.size());
+  reporter->begin();
+  std::size_t done = 0;
+  for (const SweepCase& c : cases) {
+    if (g_interrupted) break;
+    progress.show(done, c);
+    const SweepRecord record = run_sweep_case(c, opt, state);
+    progress.clear();
+    if (out) out->append(record_json(record));
+    if (record.status != "ok")
+      std::fprintf(stderr, "attnbench sweep: skipped %s: %s\n", c.canonical().c_str(), record.reason.c_str());
+    reporter->row(record);
+    ++done;
+  }
+  reporter->end();
+  if (g_interrupted) {
+    std::fprintf(stderr, "attnbench sweep: interrupted after %zu of %zu cases%s\n", done, cases.size(),
+                 out ? (" (all written to " + opt.out + ")").c_str() : "");
+    return 130;
+  }
+  return 0;
+}
+
+}  // namespace attn

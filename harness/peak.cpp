@@ -1,0 +1,57 @@
+#include "peak.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "kernel_table.hpp"
+
+namespace attn {
+
+namespace {
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// One trial: every thread runs the loop at once; each thread's rate is its flops over its own
+// CPU time, so time spent descheduled on a busy machine does not lower the hardware's peak.
+// Returns the summed rate (flops/s) and the shortest thread CPU time through *seconds.
+double run_once(const KernelTable& table, int threads, long iterations, double* seconds) {
+  double rate = 0, shortest = 1e30;
+#pragma omp parallel num_threads(threads) reduction(+ : rate) reduction(min : shortest)
+  {
+    const double start = thread_cpu_seconds();
+    const double flops = table.fma_loop(iterations);
+    const double used = std::max(thread_cpu_seconds() - start, 1e-9);
+    rate += flops / used;
+    shortest = std::min(shortest, used);
+  }
+  *seconds = shortest;
+  return rate;
+}
+}  // namespace
+
+double measure_peak_gflops(int threads, Isa isa, int trials) {
+  const KernelTable& table = kernel_table(isa);
+  // Grow the loop until one trial takes ~5 ms of CPU time, so timer resolution is noise.
+  long iterations = 1 << 12;
+  double seconds = 0, best = run_once(table, threads, iterations, &seconds);
+  while (seconds < 0.005 && iterations < (1L << 34)) {
+    iterations *= seconds > 0.0005 ? std::max(2L, static_cast<long>(0.006 / seconds)) : 8;
+    best = run_once(table, threads, iterations, &seconds);
+  }
+  for (int t = 1; t < trials; ++t) best = std::max(best, run_once(table, threads, iterations, &seconds));
+  return best * 1e-9;
+}
+
+double PeakCache::get(int threads, Isa isa) {
+  const auto key = std::make_pair(threads, isa);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) it = cache_.emplace(key, measure_peak_gflops(threads, isa)).first;
+  return it->second;
+}
+
+}  // namespace attn

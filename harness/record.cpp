@@ -1,0 +1,83 @@
+#include "record.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace attn {
+
+std::string json_quote(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+JsonObject& JsonObject::field(const std::string& key, const std::string& json) {
+  if (!body_.empty()) body_ += ", ";
+  body_ += json_quote(key) + ": " + json;
+  return *this;
+}
+
+JsonObject& JsonObject::add(const std::string& key, const std::string& value) { return field(key, json_quote(value)); }
+JsonObject& JsonObject::add(const std::string& key, long value) { return field(key, std::to_string(value)); }
+JsonObject& JsonObject::add(const std::string& key, bool value) { return field(key, value ? "true" : "false"); }
+JsonObject& JsonObject::add_null(const std::string& key) { return field(key, "null"); }
+JsonObject& JsonObject::add_raw(const std::string& key, const std::string& json) { return field(key, json); }
+
+JsonObject& JsonObject::add(const std::string& key, double value) {
+  if (!std::isfinite(value)) return add_null(key);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10g", value);
+  return field(key, buf);
+}
+
+JsonObject& JsonObject::add(const std::string& key, const std::optional<double>& value) {
+  return value ? add(key, *value) : add_null(key);
+}
+
+std::string record_json(const SweepRecord& r) {
+  const SweepCase& c = r.c;
+  JsonObject o;
+  o.add("case_id", c.case_id()).add("case", c.canonical()).add("status", r.status);
+  if (!r.reason.empty()) o.add("reason", r.reason);
+  o.add("variant", c.variant).add("name", r.name);
+  o.add("batch", static_cast<long>(c.batch)).add("heads", static_cast<long>(c.heads));
+  o.add("kv_heads", static_cast<long>(c.kv_heads)).add("seq_q", static_cast<long>(c.seq_q));
+  o.add("seq_kv", static_cast<long>(c.seq_kv)).add("head_dim", static_cast<long>(c.head_dim));
+  o.add("causal", c.causal).add("threads", static_cast<long>(c.threads)).add("isa", isa_name(c.isa));
+  for (const auto& [key, value] : c.extra) o.add(key, value);
+  if (r.status == "ok") {
+    o.add("time_ms", r.time_ms).add("time_ms_min", r.time_ms_min).add("time_ms_mean", r.time_ms_mean);
+    o.add("cv", r.cv).add("repetitions", r.repetitions).add("iterations", r.iterations);
+    o.add("flops", r.flops).add("gflops", r.gflops).add("tokens_per_s", r.tokens_per_s);
+    o.add("peak_gflops", r.peak_gflops).add("pct_peak", r.pct_peak).add("density", r.density);
+    o.add("workspace_bytes", r.workspace_bytes);
+    o.add("max_abs_err", r.max_abs_err).add("rel_err", r.rel_err).add("approx_err", r.approx_err);
+    o.add("err_rows", r.err_rows);
+    for (const auto& [key, value] : r.extra) o.add(key, value);
+  }
+  if (!r.note.empty()) o.add("note", r.note);
+  o.add_raw("machine", r.machine_json);
+  return o.str();
+}
+
+std::string json_string_field(const std::string& line, const std::string& key) {
+  const std::string needle = json_quote(key) + ": \"";
+  const auto at = line.find(needle);
+  if (at == std::string::npos) return "";
+  const auto start = at + needle.size();
+  const auto end = line.find('"', start);
+  return end == std::string::npos ? "" : line.substr(start, end - start);
+}
+
+}  // namespace attn

@@ -1,0 +1,111 @@
+#include "sweep_case.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "accuracy.hpp"
+#include "case_inputs.hpp"
+#include "machine_info.hpp"
+#include "memory.hpp"
+#include "timing.hpp"
+#include "variant.hpp"
+
+namespace attn {
+
+Problem case_problem(const SweepCase& c) {
+  Problem p;
+  p.B = c.batch, p.H = c.heads, p.Hkv = c.kv_heads, p.Nq = c.seq_q, p.Nk = c.seq_kv, p.D = c.head_dim;
+  p.causal = c.causal;
+  return p;
+}
+
+namespace {
+std::string gib(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / 1073741824.0);
+  return buf;
+}
+
+SweepRecord skipped(SweepRecord r, const std::string& reason) {
+  r.status = "skipped";
+  r.reason = reason;
+  return r;
+}
+}  // namespace
+
+SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepState& state) {
+  SweepRecord r;
+  r.c = c;
+  r.machine_json = machine_json(machine_info());
+  const auto variant = make_variant(c.variant);
+  r.name = variant->name();
+  CaseInputs in;
+  in.problem = case_problem(c);
+  const Problem& p = in.problem;
+  omp_set_num_threads(c.threads);  // workspace sizes may depend on it
+
+  const std::string unsupported = variant->unsupported_reason(p);
+  if (!unsupported.empty()) return skipped(r, unsupported);
+
+  // Memory: inputs, output, the variant's workspace, and the float64 accuracy buffers.
+  const std::vector<long> rows = accuracy_rows(p);
+  const double workspace = static_cast<double>(variant->workspace_bytes(p, c.isa));
+  const double need = static_cast<double>(tensor_bytes(p)) + workspace +
+                      3.0 * sizeof(double) * p.B * p.H * static_cast<double>(rows.size()) * p.D;
+  double limit = static_cast<double>(available_memory_bytes());
+  if (opt.max_memory_gib > 0) limit = std::min(limit, opt.max_memory_gib * 1073741824.0);
+  if (need > limit) return skipped(r, "needs " + gib(need) + ", limit " + gib(limit));
+
+  const double flops = variant->flops(p);
+  const std::string family = c.family();
+  if (opt.max_case_seconds > 0) {
+    const auto it = state.last_in_family.find(family);
+    if (it != state.last_in_family.end() && it->second.flops > 0) {
+      const double estimate = it->second.seconds * flops / it->second.flops;
+      if (estimate > opt.max_case_seconds) {
+        char why[128];
+        std::snprintf(why, sizeof why, "estimated %.1f s per run exceeds --max-case-time %g", estimate,
+                      opt.max_case_seconds);
+        return skipped(r, why);
+      }
+    }
+  }
+
+  generate_inputs(opt.inputs, input_seed(p, opt.inputs), in);
+  std::vector<float> out(static_cast<std::size_t>(p.B) * p.H * p.Nq * p.D);
+  const Tensors t = in.tensors();
+  variant->forward(p, t, out.data(), c.isa);
+  const Accuracy acc = measure_accuracy(*variant, p, t, out.data());
+
+  const double peak = state.peaks.get(c.threads, c.isa);
+  const Timing timing = time_case(
+      c.canonical(), [&] { variant->forward(p, t, out.data(), c.isa); }, c.threads, opt.timing);
+  const double seconds = timing.median_ms * 1e-3;
+  state.last_in_family[family] = {flops, seconds};
+
+  r.time_ms = timing.median_ms;
+  r.time_ms_min = timing.min_ms;
+  r.time_ms_mean = timing.mean_ms;
+  r.cv = timing.cv;
+  r.repetitions = timing.repetitions;
+  r.iterations = timing.iterations_per_repetition;
+  r.flops = flops;
+  if (seconds > 0) {
+    r.gflops = flops / seconds * 1e-9;
+    r.tokens_per_s = static_cast<double>(p.B) * p.Nq / seconds;
+  }
+  r.peak_gflops = peak;
+  if (r.gflops && peak > 0) r.pct_peak = 100.0 * *r.gflops / peak;
+  r.density = variant->visible_pairs(p) / (static_cast<double>(p.B) * p.H * p.Nq * p.Nk);
+  r.workspace_bytes = workspace;
+  r.max_abs_err = acc.max_abs_err;
+  r.rel_err = acc.rel_err;
+  r.approx_err = acc.approx_err;
+  r.err_rows = acc.rows;
+  r.note = acc.note;
+  return r;
+}
+
+}  // namespace attn

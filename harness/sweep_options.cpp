@@ -1,0 +1,143 @@
+#include "sweep_options.hpp"
+
+#include <boost/program_options.hpp>
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "errors.hpp"
+#include "list_parsing.hpp"
+#include "variant.hpp"
+
+#ifndef ATTNBENCH_SOURCE_DIR
+#define ATTNBENCH_SOURCE_DIR "."
+#endif
+
+namespace po = boost::program_options;
+
+namespace attn {
+
+std::string preset_path(const std::string& name) {
+  return std::string(ATTNBENCH_SOURCE_DIR) + "/harness/presets/" + name + ".cfg";
+}
+
+namespace {
+
+struct RawOptions {
+  std::vector<std::string> variants;
+  std::string seq, head_dim, batch = "1", heads = "1", kv_heads, causal = "0", threads = "1", isa = "auto";
+};
+
+std::vector<Isa> parse_isa_list(const std::string& text) {
+  std::vector<Isa> isas;
+  for (const auto& name : split_list(text, "--isa")) {
+    const Isa isa = resolve_isa(name);
+    if (std::find(isas.begin(), isas.end(), isa) == isas.end()) isas.push_back(isa);
+  }
+  return isas;
+}
+
+std::vector<bool> parse_causal(const std::string& text) {
+  if (text == "0") return {false};
+  if (text == "1") return {true};
+  if (text == "both") return {false, true};
+  throw UserError("--causal '" + text + "' must be 0, 1 or both");
+}
+
+void check_positive(double value, const char* option) {
+  if (!std::isfinite(value) || value < 0) throw UserError(std::string(option) + " must be a number >= 0");
+}
+
+}  // namespace
+
+SweepOptions parse_sweep_options(int argc, const char* const* argv) {
+  SweepOptions o;
+  RawOptions raw;
+  std::string shard = "1/1", config, preset;
+  po::options_description grid("case grid (LIST is comma-separated; 1k = 1024)");
+  grid.add_options()
+      ("variant", po::value(&raw.variants)->composing(), "variant spec, repeatable (default: every registered variant)")
+      ("seq", po::value(&raw.seq)->required(), "LIST of sequence lengths N (Nq = Nk = N)")
+      ("head-dim", po::value(&raw.head_dim)->required(), "LIST of head sizes D (1..256)")
+      ("batch", po::value(&raw.batch), "LIST of batch sizes (default 1)")
+      ("heads", po::value(&raw.heads), "LIST of query head counts (default 1)")
+      ("kv-heads", po::value(&raw.kv_heads), "LIST of key/value head counts (default: = heads); must divide heads")
+      ("causal", po::value(&raw.causal), "0, 1 or both (default 0)")
+      ("threads", po::value(&raw.threads), "LIST of OpenMP thread counts (default 1)")
+      ("isa", po::value(&raw.isa), "LIST of auto|avx512|avx2|sse2|scalar (default auto = the widest)")
+      ("inputs", po::value(&o.inputs), "how Q, K, V are generated: gaussian (default)");
+  po::options_description run("running and output");
+  run.add_options()
+      ("out", po::value(&o.out), "append one JSON line per case to FILE.jsonl")
+      ("format", po::value(&o.format), "console output: table (default), md, csv, json, latex")
+      ("shard", po::value(&shard), "run slice I of N (I/N, 1-based) of the grid, chosen by case_id")
+      ("resume", po::bool_switch(&o.resume), "skip cases already measured in --out")
+      ("dry-run", po::bool_switch(&o.dry_run), "list the cases (case_id and parameters) without running them")
+      ("filter", po::value(&o.filter), "run only cases whose parameter string matches this regex")
+      ("min-time", po::value(&o.timing.min_time), "seconds per timed repetition (default 0.05)")
+      ("warmup", po::value(&o.timing.warmup_time), "seconds of untimed warm-up runs per case (default 0.02)")
+      ("repetitions", po::value(&o.timing.repetitions), "timed repetitions per case (default 5)")
+      ("max-memory", po::value(&o.max_memory_gib), "skip cases needing more than this many GiB (default: what is available)")
+      ("max-case-time", po::value(&o.max_case_seconds),
+       "skip a case when a smaller N of the same variant and shape predicts a median above this many seconds");
+  po::options_description cmdline("attnbench sweep [--variant SPEC]... --seq LIST --head-dim LIST [options]");
+  cmdline.add_options()("help,h", "this help")("config", po::value(&config), "read these options from FILE (name = value lines)")
+      ("preset", po::value(&preset), "read the options of a shipped preset (harness/presets/NAME.cfg)");
+  cmdline.add(grid).add(run);
+  po::options_description in_file;
+  in_file.add(grid).add(run);
+
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(cmdline).run(), vm);
+  if (vm.count("help")) {
+    std::ostringstream text;
+    text << cmdline;
+    o.help = true;
+    o.help_text = text.str();
+    return o;
+  }
+  // Command-line values win; repeated --variant lines from a file are added to those given.
+  for (const std::string& file : {vm.count("config") ? vm["config"].as<std::string>() : std::string(),
+                                  vm.count("preset") ? preset_path(vm["preset"].as<std::string>()) : std::string()}) {
+    if (file.empty()) continue;
+    std::ifstream in(file);
+    if (!in) throw UserError("cannot read config file " + file);
+    po::store(po::parse_config_file(in, in_file), vm);
+  }
+  po::notify(vm);
+
+  if (raw.variants.empty())
+    for (const auto& info : variant_registry()) raw.variants.push_back(info.name);
+  for (const auto& spec : raw.variants) {
+    const std::string canonical = make_variant(spec)->spec();
+    if (std::find(o.grid.variants.begin(), o.grid.variants.end(), canonical) == o.grid.variants.end())
+      o.grid.variants.push_back(canonical);
+  }
+  o.grid.seq = parse_int_list(raw.seq, "--seq", 1, 1 << 24);
+  o.grid.head_dim = parse_int_list(raw.head_dim, "--head-dim", 1, 256);
+  o.grid.batch = parse_int_list(raw.batch, "--batch", 1, 1 << 16);
+  o.grid.heads = parse_int_list(raw.heads, "--heads", 1, 1 << 16);
+  if (!raw.kv_heads.empty()) o.grid.kv_heads = parse_int_list(raw.kv_heads, "--kv-heads", 1, 1 << 16);
+  o.grid.causal = parse_causal(raw.causal);
+  o.grid.threads = parse_int_list(raw.threads, "--threads", 1, 1024);
+  o.grid.isas = parse_isa_list(raw.isa);
+  o.shard = parse_shard(shard);
+  if (!o.filter.empty()) {
+    try {
+      std::regex re(o.filter);
+    } catch (const std::regex_error& e) {
+      throw UserError("--filter '" + o.filter + "' is not a valid regular expression: " + e.what());
+    }
+  }
+  if (o.timing.repetitions < 1 || o.timing.repetitions > 1000) throw UserError("--repetitions must be in 1..1000");
+  check_positive(o.timing.min_time, "--min-time");
+  check_positive(o.timing.warmup_time, "--warmup");
+  check_positive(o.max_memory_gib, "--max-memory");
+  check_positive(o.max_case_seconds, "--max-case-time");
+  if (o.resume && o.out.empty()) throw UserError("--resume needs --out FILE.jsonl");
+  return o;
+}
+
+}  // namespace attn
