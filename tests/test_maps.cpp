@@ -14,6 +14,8 @@
 #include "errors.hpp"
 #include "independent_reference.hpp"
 #include "key_pattern.hpp"
+#include "local_inputs.hpp"
+#include "mass_recall.hpp"
 #include "mask_map.hpp"
 #include "npy.hpp"
 #include "png.hpp"
@@ -262,4 +264,33 @@ TEST_CASE("mask of every variant agrees with the keys its reference reads") {
     for (std::size_t x = 0; x < 96 * 8; ++x) diff = std::max(diff, std::abs(before[x] - after[x]));
     CHECK(diff == 0.0);
   }
+}
+
+TEST_CASE("mass_recall: 1 for dense, below 1 for window and bigbird, higher on local inputs") {
+  auto gaussian = test::make_inputs(1, 2, 1, 256, 256, 32, false, 21);
+  auto local = gaussian;
+  fill_local_inputs(local.p, 21, local.q.data(), local.k.data(), local.v.data());
+  const auto rows = test::all_rows(gaussian.p);
+  auto recall = [&](const std::string& spec, const test::Inputs& in) {
+    return measure_mass_recall(*make_variant(spec), in.p, in.tensors(), rows);
+  };
+  const MassRecall dense = recall("dense", gaussian);
+  CHECK(dense.mean == doctest::Approx(1.0).epsilon(1e-12));
+  CHECK(dense.min == doctest::Approx(1.0).epsilon(1e-12));
+  if (find_variant("window")) {
+    const MassRecall g = recall("window:left=16,right=0", gaussian), l = recall("window:left=16,right=0", local);
+    CHECK(g.mean < 0.5);  // 17 of 256 keys on inputs without locality
+    CHECK(g.min <= g.mean);
+    MESSAGE("window:left=16 mass_recall gaussian ", g.mean, " local ", l.mean);
+    CHECK(l.mean > g.mean + 0.2);
+  }
+  if (find_variant("block_sparse")) {
+    const MassRecall bb = recall("block_sparse:pattern=bigbird,block=16", gaussian);
+    CHECK(bb.mean < 1.0);
+    CHECK(bb.mean > 0.0);
+  }
+  // With lengths, only real rows count and padded keys carry no mass.
+  gaussian.lens = {100};
+  gaussian.p.lens = gaussian.lens.data();
+  CHECK(recall("dense", gaussian).mean == doctest::Approx(1.0).epsilon(1e-12));
 }
