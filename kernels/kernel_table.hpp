@@ -4,6 +4,7 @@
 #include <cstddef>
 
 #include "isa.hpp"
+#include "linear_attention_args.hpp"
 #include "masked_attention_args.hpp"
 
 namespace attn {
@@ -15,6 +16,8 @@ struct KernelTable {
   std::size_t (*masked_attention_workspace)(const MaskedAttentionArgs&);
   // Runs `iterations` rounds of independent vector FMAs on this thread; returns the flops done.
   double (*fma_loop)(long iterations);
+  void (*linear_attention)(const LinearAttentionArgs&);
+  std::size_t (*linear_attention_workspace)(const LinearAttentionArgs&);
 };
 
 // The table for `isa`; throws UserError if the CPU lacks it.

@@ -114,4 +114,10 @@ inline Scalar1 vexp2(Scalar1 x) {
   return c <= -127.0f ? 0.0f : std::exp2(c);
 }
 
+// e^x = 2^(x log2 e), same accuracy as vexp2; exactly 0 below about -88.
+template <class V>
+inline V vexp(V x) {
+  return vexp2(x * V(1.4426950408889634f));
+}
+
 }  // namespace attn::simd

@@ -9,6 +9,7 @@
 #define ATTN_VARIANTS(X) \
   X(dense)               \
   X(naive)               \
+  X(linear)              \
   X(dense_blas)          \
   X(window)              \
   X(block_sparse)        \
