@@ -36,6 +36,7 @@ class BlockLayoutMask final : public AttentionMask {
 };
 
 long blocks(long n, long b) { return (n + b - 1) / b; }
+constexpr long kMaxLayoutCells = 1L << 28;  // 256 MiB of layout bytes
 
 class BlockSparse final : public MaskedSoftmaxVariant {
  public:
@@ -59,8 +60,15 @@ class BlockSparse final : public MaskedSoftmaxVariant {
   }
 
   std::string unsupported_reason(const Problem& p) const override {
-    if (!file_) return "";
     const long b = params_.block, qb = blocks(p.Nq, b), kb = blocks(p.Nk, b);
+    if (!file_) {  // a generated layout holds one byte per block (per head for random ones)
+      const bool per_head = params_.pattern == "bigbird" || params_.pattern == "random";
+      const double cells = double(per_head ? p.H : 1) * qb * kb;
+      if (cells > kMaxLayoutCells)
+        return "block=" + std::to_string(b) + " makes a layout of " + std::to_string(static_cast<long>(cells)) +
+               " blocks for this problem (limit " + std::to_string(kMaxLayoutCells) + "); use a larger block";
+      return "";
+    }
     if ((file_->heads != 1 && file_->heads != p.H) || file_->q_blocks != qb || file_->k_blocks != kb)
       return "layout " + path_ + " has shape [" + std::to_string(file_->heads) + ", " +
              std::to_string(file_->q_blocks) + ", " + std::to_string(file_->k_blocks) + "] but block=" +
@@ -71,11 +79,9 @@ class BlockSparse final : public MaskedSoftmaxVariant {
   }
 
   std::unique_ptr<AttentionMask> make_mask(const Problem& p) const override {
-    if (file_) {
-      const std::string why = unsupported_reason(p);
-      if (!why.empty()) throw UserError("block_sparse: " + why);
-      return std::make_unique<BlockLayoutMask>(file_, params_.block);
-    }
+    const std::string why = unsupported_reason(p);
+    if (!why.empty()) throw UserError("block_sparse: " + why);
+    if (file_) return std::make_unique<BlockLayoutMask>(file_, params_.block);
     return std::make_unique<BlockLayoutMask>(std::make_shared<BlockLayout>(generate_block_layout(params_, p)),
                                              params_.block);
   }
@@ -108,6 +114,8 @@ std::unique_ptr<Variant> make_block_sparse(const Options& o) {
   params.global = get("global", params.global, 0);
   params.random = get("random", params.pattern == "random" ? 3 : 2, 0);
   params.seed = static_cast<uint64_t>(o.has("seed") ? o.get_int("seed", 0, 1L << 62) : 0);
+  if (params.pattern == "fixed" && params.summary > params.stride)
+    throw UserError("block_sparse: pattern=fixed needs summary <= stride");
   return std::make_unique<BlockSparse>(params);
 }
 }  // namespace
