@@ -17,7 +17,7 @@ struct Column {
 
 // The columns every text format shows, in order.
 const std::vector<Column> kColumns = {
-    {"variant", 26, true}, {"B", 3, false},       {"H", 3, false},      {"N", 6, false},
+    {"variant", 30, true}, {"B", 3, false},       {"H", 3, false},      {"N", 6, false},
     {"D", 4, false},       {"causal", 6, false},  {"threads", 7, false}, {"isa", 6, true},
     {"median ms", 10, false}, {"GFLOP/s", 8, false}, {"% peak", 6, false}, {"rel_err", 8, false},
     {"approx_err", 10, false}, {"density", 7, false},
