@@ -52,7 +52,9 @@ std::string format_ms(double ms) {
 std::string skipped_cell(const CaseRecord& r) {
   std::string reason = r.reason;
   std::transform(reason.begin(), reason.end(), reason.begin(), ::tolower);
-  const bool oom = reason.find("memory") != std::string::npos || reason.find("oom") != std::string::npos;
+  // The sweep says "needs 3.2 GiB, limit 2 GiB" or "out of memory".
+  const bool oom = reason.find("memory") != std::string::npos || reason.find("oom") != std::string::npos ||
+                   (reason.find("needs") != std::string::npos && reason.find("ib") != std::string::npos);
   return oom ? "OOM" : kDash;
 }
 
