@@ -3,14 +3,18 @@
 // only in the block plan (which key tiles each query tile visits) and the element mask.
 //
 // Per query tile (64 rows) it keeps the output accumulator, the running max and the running sum
-// in a small per-thread workspace; scores never exceed one 64 x 64 tile, so extra memory is
+// in a small per-thread workspace; scores never exceed R x 64 per step, so extra memory is
 // O(tile) per thread plus one packed copy of K and V.
+//
+// Loop order, for speed: query tile -> key tile -> block of R query rows -> (Q.K^T for R rows,
+// softmax of those R rows, P.V for those R rows). The key and value tiles (16 KiB each at D = 64)
+// stay in L1 for all row blocks; the R x 64 score block never leaves L1 either.
 #pragma once
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
-#include <memory>
 #include <vector>
 
 #include "aligned_buffer.hpp"
@@ -19,13 +23,15 @@
 
 namespace attn::kernels {
 
-// Register blocking: R query rows x C vectors of keys (Q.K^T) or of head dims (P.V).
-// AVX-512 has 32 registers: 4 x 4 accumulators; 16-register ISAs use 4 x 2.
+// Register blocking: R query rows per step, CQ key vectors per Q.K^T micro-kernel, CV head-dim
+// vectors per P.V micro-kernel. AVX-512 (32 registers): 6 x 4 accumulators + 4 loaded vectors.
+// AVX2 (16 registers): 6 x 2 + 2 + 1 broadcast. SSE2 has no FMA (needs a temporary): 4 x 2.
 template <class V>
 struct Blocking {
   static constexpr int W = static_cast<int>(V::size);
-  static constexpr int R = 4;
-  static constexpr int C = W >= 16 ? 4 : 2;
+  static constexpr int R = W >= 8 ? 6 : 4;
+  static constexpr int CQ = W >= 16 ? 4 : 2;
+  static constexpr int CV = W >= 16 ? 4 : 2;
 };
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
@@ -72,9 +78,9 @@ inline void pack_kv(const MaskedAttentionArgs& a, int W, PackedKV& p) {
   }
 }
 
-// S[r][0..kTileK) = sum_d Qs[r][d] * Kt[d][.] for R rows.
+// S[r][C vectors] = sum_d Qs[r][d] * Kt[d][C vectors] for R rows (row stride kTileK in S).
 template <class V, int R, int C>
-inline void qk_block(const float* qs, int D, const float* kt, float* s) {
+[[gnu::noinline]] void qk_block(const float* qs, int D, const float* kt, float* s) {
   constexpr int W = static_cast<int>(V::size);
   V acc[R][C];
   for (int r = 0; r < R; ++r)
@@ -91,16 +97,17 @@ inline void qk_block(const float* qs, int D, const float* kt, float* s) {
     for (int c = 0; c < C; ++c) acc[r][c].store_aligned(s + r * kTileK + c * W);
 }
 
-// O[r][C vectors] = alpha[r] * O[r] + sum_{j < kn} P[r][j] * V[j][C vectors] for R rows.
+// O[r][C vectors] = alpha[r] * O[r] + sum_{jb <= j < je} P[r][j] * V[j][C vectors] for R rows.
+// alpha holds one broadcast vector per row.
 template <class V, int R, int C>
-inline void pv_block(const float* p, int kn, const float* vp, int Dp, float* o, const float* alpha) {
+[[gnu::noinline]] void pv_block(const float* p, int jb, int je, const float* vp, int Dp, float* o, const float* alpha) {
   constexpr int W = static_cast<int>(V::size);
   V acc[R][C];
   for (int r = 0; r < R; ++r) {
-    const V ar(alpha[r]);
+    const V ar = V::load_aligned(alpha + r * W);
     for (int c = 0; c < C; ++c) acc[r][c] = V::load_aligned(o + r * Dp + c * W) * ar;
   }
-  for (int j = 0; j < kn; ++j) {
+  for (int j = jb; j < je; ++j) {
     V vv[C];
     for (int c = 0; c < C; ++c) vv[c] = V::load_aligned(vp + static_cast<std::size_t>(j) * Dp + c * W);
     for (int r = 0; r < R; ++r) {
@@ -114,66 +121,171 @@ inline void pv_block(const float* p, int kn, const float* vp, int Dp, float* o, 
 
 // P.V over all head-dim vectors: blocks of C vectors, then the remainder with fewer.
 template <class V, int R, int C>
-inline void pv_rows(const float* p, int kn, const float* vp, int Dp, float* o, const float* alpha) {
+inline void pv_rows(const float* p, int jb, int je, const float* vp, int Dp, float* o, const float* alpha) {
   constexpr int W = static_cast<int>(V::size);
   const int nvec = Dp / W;
   int c0 = 0;
-  for (; c0 + C <= nvec; c0 += C) pv_block<V, R, C>(p, kn, vp + c0 * W, Dp, o + c0 * W, alpha);
+  for (; c0 + C <= nvec; c0 += C) pv_block<V, R, C>(p, jb, je, vp + c0 * W, Dp, o + c0 * W, alpha);
   if constexpr (C >= 4) {
     if (c0 + 2 <= nvec) {
-      pv_block<V, R, 2>(p, kn, vp + c0 * W, Dp, o + c0 * W, alpha);
+      pv_block<V, R, 2>(p, jb, je, vp + c0 * W, Dp, o + c0 * W, alpha);
       c0 += 2;
     }
   }
-  for (; c0 < nvec; ++c0) pv_block<V, R, 1>(p, kn, vp + c0 * W, Dp, o + c0 * W, alpha);
+  for (; c0 < nvec; ++c0) pv_block<V, R, 1>(p, jb, je, vp + c0 * W, Dp, o + c0 * W, alpha);
+}
+
+// Additive masks, 0 where a key is visible and -inf where not, for the rows of one key tile.
+// An interval row [lo, hi) is two shifted windows into constant ramps (no per-element work):
+// kRampLo[kTileK - lo + j] is 0 iff j >= lo and kRampHi[kTileK - hi + j] is -inf iff j >= hi.
+struct RowMasks {
+  alignas(64) float ramp_lo[2 * kTileK];
+  alignas(64) float ramp_hi[2 * kTileK];
+  int lo[kTileQ], hi[kTileQ];   // visible keys [lo, hi) of each row, relative to the tile
+  bool interval[kTileQ];        // true: lo/hi describe the row; false: use the bias row
+  std::vector<uint8_t> visible;
+  AlignedBuffer bias;           // kTileQ x kTileK, only for rows with holes
+
+  RowMasks() : visible(kTileK) {
+    constexpr float neg_inf = -std::numeric_limits<float>::infinity();
+    for (int t = 0; t < 2 * kTileK; ++t) {
+      ramp_lo[t] = t < kTileK ? neg_inf : 0.0f;
+      ramp_hi[t] = t < kTileK ? 0.0f : neg_inf;
+    }
+    bias.resize(static_cast<std::size_t>(kTileQ) * kTileK);
+  }
+  // The two additive rows for row r (second may be null).
+  const float* first(int r) const { return interval[r] ? ramp_lo + kTileK - lo[r] : bias.data() + r * kTileK; }
+  const float* second(int r) const { return interval[r] ? ramp_hi + kTileK - hi[r] : nullptr; }
+};
+
+// Fills the row masks of one partial key tile: rows [0, rows) of query tile starting at q0,
+// keys [k0, k0 + kn).
+inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int rows, int k0, int kn, bool holes,
+                            RowMasks& rm) {
+  constexpr float neg_inf = -std::numeric_limits<float>::infinity();
+  for (int r = 0; r < rows; ++r) {
+    if (!holes) {  // only the key count (or a length) cuts this tile
+      rm.interval[r] = true, rm.lo[r] = 0, rm.hi[r] = kn;
+      continue;
+    }
+    int lo = 0, hi = 0;
+    if (a.mask->row_interval(h, q0 + r, k0, kn, lo, hi)) {
+      rm.interval[r] = true, rm.lo[r] = lo, rm.hi[r] = std::max(lo, hi);
+      continue;
+    }
+    rm.interval[r] = false;
+    uint8_t* vis = rm.visible.data();
+    a.mask->mark_row(h, q0 + r, k0, kn, vis);
+    float* b = rm.bias.data() + r * kTileK;
+    int first = kn, last = -1;
+    for (int j = 0; j < kTileK; ++j) {
+      const bool on = j < kn && vis[j];
+      b[j] = on ? 0.0f : neg_inf;
+      if (on) first = std::min(first, j), last = j;
+    }
+    rm.lo[r] = first, rm.hi[r] = last + 1;  // bounds for skipping, the bias does the masking
+  }
 }
 
 // Per-thread scratch for one query tile.
+template <class V>
 struct TileScratch {
-  AlignedBuffer qs, s, o, m, l, alpha;
-  std::vector<uint8_t> visible;
-  TileScratch(int D, int Dp) : visible(kTileK) {
+  static constexpr int W = static_cast<int>(V::size);
+  AlignedBuffer qs, o, m, l, alpha, p;
+  RowMasks masks;
+  TileScratch(int D, int Dp) {
     qs.resize(static_cast<std::size_t>(kTileQ) * D);
-    s.resize(static_cast<std::size_t>(kTileQ) * kTileK);
     o.resize(static_cast<std::size_t>(kTileQ) * Dp);
-    m.resize(kTileQ);
-    l.resize(kTileQ);
-    alpha.resize(kTileQ);
+    m.resize(static_cast<std::size_t>(kTileQ) * W);  // running max, broadcast per row
+    l.resize(static_cast<std::size_t>(kTileQ) * W);  // running sum, lane-wise per row
+    alpha.resize(static_cast<std::size_t>(kTileQ) * W);
+    p.resize(static_cast<std::size_t>(Blocking<V>::R) * kTileK);
   }
 };
 
-// Online-softmax update of one row of scores (log2 domain), turning them into probabilities.
+// Online-softmax update of one row of scores s (log2 domain, kTileK of them) into probabilities.
+// m is the running max (broadcast vector), l the lane-wise running sum; alpha receives the
+// factor that rescales the row's earlier output. add1/add2: optional additive mask rows.
 template <class V>
-inline void softmax_row(float* s, float& m, float& l, float& alpha) {
+inline void softmax_row(float* s, const float* add1, const float* add2, float* m, float* l, float* alpha) {
   constexpr int W = static_cast<int>(V::size);
-  constexpr float neg_inf = -std::numeric_limits<float>::infinity();
-  V mx(neg_inf);
-  for (int c = 0; c < kTileK; c += W) mx = simd::vmax(mx, V::load_aligned(s + c));
-  const float m_new = std::max(m, simd::hmax(mx));
-  if (m_new == neg_inf) {  // nothing visible yet in this row
-    alpha = 1.0f;
-    std::memset(s, 0, sizeof(float) * kTileK);
-    return;
-  }
-  alpha = simd::vexp2(V(m - m_new)).get(0);
-  const V mv(m_new);
+  constexpr int n = kTileK / W;
+  V x[n];
+  for (int c = 0; c < n; ++c) x[c] = V::load_aligned(s + c * W);
+  if (add1)
+    for (int c = 0; c < n; ++c) x[c] = x[c] + V::load_unaligned(add1 + c * W);
+  if (add2)
+    for (int c = 0; c < n; ++c) x[c] = x[c] + V::load_unaligned(add2 + c * W);
+  V mx = x[0];
+  for (int c = 1; c < n; ++c) mx = simd::vmax(mx, x[c]);
+  const V m_old = V::load_aligned(m);
+  const V m_new = simd::vmax(m_old, simd::vmax_all(mx));
+  // A row that has seen no key keeps m = -inf; subtracting -FLT_MAX instead turns its masked
+  // scores and its alpha into exact zeros rather than NaN.
+  const V m_use = simd::vmax(m_new, V(std::numeric_limits<float>::lowest()));
+  const V a = simd::vexp2(m_old - m_use);
   V sum(0.0f);
-  for (int c = 0; c < kTileK; c += W) {
-    const V pe = simd::vexp2(V::load_aligned(s + c) - mv);
-    pe.store_aligned(s + c);
+  for (int c = 0; c < n; ++c) {
+    const V pe = simd::vexp2(x[c] - m_use);
+    pe.store_aligned(s + c * W);
     sum = sum + pe;
   }
-  l = l * alpha + simd::hsum(sum);
-  m = m_new;
+  simd::vfma(V::load_aligned(l), a, sum).store_aligned(l);
+  m_new.store_aligned(m);
+  a.store_aligned(alpha);
+}
+
+// One block of R query rows (tile rows r0 .. r0 + R) against one key tile: scores, softmax, P.V.
+template <class V, int R>
+inline void row_block(int r0, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
+                      TileScratch<V>& ws) {
+  using Blk = Blocking<V>;
+  constexpr int W = Blk::W, CQ = Blk::CQ, CV = Blk::CV;
+  constexpr int CQ_ = (CQ * W > kTileK) ? kTileK / W : CQ;
+  static_assert(kTileK % (CQ_ * W) == 0, "key tiles must hold whole Q.K^T blocks");
+  float* p = ws.p.data();
+  const float* qs = ws.qs.data() + static_cast<std::size_t>(r0) * D;
+  // Keys outside [jb, je) are masked for every row of the block: skip them in P.V.
+  int jb = 0, je = kTileK;
+  if (masks) {
+    jb = kTileK, je = 0;
+    for (int r = 0; r < R; ++r)
+      if (masks->lo[r0 + r] < masks->hi[r0 + r]) jb = std::min(jb, masks->lo[r0 + r]), je = std::max(je, masks->hi[r0 + r]);
+    if (je <= jb) jb = je = 0;
+  }
+  constexpr int chunk = CQ_ * W;
+  const int cb = jb / chunk * chunk, ce = round_up(je, chunk);
+  for (int c = cb; c < ce; c += chunk) qk_block<V, R, CQ_>(qs, D, kt + c, p + c);
+  for (int r = 0; r < R; ++r) {
+    float* srow = p + r * kTileK;
+    const int row = r0 + r;
+    // Columns skipped above are masked in every row; zero them so stale values (a NaN from
+    // another row's queries) cannot leak through the mask.
+    if (cb > 0 || ce < kTileK) {
+      std::fill(srow, srow + cb, 0.0f);
+      std::fill(srow + ce, srow + kTileK, 0.0f);
+    }
+    softmax_row<V>(srow, masks ? masks->first(row) : nullptr, masks ? masks->second(row) : nullptr,
+                   ws.m.data() + row * W, ws.l.data() + row * W, ws.alpha.data() + row * W);
+  }
+  pv_rows<V, R, CV>(p, jb, je, vt, Dp, ws.o.data() + static_cast<std::size_t>(r0) * Dp, ws.alpha.data() + r0 * W);
+}
+
+// Rows [r0, r1) of the tile in blocks of R, the remainder in blocks of R / 2, ..., 1.
+template <class V, int R>
+inline void row_blocks(int r0, int r1, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
+                       TileScratch<V>& ws) {
+  for (; r0 + R <= r1; r0 += R) row_block<V, R>(r0, kt, vt, D, Dp, masks, ws);
+  if constexpr (R > 1) row_blocks<V, R / 2>(r0, r1, kt, vt, D, Dp, masks, ws);
 }
 
 template <class Arch>
 void masked_attention(const MaskedAttentionArgs& a) {
   using V = simd::Vec<Arch>;
   using Blk = Blocking<V>;
-  constexpr int R = Blk::R, C = Blk::C, W = Blk::W;
+  constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
-  static_assert(kTileK % (C * W) == 0 && kTileQ % R == 0, "tiles must hold whole register blocks");
 
   PackedKV packed;
   pack_kv(a, W, packed);
@@ -186,7 +298,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
 
 #pragma omp parallel
   {
-    TileScratch ws(D, Dp);
+    TileScratch<V> ws(D, Dp);
     // Later query tiles see more keys under causal masks: hand them out first.
 #pragma omp for schedule(dynamic, 1)
     for (long t = tasks - 1; t >= 0; --t) {
@@ -198,7 +310,6 @@ void masked_attention(const MaskedAttentionArgs& a) {
       const int q0 = qt * kTileQ;
       const int tile_rows = std::min(kTileQ, a.Nq - q0);
       const int rows = std::max(0, std::min(tile_rows, valid_q - q0));
-      const int rows_pad = round_up(std::max(rows, 1), R);
       const float* q = a.q + ((static_cast<long>(b) * a.H + h) * a.Nq + q0) * D;
       float* out = a.o + ((static_cast<long>(b) * a.H + h) * a.Nq + q0) * D;
       std::memset(out + static_cast<long>(rows) * D, 0, sizeof(float) * (tile_rows - rows) * D);
@@ -208,11 +319,10 @@ void masked_attention(const MaskedAttentionArgs& a) {
       const float* kt_head = packed.kt.data() + kvhead * packed.kt_head_stride();
       const float* v_head = packed.v.data() + kvhead * packed.v_head_stride();
       float* qs = ws.qs.data();
-      for (int r = 0; r < rows_pad; ++r)
-        for (int d = 0; d < D; ++d) qs[r * D + d] = r < rows ? q[r * D + d] * qscale : 0.0f;
-      std::fill(ws.o.data(), ws.o.data() + static_cast<std::size_t>(rows_pad) * Dp, 0.0f);
-      std::fill(ws.m.data(), ws.m.data() + kTileQ, neg_inf);
-      std::fill(ws.l.data(), ws.l.data() + kTileQ, 0.0f);
+      for (int i = 0; i < rows * D; ++i) qs[i] = q[i] * qscale;
+      std::fill(ws.o.data(), ws.o.data() + static_cast<std::size_t>(rows) * Dp, 0.0f);
+      std::fill(ws.m.data(), ws.m.data() + static_cast<std::size_t>(rows) * W, neg_inf);
+      std::fill(ws.l.data(), ws.l.data() + static_cast<std::size_t>(rows) * W, 0.0f);
 
       const int lh = a.plan.layout_heads == 1 ? 0 : h;
       const std::size_t slot = static_cast<std::size_t>(lh) * a.plan.q_tiles + qt;
@@ -222,35 +332,13 @@ void masked_attention(const MaskedAttentionArgs& a) {
         if (k0 >= valid_k || ref.kind == TileKind::empty) continue;
         const int kn = std::min(kTileK, valid_k - k0);
         const bool partial = ref.kind == TileKind::partial || kn < kTileK;
+        if (partial) build_row_masks(a, h, q0, rows, k0, kn, ref.kind == TileKind::partial, ws.masks);
         const float* kt = kt_head + static_cast<std::size_t>(ref.k_tile) * kTileK * D;
-        float* s = ws.s.data();
-        for (int r = 0; r < rows_pad; r += R)
-          for (int c = 0; c < kTileK; c += C * W)
-            qk_block<V, R, C>(qs + r * D, D, kt + c, s + r * kTileK + c);
-        for (int r = 0; r < rows; ++r) {
-          float* srow = s + r * kTileK;
-          if (partial) {
-            uint8_t* vis = ws.visible.data();
-            if (ref.kind == TileKind::partial)
-              a.mask->mark_row(h, q0 + r, k0, kn, vis);
-            else
-              std::fill(vis, vis + kn, uint8_t{1});
-            for (int j = 0; j < kTileK; ++j)
-              if (j >= kn || !vis[j]) srow[j] = neg_inf;
-          }
-          softmax_row<V>(srow, ws.m[r], ws.l[r], ws.alpha[r]);
-        }
-        for (int r = rows; r < rows_pad; ++r) {  // padding rows: keep them inert
-          std::memset(s + r * kTileK, 0, sizeof(float) * kTileK);
-          ws.alpha[r] = 0.0f;
-        }
         const float* vt = v_head + static_cast<std::size_t>(k0) * Dp;
-        for (int r = 0; r < rows_pad; r += R)
-          pv_rows<V, R, C>(s + r * kTileK, kn, vt, Dp, ws.o.data() + static_cast<std::size_t>(r) * Dp,
-                           ws.alpha.data() + r);
+        row_blocks<V, Blk::R>(0, rows, kt, vt, D, Dp, partial ? &ws.masks : nullptr, ws);
       }
       for (int r = 0; r < rows; ++r) {
-        const float l = ws.l[r];
+        const float l = simd::hsum(V::load_aligned(ws.l.data() + r * W));
         const float inv = l > 0.0f ? 1.0f / l : 0.0f;  // a row that saw no key gives zeros
         const float* src = ws.o.data() + static_cast<std::size_t>(r) * Dp;
         for (int d = 0; d < D; ++d) out[static_cast<long>(r) * D + d] = src[d] * inv;
@@ -264,8 +352,10 @@ inline std::size_t masked_attention_workspace(const MaskedAttentionArgs& a, int 
   const std::size_t k_tiles = (a.Nk + kTileK - 1) / kTileK;
   const std::size_t Dp = round_up(a.D, W);
   const std::size_t packed = static_cast<std::size_t>(a.B) * a.Hkv * k_tiles * kTileK * (a.D + Dp);
-  const std::size_t per_thread = static_cast<std::size_t>(kTileQ) * (a.D + kTileK + Dp + 3) + kTileK / 4;
-  return sizeof(float) * (packed + per_thread * omp_get_max_threads());
+  const std::size_t scratch_floats = static_cast<std::size_t>(kTileQ) * (a.D + Dp + 3 * W + kTileK) +
+                                     static_cast<std::size_t>(6 + 4) * kTileK;
+  const std::size_t per_thread = sizeof(float) * scratch_floats + sizeof(RowMasks);
+  return sizeof(float) * packed + per_thread * omp_get_max_threads();
 }
 
 }  // namespace attn::kernels

@@ -33,6 +33,12 @@ class ElementMask {
   virtual ~ElementMask() = default;
   // visible[t] = 1 if query row i of head h sees key j0 + t, else 0, for t < n.
   virtual void mark_row(int h, long i, long j0, int n, uint8_t* visible) const = 0;
+  // Fast path for masks without holes: if the keys row i sees among [j0, j0 + n) are one
+  // interval, set it as [lo, hi) relative to j0 (lo >= hi: none) and return true. Returning
+  // false makes the engine call mark_row.
+  virtual bool row_interval(int /*h*/, long /*i*/, long /*j0*/, int /*n*/, int& /*lo*/, int& /*hi*/) const {
+    return false;
+  }
 };
 
 struct MaskedAttentionArgs {

@@ -4,12 +4,14 @@
 // Only include this from kernel templates; instantiate them in kernels/isa/<isa>.cpp
 // (one definition rule: never use a default-arch batch in a shared header).
 #pragma once
+#include <immintrin.h>  // shuffles for vmax_all, declared for every target
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace attn::simd {
 
@@ -71,7 +73,31 @@ inline float hsum(const xsimd::batch<float, A>& a) {
 }
 inline float hsum(Scalar1 a) { return a.v; }
 
-// xsimd 8.1 has no horizontal max: spill and scan (called once per row per tile).
+// The max of all lanes, broadcast to every lane, by log2(W) shuffle + max steps (xsimd 8.1 has
+// no reduce_max; this keeps the row max in a register instead of spilling and scanning).
+template <class A>
+inline xsimd::batch<float, A> vmax_all(const xsimd::batch<float, A>& a) {
+  if constexpr (std::is_base_of<xsimd::avx512f, A>::value) {
+    __m512 x = a;
+    x = _mm512_max_ps(x, _mm512_shuffle_f32x4(x, x, 0x4E));
+    x = _mm512_max_ps(x, _mm512_shuffle_f32x4(x, x, 0xB1));
+    x = _mm512_max_ps(x, _mm512_permute_ps(x, 0x4E));
+    return _mm512_max_ps(x, _mm512_permute_ps(x, 0xB1));
+  } else if constexpr (std::is_base_of<xsimd::avx, A>::value) {
+    __m256 x = a;
+    x = _mm256_max_ps(x, _mm256_permute2f128_ps(x, x, 1));
+    x = _mm256_max_ps(x, _mm256_permute_ps(x, 0x4E));
+    return _mm256_max_ps(x, _mm256_permute_ps(x, 0xB1));
+  } else {
+    static_assert(std::is_base_of<xsimd::sse2, A>::value, "vmax_all: no shuffle sequence for this arch");
+    __m128 x = a;
+    x = _mm_max_ps(x, _mm_shuffle_ps(x, x, 0x4E));
+    return _mm_max_ps(x, _mm_shuffle_ps(x, x, 0xB1));
+  }
+}
+inline Scalar1 vmax_all(Scalar1 a) { return a; }
+
+// xsimd 8.1 has no horizontal max: spill and scan.
 template <class A>
 inline float hmax(const xsimd::batch<float, A>& a) {
   alignas(64) float lanes[xsimd::batch<float, A>::size];

@@ -36,6 +36,15 @@ void VisibleKeys::mark_row(int h, long i, long j0, int n, uint8_t* out) const {
   }
 }
 
+// Without holes the visible keys of a row are the band itself: one interval.
+bool VisibleKeys::row_interval(int, long i, long j0, int n, int& lo, int& hi) const {
+  if (holes_) return false;
+  const KeyRange r = range(i);
+  lo = static_cast<int>(std::clamp(r.lo - j0, 0L, static_cast<long>(n)));
+  hi = static_cast<int>(std::clamp(r.hi + 1 - j0, 0L, static_cast<long>(n)));
+  return true;
+}
+
 // With lo(i) and hi(i) nondecreasing, the first and last rows bound the whole tile.
 TileKind VisibleKeys::classify(int h, long i0, long i1, long j0, long j1) const {
   const KeyRange first = range(i0), last = range(i1 - 1);

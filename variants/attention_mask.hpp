@@ -43,6 +43,7 @@ class VisibleKeys final : public ElementMask {
   KeyRange range(long i) const;  // band for row i, clipped to [0, Nk - 1] and causal
   bool visible(int h, long i, long j) const;
   void mark_row(int h, long i, long j0, int n, uint8_t* out) const override;
+  bool row_interval(int h, long i, long j0, int n, int& lo, int& hi) const override;
   TileKind classify(int h, long i0, long i1, long j0, long j1) const;
   const AttentionMask& mask() const { return mask_; }
   int layout_heads() const { return layout_heads_; }
