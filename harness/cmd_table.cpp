@@ -71,8 +71,10 @@ int cmd_table(int argc, const char* const* argv) {
   if (files.empty()) throw UserError("no JSONL files given");
   const TableFormat format = parse_table_format(format_name);
 
-  std::vector<CaseRecord> records = read_case_records(files);
-  std::vector<std::string> problems = drop_duplicate_cases(records);
+  std::vector<std::string> problems;
+  std::vector<CaseRecord> records = read_case_records(files, problems);
+  const auto duplicates = drop_duplicate_cases(records);
+  problems.insert(problems.end(), duplicates.begin(), duplicates.end());
   if (!expect_path.empty()) {
     auto expected = compare_with_expected(records, read_expected_cases(expect_path));
     problems.insert(problems.end(), expected.begin(), expected.end());

@@ -215,7 +215,7 @@ class Parser {
 
 Value parse(const std::string& text) { return Parser(text).parse_document(); }
 
-std::vector<Line> parse_jsonl(const std::string& text, const std::string& name) {
+std::vector<Line> parse_jsonl(const std::string& text, const std::string& name, std::string* partial_last_line) {
   std::vector<Line> out;
   std::istringstream in(text);
   std::string line;
@@ -225,7 +225,12 @@ std::vector<Line> parse_jsonl(const std::string& text, const std::string& name) 
     try {
       l.value = parse(line);
     } catch (const UserError& e) {
-      throw UserError(name + ":" + std::to_string(number) + ": malformed JSON: " + e.what());
+      const std::string what = name + ":" + std::to_string(number) + ": malformed JSON: " + e.what();
+      if (partial_last_line && in.eof() && text.back() != '\n') {
+        *partial_last_line = what + " (a partial last line, left out: was the writer interrupted?)";
+        break;
+      }
+      throw UserError(what);
     }
     if (l.value.kind != Value::Kind::Object)
       throw UserError(name + ":" + std::to_string(number) + ": expected a JSON object, one per line");
@@ -234,13 +239,13 @@ std::vector<Line> parse_jsonl(const std::string& text, const std::string& name) 
   return out;
 }
 
-std::vector<Line> read_jsonl(const std::string& path) {
+std::vector<Line> read_jsonl(const std::string& path, std::string* partial_last_line) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UserError("cannot open " + path);
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw UserError("cannot read " + path);
-  return parse_jsonl(text.str(), path);
+  return parse_jsonl(text.str(), path, partial_last_line);
 }
 
 }  // namespace attn::json

@@ -33,9 +33,11 @@ struct Line {
 };
 
 // Reads a JSON-lines file: every non-blank line must be one JSON object.
-// Throws UserError "FILE:LINE: <problem>" on the first bad line.
-std::vector<Line> read_jsonl(const std::string& path);
+// Throws UserError "FILE:LINE: <problem>" on the first bad line. If `partial_last_line` is given,
+// a malformed last line without a final newline (a writer killed mid-line) is left out and
+// described there instead.
+std::vector<Line> read_jsonl(const std::string& path, std::string* partial_last_line = nullptr);
 // The same, from text already in memory (`name` is used in messages).
-std::vector<Line> parse_jsonl(const std::string& text, const std::string& name);
+std::vector<Line> parse_jsonl(const std::string& text, const std::string& name, std::string* partial_last_line = nullptr);
 
 }  // namespace attn::json

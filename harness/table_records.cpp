@@ -77,10 +77,13 @@ CaseRecord case_record_from_json(const json::Line& line) {
   return r;
 }
 
-std::vector<CaseRecord> read_case_records(const std::vector<std::string>& paths) {
+std::vector<CaseRecord> read_case_records(const std::vector<std::string>& paths, std::vector<std::string>& problems) {
   std::vector<CaseRecord> out;
-  for (const auto& path : paths)
-    for (const auto& line : json::read_jsonl(path)) out.push_back(case_record_from_json(line));
+  for (const auto& path : paths) {
+    std::string partial;
+    for (const auto& line : json::read_jsonl(path, &partial)) out.push_back(case_record_from_json(line));
+    if (!partial.empty()) problems.push_back(partial);
+  }
   return out;
 }
 

@@ -21,7 +21,8 @@ struct CaseRecord {
 
 // Throws UserError "FILE:LINE: ..." if a field a table needs is missing or has the wrong type.
 CaseRecord case_record_from_json(const json::Line& line);
-std::vector<CaseRecord> read_case_records(const std::vector<std::string>& paths);
+// A partial last line (a writer killed mid-line) is left out and described in `problems`.
+std::vector<CaseRecord> read_case_records(const std::vector<std::string>& paths, std::vector<std::string>& problems);
 
 // One line per problem: "case_id X appears 2 times (a.jsonl:3, b.jsonl:9)".
 // Only the first record of each case_id is kept in `records`.

@@ -79,6 +79,11 @@ TEST_CASE("jsonl reader names the file and line of the bad record") {
     CHECK(std::string(e.what()).rfind("run.jsonl:3: malformed JSON", 0) == 0);
   }
   CHECK_THROWS_AS(json::parse_jsonl("[1,2]\n", "a.jsonl"), UserError);  // not an object
+  // A writer killed mid-line: only a last line without its newline may be left out, and is reported.
+  std::string partial;
+  CHECK(json::parse_jsonl(record("dense", 1024, 4, 1000) + "{\"case_id\": \"x", "run.jsonl", &partial).size() == 1);
+  CHECK(partial.find("run.jsonl:2: malformed JSON") == 0);
+  CHECK_THROWS_AS(json::parse_jsonl("{\"case_id\": \"x\n" + record("dense", 1024, 4, 1000), "run.jsonl", &partial), UserError);
   CHECK(json::parse_jsonl("\n  \n", "empty.jsonl").empty());
 }
 
@@ -165,6 +170,13 @@ TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad i
   CHECK(test::run_attnbench("table " + run + " --preset lra --format latex --out " + out_path).exit_code == 0);
   std::ifstream written(out_path);
   CHECK(std::string(std::istreambuf_iterator<char>(written), {}).find("\\toprule") != std::string::npos);
+
+  // A shard cut mid-line: the partial line is a warning (an error with --strict), the rest is used.
+  const auto cut = write_text("table_cut.jsonl", sample_run() + "{\"case_id\": \"dense|b1h");
+  const auto cut_run = test::run_attnbench("table " + cut + " --preset flash");
+  CHECK(cut_run.exit_code == 0);
+  CHECK(cut_run.output.find("partial last line") != std::string::npos);
+  CHECK(test::run_attnbench("table " + cut + " --preset flash --strict").exit_code == 2);
 
   const auto malformed = write_text("table_bad.jsonl", record("dense", 1024, 4, 1000) + "{\"case_id\": 1,,}\n");
   const auto no_time = write_text("table_notime.jsonl", "{\"case_id\":\"a\",\"variant\":\"dense\"}\n");
