@@ -32,6 +32,7 @@ struct Blocking {
   static constexpr int R = W >= 8 ? 6 : 4;
   static constexpr int CQ = W >= 16 ? 4 : 2;
   static constexpr int CV = W >= 16 ? 4 : 2;
+  static constexpr int G = 3;  // row blocks per group (see row_group)
 };
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
@@ -200,7 +201,7 @@ struct TileScratch {
     m.resize(static_cast<std::size_t>(kTileQ) * W);  // running max, broadcast per row
     l.resize(static_cast<std::size_t>(kTileQ) * W);  // running sum, lane-wise per row
     alpha.resize(static_cast<std::size_t>(kTileQ) * W);
-    p.resize(static_cast<std::size_t>(Blocking<V>::R) * kTileK);
+    p.resize(static_cast<std::size_t>(Blocking<V>::G) * Blocking<V>::R * kTileK);
   }
 };
 
@@ -236,47 +237,66 @@ inline void softmax_row(float* s, const float* add1, const float* add2, float* m
   a.store_aligned(alpha);
 }
 
-// One block of R query rows (tile rows r0 .. r0 + R) against one key tile: scores, softmax, P.V.
+// Keys [jb, je) that rows [r0, r0 + n) may see in this tile (all of it when unmasked).
+inline void key_span(const RowMasks* masks, int r0, int n, int& jb, int& je) {
+  jb = 0, je = kTileK;
+  if (!masks) return;
+  jb = kTileK, je = 0;
+  for (int r = r0; r < r0 + n; ++r)
+    if (masks->lo[r] < masks->hi[r]) jb = std::min(jb, masks->lo[r]), je = std::max(je, masks->hi[r]);
+  if (je <= jb) jb = je = 0;
+}
+
+// A group of nb blocks of R query rows (tile rows r0 .. r0 + nb R) against one key tile:
+// Q.K^T for every block, softmax of every row, then P.V for every block. Grouping lets each
+// block reuse the key tile, then the value tile, from L1 when the two do not fit together
+// (D = 128: 32 KiB each). Keys masked for a whole block are skipped in both products.
 template <class V, int R>
-inline void row_block(int r0, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
+inline void row_group(int r0, int nb, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
                       TileScratch<V>& ws) {
   using Blk = Blocking<V>;
   constexpr int W = Blk::W, CQ = Blk::CQ, CV = Blk::CV;
   constexpr int CQ_ = (CQ * W > kTileK) ? kTileK / W : CQ;
-  static_assert(kTileK % (CQ_ * W) == 0, "key tiles must hold whole Q.K^T blocks");
-  float* p = ws.p.data();
-  const float* qs = ws.qs.data() + static_cast<std::size_t>(r0) * D;
-  // Keys outside [jb, je) are masked for every row of the block: skip them in P.V.
-  int jb = 0, je = kTileK;
-  if (masks) {
-    jb = kTileK, je = 0;
-    for (int r = 0; r < R; ++r)
-      if (masks->lo[r0 + r] < masks->hi[r0 + r]) jb = std::min(jb, masks->lo[r0 + r]), je = std::max(je, masks->hi[r0 + r]);
-    if (je <= jb) jb = je = 0;
-  }
   constexpr int chunk = CQ_ * W;
-  const int cb = jb / chunk * chunk, ce = round_up(je, chunk);
-  for (int c = cb; c < ce; c += chunk) qk_block<V, R, CQ_>(qs, D, kt + c, p + c);
-  for (int r = 0; r < R; ++r) {
-    float* srow = p + r * kTileK;
-    const int row = r0 + r;
-    // Columns skipped above are masked in every row; zero them so stale values (a NaN from
-    // another row's queries) cannot leak through the mask.
-    if (cb > 0 || ce < kTileK) {
-      std::fill(srow, srow + cb, 0.0f);
-      std::fill(srow + ce, srow + kTileK, 0.0f);
-    }
-    softmax_row<V>(srow, masks ? masks->first(row) : nullptr, masks ? masks->second(row) : nullptr,
-                   ws.m.data() + row * W, ws.l.data() + row * W, ws.alpha.data() + row * W);
+  static_assert(kTileK % chunk == 0, "key tiles must hold whole Q.K^T blocks");
+  int jb[Blk::G], je[Blk::G];
+  for (int b = 0; b < nb; ++b) {
+    const int rb = r0 + b * R;
+    float* p = ws.p.data() + static_cast<std::size_t>(b) * R * kTileK;
+    key_span(masks, rb, R, jb[b], je[b]);
+    const int cb = jb[b] / chunk * chunk, ce = round_up(je[b], chunk);
+    for (int c = cb; c < ce; c += chunk) qk_block<V, R, CQ_>(ws.qs.data() + static_cast<std::size_t>(rb) * D, D, kt + c, p + c);
+    // Columns skipped here are masked in every row of the block; zero them so stale values
+    // (a NaN from another row's queries) cannot leak through the mask.
+    if (cb > 0 || ce < kTileK)
+      for (int r = 0; r < R; ++r) {
+        std::fill(p + r * kTileK, p + r * kTileK + cb, 0.0f);
+        std::fill(p + r * kTileK + ce, p + (r + 1) * kTileK, 0.0f);
+      }
   }
-  pv_rows<V, R, CV>(p, jb, je, vt, Dp, ws.o.data() + static_cast<std::size_t>(r0) * Dp, ws.alpha.data() + r0 * W);
+  for (int r = 0; r < nb * R; ++r) {
+    const int row = r0 + r;
+    softmax_row<V>(ws.p.data() + static_cast<std::size_t>(r) * kTileK, masks ? masks->first(row) : nullptr,
+                   masks ? masks->second(row) : nullptr, ws.m.data() + row * W, ws.l.data() + row * W,
+                   ws.alpha.data() + row * W);
+  }
+  for (int b = 0; b < nb; ++b) {
+    const int rb = r0 + b * R;
+    pv_rows<V, R, CV>(ws.p.data() + static_cast<std::size_t>(b) * R * kTileK, jb[b], je[b], vt, Dp,
+                      ws.o.data() + static_cast<std::size_t>(rb) * Dp, ws.alpha.data() + rb * W);
+  }
 }
 
-// Rows [r0, r1) of the tile in blocks of R, the remainder in blocks of R / 2, ..., 1.
+// Rows [r0, r1) of the tile in groups of G blocks of R rows, the remainder with R / 2, ..., 1.
 template <class V, int R>
 inline void row_blocks(int r0, int r1, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
                        TileScratch<V>& ws) {
-  for (; r0 + R <= r1; r0 += R) row_block<V, R>(r0, kt, vt, D, Dp, masks, ws);
+  constexpr int G = Blocking<V>::G;
+  while (r0 + R <= r1) {
+    const int nb = std::min(G, (r1 - r0) / R);
+    row_group<V, R>(r0, nb, kt, vt, D, Dp, masks, ws);
+    r0 += nb * R;
+  }
   if constexpr (R > 1) row_blocks<V, R / 2>(r0, r1, kt, vt, D, Dp, masks, ws);
 }
 
@@ -352,8 +372,10 @@ inline std::size_t masked_attention_workspace(const MaskedAttentionArgs& a, int 
   const std::size_t k_tiles = (a.Nk + kTileK - 1) / kTileK;
   const std::size_t Dp = round_up(a.D, W);
   const std::size_t packed = static_cast<std::size_t>(a.B) * a.Hkv * k_tiles * kTileK * (a.D + Dp);
+  // qs, o, m, l, alpha and the hole-mask bias per tile row, plus the score rows of one group
+  // (at most 3 blocks of 6 rows, see Blocking).
   const std::size_t scratch_floats = static_cast<std::size_t>(kTileQ) * (a.D + Dp + 3 * W + kTileK) +
-                                     static_cast<std::size_t>(6 + 4) * kTileK;
+                                     static_cast<std::size_t>(3 * 6) * kTileK;
   const std::size_t per_thread = sizeof(float) * scratch_floats + sizeof(RowMasks);
   return sizeof(float) * packed + per_thread * omp_get_max_threads();
 }
