@@ -1,6 +1,7 @@
 #include "attention_inputs.hpp"
 
 #include <climits>
+#include <cmath>
 
 #include "errors.hpp"
 #include "npy.hpp"
@@ -23,6 +24,14 @@ Shape4 as_4d(const std::vector<long>& s, const std::string& path) {
   return {full[0], full[1], full[2], full[3]};
 }
 
+// NaN or Inf in an input makes every output row that sees it meaningless: refuse up front.
+void require_finite(const std::vector<float>& data, const std::string& path) {
+  for (std::size_t i = 0; i < data.size(); ++i)
+    if (!std::isfinite(data[i]))
+      throw UserError(path + ": element " + std::to_string(i) + " is " + (std::isnan(data[i]) ? "NaN" : "infinite") +
+                      " (inputs must be finite)");
+}
+
 std::string dims(const Shape4& s) {
   return "[" + std::to_string(s.b) + "," + std::to_string(s.h) + "," + std::to_string(s.n) + "," +
          std::to_string(s.d) + "]";
@@ -33,6 +42,7 @@ AttentionInputs load_attention_inputs(const std::string& q_path, const std::stri
                                       const std::string& lens_path) {
   AttentionInputs in;
   NpyArray q = read_npy_floats(q_path), k = read_npy_floats(k_path), v = read_npy_floats(v_path);
+  require_finite(q.data, q_path), require_finite(k.data, k_path), require_finite(v.data, v_path);
   const Shape4 sq = as_4d(q.shape, q_path), sk = as_4d(k.shape, k_path), sv = as_4d(v.shape, v_path);
   if (sk.b != sv.b || sk.h != sv.h || sk.n != sv.n || sk.d != sv.d)
     throw UserError("K " + dims(sk) + " and V " + dims(sv) + " must have the same shape");

@@ -18,6 +18,16 @@ namespace po = boost::program_options;
 
 namespace attn {
 
+namespace {
+// Finite inputs can still overflow float32 scores (|q.k| > 3e38): say so instead of writing NaN.
+void require_finite_output(const std::vector<float>& out, const Problem& p) {
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (!std::isfinite(out[i]))
+      throw UserError("output row " + std::to_string(i / p.D) + " is not finite: the inputs overflow float32 " +
+                      "(scale them down); nothing was written");
+}
+}  // namespace
+
 int cmd_run(int argc, const char* const* argv) {
   std::string variant_spec, q_path, k_path, v_path, out_path, lens_path, isa_name_arg = "auto";
   float scale = 0.0f;
@@ -51,6 +61,8 @@ int cmd_run(int argc, const char* const* argv) {
   if (vm.count("threads")) set_thread_count(threads);
   if (vm.count("scale") && (!std::isfinite(scale) || scale == 0.0f))
     throw UserError("--scale must be a finite non-zero number");
+  require_writable_path(out_path);  // fail now, not after the computation
+  if (!weights.path.empty()) require_writable_path(weights.path);
   const auto variant = make_variant(variant_spec);
   AttentionInputs in = load_attention_inputs(q_path, k_path, v_path, lens_path);
   in.problem.causal = vm["causal"].as<bool>();
@@ -65,6 +77,7 @@ int cmd_run(int argc, const char* const* argv) {
   if (!weights.path.empty()) weights_plan = plan_weights(*variant, p, weights);
   std::vector<float> out(out_elems);
   variant->forward(p, in.tensors(), out.data(), isa);
+  require_finite_output(out, p);
   write_npy(out_path, output_shape(in), out.data());
   if (!weights.path.empty()) write_weights(*variant, p, in.tensors(), weights_plan);
   return 0;

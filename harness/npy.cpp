@@ -1,6 +1,10 @@
 #include "npy.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include <cstdio>
 #include <cstring>
@@ -9,10 +13,14 @@
 #include <sstream>
 
 #include "errors.hpp"
+#include "memory.hpp"
 
 namespace attn {
 
 namespace {
+
+// Real headers are a few hundred bytes; anything past this is hostile or corrupt.
+constexpr std::size_t kMaxHeaderBytes = 1u << 20;
 
 struct Header {
   char kind = 0;        // 'f', 'i', 'u', 'b'
@@ -49,14 +57,16 @@ Header parse_header(const std::string& bytes, const std::string& what) {
   } else {
     bad(what, "unsupported .npy version " + std::to_string(major));
   }
-  if (len > (1u << 20)) bad(what, "absurd .npy header length " + std::to_string(len));
+  if (len > kMaxHeaderBytes) bad(what, "absurd .npy header length " + std::to_string(len));
   if (bytes.size() < pos + len) bad(what, "truncated .npy header");
   const std::string dict = bytes.substr(pos, len);
   Header h;
   h.data_offset = pos + len;
 
   std::string descr = value_after(dict, "descr", what);
-  const auto q0 = descr.find('\'');
+  const auto first = descr.find_first_not_of(' ');
+  if (first != std::string::npos && descr[first] == '[') bad(what, "structured dtypes are not supported");
+  const auto q0 = first != std::string::npos && descr[first] == '\'' ? first : std::string::npos;
   const auto q1 = q0 == std::string::npos ? q0 : descr.find('\'', q0 + 1);
   if (q1 == std::string::npos) bad(what, "malformed dtype in .npy header");
   descr = descr.substr(q0 + 1, q1 - q0 - 1);
@@ -85,11 +95,24 @@ Header parse_header(const std::string& bytes, const std::string& what) {
     if (b == std::string::npos) continue;
     const auto e = item.find_last_not_of(' ');
     const std::string digits = item.substr(b, e - b + 1);
-    if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos)
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
       bad(what, "malformed shape in .npy header");
+    if (digits.size() > 12) bad(what, "dimension " + digits + " in the .npy header is absurdly large");
     h.shape.push_back(std::stol(digits));
   }
   return h;
+}
+
+void require_float_dtype(const Header& h, const std::string& what) {
+  if (h.kind != 'f' || (h.item_bytes != 4 && h.item_bytes != 8))
+    bad(what, "dtype must be float32 or float64, got kind '" + std::string(1, h.kind) + "' of " +
+                  std::to_string(h.item_bytes) + " bytes");
+}
+
+void require_int_dtype(const Header& h, const std::string& what) {
+  if ((h.kind != 'i' && h.kind != 'u' && h.kind != 'b') ||
+      (h.item_bytes != 1 && h.item_bytes != 2 && h.item_bytes != 4 && h.item_bytes != 8))
+    bad(what, "dtype must be an integer or bool type");
 }
 
 std::size_t element_count(const Header& h, const std::string& what) {
@@ -117,12 +140,24 @@ std::size_t fortran_index(std::size_t c, const std::vector<long>& shape) {
   return f;
 }
 
+// Checks that exactly n items follow the header, before anything is allocated for them.
+// Divides instead of multiplying: a shape claiming terabytes must not overflow into a small size.
+void check_data_size(const Header& h, std::size_t n, std::size_t data_bytes, const std::string& what) {
+  const std::size_t item = static_cast<std::size_t>(h.item_bytes);
+  if (item == 0) bad(what, "unsupported dtype with zero-byte items");
+  if (n > data_bytes / item) {
+    char msg[160];
+    std::snprintf(msg, sizeof msg, "truncated data: the header claims %zu elements (%.3g bytes) but the file holds %zu bytes",
+                  n, static_cast<double>(n) * static_cast<double>(item), data_bytes);
+    bad(what, msg);
+  }
+  if (data_bytes != n * item) bad(what, "file has trailing bytes after the array data");
+}
+
 template <class Out, class Convert>
 std::vector<Out> read_elements(const std::string& bytes, const Header& h, std::size_t n, const std::string& what,
                                Convert convert) {
-  const std::size_t need = n * h.item_bytes;
-  if (bytes.size() - h.data_offset < need) bad(what, "truncated data (file ends early)");
-  if (bytes.size() - h.data_offset > need) bad(what, "file has trailing bytes after the array data");
+  check_data_size(h, n, bytes.size() - h.data_offset, what);
   std::vector<Out> out(n);
   const char* base = bytes.data() + h.data_offset;
   for (std::size_t c = 0; c < n; ++c) {
@@ -149,28 +184,24 @@ long NpyArray::size() const {
 
 NpyArray parse_npy_floats(const std::string& bytes, const std::string& what) {
   const Header h = parse_header(bytes, what);
+  require_float_dtype(h, what);
   const std::size_t n = element_count(h, what);
   NpyArray a;
   a.shape = h.shape;
-  if (h.kind == 'f' && h.item_bytes == 4)
+  if (h.item_bytes == 4)
     a.data = read_elements<float>(bytes, h, n, what, [](const char* p) { return load<float>(p); });
-  else if (h.kind == 'f' && h.item_bytes == 8)
-    a.data = read_elements<float>(bytes, h, n, what, [](const char* p) { return static_cast<float>(load<double>(p)); });
   else
-    bad(what, "dtype must be float32 or float64, got kind '" + std::string(1, h.kind) + "' of " +
-                  std::to_string(h.item_bytes) + " bytes");
+    a.data = read_elements<float>(bytes, h, n, what, [](const char* p) { return static_cast<float>(load<double>(p)); });
   return a;
 }
 
 NpyInts parse_npy_ints(const std::string& bytes, const std::string& what) {
   const Header h = parse_header(bytes, what);
+  require_int_dtype(h, what);
   const std::size_t n = element_count(h, what);
   NpyInts a;
   a.shape = h.shape;
   const bool is_signed = h.kind == 'i';
-  if ((h.kind != 'i' && h.kind != 'u' && h.kind != 'b') ||
-      (h.item_bytes != 1 && h.item_bytes != 2 && h.item_bytes != 4 && h.item_bytes != 8))
-    bad(what, "dtype must be an integer or bool type");
   a.data = read_elements<long>(bytes, h, n, what, [&](const char* p) -> long {
     switch (h.item_bytes) {
       case 1: return is_signed ? load<int8_t>(p) : load<uint8_t>(p);
@@ -183,6 +214,8 @@ NpyInts parse_npy_ints(const std::string& bytes, const std::string& what) {
 }
 
 std::string read_file_bytes(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw UserError(path + ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UserError(path + ": cannot open for reading");
   std::ostringstream ss;
@@ -191,10 +224,38 @@ std::string read_file_bytes(const std::string& path) {
   return ss.str();
 }
 
-NpyArray read_npy_floats(const std::string& path) { return parse_npy_floats(read_file_bytes(path), path); }
-NpyInts read_npy_ints(const std::string& path) { return parse_npy_ints(read_file_bytes(path), path); }
+namespace {
+// Reads a .npy file, but first checks its header against the file's size and the memory
+// available, so a header claiming a huge shape fails before anything big is allocated.
+// `out_item_bytes` is the size of one parsed element (float or long).
+std::string read_npy_file(const std::string& path, std::size_t out_item_bytes,
+                          void (*require_dtype)(const Header&, const std::string&)) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) throw UserError(path + ": cannot open for reading (" + std::strerror(errno) + ")");
+  if (S_ISDIR(st.st_mode)) throw UserError(path + ": is a directory, not a file");
+  if (!S_ISREG(st.st_mode)) return read_file_bytes(path);  // a pipe: its size is unknown in advance
+  const std::size_t file_size = static_cast<std::size_t>(st.st_size);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError(path + ": cannot open for reading");
+  std::string prefix(std::min<std::size_t>(file_size, 12 + kMaxHeaderBytes), '\0');
+  in.read(&prefix[0], static_cast<std::streamsize>(prefix.size()));
+  if (in.gcount() != static_cast<std::streamsize>(prefix.size())) throw UserError(path + ": read error");
+  const Header h = parse_header(prefix, path);
+  require_dtype(h, path);
+  const std::size_t n = element_count(h, path);
+  check_data_size(h, n, file_size - h.data_offset, path);
+  require_memory(file_size + n * out_item_bytes, path);
+  return read_file_bytes(path);
+}
+}  // namespace
+
+NpyArray read_npy_floats(const std::string& path) {
+  return parse_npy_floats(read_npy_file(path, sizeof(float), require_float_dtype), path);
+}
+NpyInts read_npy_ints(const std::string& path) { return parse_npy_ints(read_npy_file(path, sizeof(long), require_int_dtype), path); }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
+  require_writable_path(path);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -210,6 +271,17 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     std::remove(tmp.c_str());
     throw UserError(path + ": cannot write (rename failed)");
   }
+}
+
+void require_writable_path(const std::string& path) {
+  if (path.empty()) throw UserError("output path is empty");
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw UserError(path + ": is a directory, not a file");
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw UserError(path + ": cannot write (directory " + dir + " does not exist)");
+  if (::access(dir.c_str(), W_OK) != 0) throw UserError(path + ": cannot write (directory " + dir + " is not writable)");
 }
 
 namespace {

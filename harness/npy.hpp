@@ -31,6 +31,9 @@ void write_npy(const std::string& path, const std::vector<long>& shape, const fl
 void write_npy_u8(const std::string& path, const std::vector<long>& shape, const uint8_t* data);
 // Reads a whole file; throws UserError if it cannot.
 std::string read_file_bytes(const std::string& path);
+// Throws UserError unless `path` names a file this process can create or replace (checked
+// before long computations, so an unwritable --out fails at once).
+void require_writable_path(const std::string& path);
 // Writes bytes atomically (temporary file + rename).
 void write_file_atomic(const std::string& path, const std::string& bytes);
 

@@ -1,0 +1,167 @@
+"""Generates a battery of bad inputs for `attnbench`: hostile or broken .npy files and
+impossible command lines. Plain Python (no NumPy) so the bytes are exactly what we say.
+
+make_cases(dir) writes the files into `dir` and returns [(name, argv)] where argv is the
+attnbench command line (without the program) that must be refused cleanly."""
+import os
+import struct
+
+FLOAT32 = "<f4"
+
+
+def npy_bytes(descr="<f4", fortran="False", shape="(2, 4)", data=b"", version=1, dict_text=None, header_len=None):
+    """A .npy file; any field may be made hostile. `dict_text` replaces the whole header dict."""
+    text = dict_text if dict_text is not None else \
+        "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
+    pre = 10 if version == 1 else 12
+    text = text + " " * ((64 - (pre + len(text) + 1) % 64) % 64) + "\n"
+    raw = text.encode("latin-1")
+    n = len(raw) if header_len is None else header_len
+    size = struct.pack("<H", n) if version == 1 else struct.pack("<I", n)
+    return b"\x93NUMPY" + bytes([version, 0]) + size + raw + data
+
+
+def floats(values):
+    return struct.pack("<%df" % len(values), *values)
+
+
+def tensor(shape, fill=0.5):
+    n = 1
+    for d in shape:
+        n *= d
+    return npy_bytes(shape="(%s)" % ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""),
+                     data=floats([fill * ((i * 7) % 5 - 2) for i in range(n)]))
+
+
+def ints(shape, values, descr="<i8"):
+    fmt = {"<i8": "q", "<i4": "i"}[descr]
+    return npy_bytes(descr=descr, shape=shape, data=struct.pack("<%d%s" % (len(values), fmt), *values))
+
+
+def hostile_npys():
+    """name -> bytes of a file that must never be accepted as Q."""
+    good = floats([0.25] * 8)
+    return {
+        "empty": b"",
+        "text": b"this is not a numpy file\n",
+        "bad_magic": b"\x93NUMPX\x01\x00" + npy_bytes(data=good)[8:],
+        "magic_only": b"\x93NUMPY",
+        "version_9": npy_bytes(version=9, data=good),
+        "version_0": npy_bytes(version=0, data=good),
+        "header_len_past_eof": npy_bytes(header_len=0xFFFF, data=good),
+        "header_len_absurd_v2": npy_bytes(version=2, header_len=0x7FFFFFFF, data=good),
+        "header_len_absurd_v3": npy_bytes(version=3, header_len=0xFFFFFFFF, data=good),
+        "header_len_zero": npy_bytes(header_len=0, data=good),
+        "no_descr": npy_bytes(dict_text="{'fortran_order': False, 'shape': (2, 4), }", data=good),
+        "no_shape": npy_bytes(dict_text="{'descr': '<f4', 'fortran_order': False, }", data=good),
+        "no_fortran_order": npy_bytes(dict_text="{'descr': '<f4', 'shape': (2, 4), }", data=good),
+        "garbage_dict": npy_bytes(dict_text="\x00\xff\x01 garbage ( ) ' :", data=good),
+        "unquoted_descr": npy_bytes(dict_text="{'descr': f4, 'fortran_order': False, 'shape': (2, 4), }", data=good),
+        "fortran_maybe": npy_bytes(fortran="Maybe", data=good),
+        "dtype_int32": npy_bytes(descr="<i4", data=struct.pack("<8i", *range(8))),
+        "dtype_float16": npy_bytes(descr="<f2", data=b"\x00" * 16),
+        "dtype_big_endian": npy_bytes(descr=">f4", data=good),
+        "dtype_complex": npy_bytes(descr="<c8", data=good + good),
+        "dtype_object": npy_bytes(descr="|O", data=b"\x00" * 64),
+        "dtype_unicode": npy_bytes(descr="<U5", data=b"\x00" * 160),
+        "dtype_zero_width": npy_bytes(descr="<f0", data=b""),
+        "dtype_huge_width": npy_bytes(descr="<f99999", data=good),
+        "dtype_structured": npy_bytes(dict_text="{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2, 4), }",
+                                      data=good),
+        "shape_zero_rows": npy_bytes(shape="(0, 4)"),
+        "shape_zero_dim": npy_bytes(shape="(2, 0)"),
+        "shape_scalar": npy_bytes(shape="()", data=floats([1.0])),
+        "shape_1d": npy_bytes(shape="(8,)", data=good),
+        "shape_5d": npy_bytes(shape="(1, 1, 1, 2, 4)", data=good),
+        "shape_negative": npy_bytes(shape="(-2, 4)", data=good),
+        "shape_float": npy_bytes(shape="(2.0, 4)", data=good),
+        "shape_words": npy_bytes(shape="(two, four)", data=good),
+        "shape_unclosed": npy_bytes(shape="(2, 4", data=good),
+        "shape_terabytes": npy_bytes(shape="(1000000, 1000000, 64)", data=good),
+        "shape_overflows_size_t": npy_bytes(shape="(999999999999, 999999999999, 999999999999, 64)", data=good),
+        "shape_exabytes_multiple_of_2_64": npy_bytes(shape="(4611686018427387904,)", data=good),
+        "shape_dim_past_int": npy_bytes(shape="(1, 1, 3000000000, 1)", data=good),
+        "truncated_data": npy_bytes(data=good[:-3]),
+        "truncated_header": npy_bytes(data=good)[:40],
+        "trailing_bytes": npy_bytes(data=good + b"\x00"),
+        "nan_filled": npy_bytes(data=floats([float("nan")] * 8)),
+        "one_inf": npy_bytes(data=floats([0.5] * 7 + [float("inf")])),
+        "float64_overflowing_float32": npy_bytes(descr="<f8", data=struct.pack("<8d", *([1e300] * 8))),
+        "head_dim_257": npy_bytes(shape="(2, 257)", data=floats([0.1] * 514)),
+    }
+
+
+def make_cases(out_dir):
+    """Writes the inputs into out_dir; returns [(name, argv list)], each argv must be refused."""
+    def put(name, data):
+        path = os.path.join(out_dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    q = put("q.npy", tensor([1, 4, 10, 8]))
+    k = put("k.npy", tensor([1, 2, 12, 8]))
+    out = os.path.join(out_dir, "out.npy")
+
+    def run(extra, q_=q, k_=k, v_=k, variant="dense", out_=out):
+        return ["run", "--variant", variant, "--q", q_, "--k", k_, "--v", v_, "--out", out_] + extra
+
+    cases = []
+    for name, data in hostile_npys().items():
+        path = put("hostile_" + name + ".npy", data)
+        cases.append(("Q " + name, run([], q_=path)))
+        cases.append(("V " + name, run([], v_=path)))
+
+    # Shapes that are each fine alone but do not fit together.
+    shapes = {
+        "K and V differ": ([1, 4, 10, 8], [1, 2, 12, 8], [1, 2, 11, 8]),
+        "batch differs": ([2, 4, 10, 8], [1, 2, 12, 8], [1, 2, 12, 8]),
+        "head size differs": ([1, 4, 10, 8], [1, 2, 12, 9], [1, 2, 12, 9]),
+        "H not a multiple of Hkv": ([1, 4, 10, 8], [1, 3, 12, 8], [1, 3, 12, 8]),
+        "Hkv larger than H": ([1, 2, 10, 8], [1, 4, 12, 8], [1, 4, 12, 8]),
+        "D over 256": ([1, 1, 2, 300], [1, 1, 2, 300], [1, 1, 2, 300]),
+    }
+    for i, (name, (sq, sk, sv)) in enumerate(shapes.items()):
+        paths = [put("mismatch%d_%s.npy" % (i, t), tensor(s)) for t, s in zip("qkv", (sq, sk, sv))]
+        cases.append((name, run([], *paths)))
+
+    # Too little memory: naive materialises Nq x Nk scores, 400k^2 floats = 640 GB.
+    long_seq = put("long_seq.npy", tensor([400000, 1]))
+    cases.append(("naive needs terabytes", run([], long_seq, long_seq, long_seq, variant="naive")))
+
+    lens_path = lambda name, data: put("lens_" + name + ".npy", data)
+    self_q = put("self_q.npy", tensor([2, 2, 12, 8]))
+    for name, data in {
+        "float lens": tensor([2]),
+        "lens wrong length": ints("(3,)", [1, 2, 3]),
+        "lens zero": ints("(2,)", [0, 5]),
+        "lens negative": ints("(2,)", [-1, 5]),
+        "lens past N": ints("(2,)", [5, 13]),
+        "lens 2-D": ints("(2, 1)", [5, 5]),
+        "lens int32 huge": ints("(2,)", [2147483647, 5], descr="<i4"),
+    }.items():
+        cases.append((name, run(["--lens", lens_path(name.replace(" ", "_"), data)], self_q, self_q, self_q)))
+    cases.append(("lens with Nq != Nk", run(["--lens", lens_path("ok", ints("(1,)", [5]))])))
+
+    for spec in ["nope", "", ":", "dense:", "dense:=3", "dense:x", "dense:x=1", "dense:a=1,a=2", "dense,",
+                 "DENSE", "dense:" + "k=v," * 1000, "\x7f\x01"]:
+        cases.append(("variant spec %r" % spec[:20], run([], variant=spec)))
+    for flag, values in {"--isa": ["avx9000", "", "AVX512", "auto,scalar"],
+                         "--threads": ["0", "-1", "1025", "99999999999", "two", "1.5", ""],
+                         "--scale": ["nan", "inf", "-inf", "0", "abc", "1e999"]}.items():
+        for value in values:
+            cases.append(("%s %r" % (flag, value), run([flag, value])))
+
+    read_only = os.path.join(out_dir, "read_only")
+    os.makedirs(read_only, exist_ok=True)
+    for name, path in {"out in missing dir": "/nonexistent/dir/o.npy", "out is a directory": out_dir,
+                       "out is empty": ""}.items():
+        cases.append((name, run([], out_=path)))
+    cases.append(("input is a directory", run([], q_=out_dir)))
+    cases.append(("input missing", run([], q_=os.path.join(out_dir, "missing.npy"))))
+    cases.append(("unknown flag", run(["--frobnicate"])))
+    cases.append(("flag without value", run(["--threads"])))
+    cases.append(("missing --q", ["run", "--variant", "dense", "--k", k, "--v", k, "--out", out]))
+    cases.append(("no command", []))
+    cases.append(("unknown command", ["frobnicate"]))
+    return cases
