@@ -63,20 +63,20 @@ inline void pack_value_chunk(const float* v, int rows, int D, int Dp, float* vc)
   }
 }
 
-// Key features of one chunk: row-major into phik and transposed ([Mp][T]) into phikt.
-template <class V>
-inline void key_chunk(const FeatureWork& fw, const float* k, int rows, const float* shift, LinearScratch& ws) {
-  chunk_features<V>(fw, k, rows, ws.phik.data(), shift);
-  const int Mp = fw.Mp;
+// phikt [Mp][T] = phik transposed: the causal chunk's Q K^T product needs keys contiguous.
+inline void transpose_key_features(int Mp, LinearScratch& ws) {
+  const float* src = ws.phik.data();
+  float* dst = ws.phikt.data();
   for (int m = 0; m < Mp; ++m)
-    for (int t = 0; t < kLinearChunk; ++t) ws.phikt[m * kLinearChunk + t] = ws.phik[t * Mp + m];
+    for (int t = 0; t < kLinearChunk; ++t) dst[m * kLinearChunk + t] = src[t * Mp + m];
 }
 
-// S += phi(K_c)^T V_c and z += sum of phi(K_c) rows, for `rows` keys of the chunk.
+// S += phi(K_c)^T V_c and z += sum of phi(K_c) rows, for `rows` keys of the chunk
+// (phi(K_c)^T read in place from the row-major phik).
 template <class V>
 inline void update_state(const LinearDims& dm, int rows, LinearScratch& ws) {
   constexpr int W = static_cast<int>(V::size);
-  gemm<V>(dm.Mp, dm.Dp, rows, ws.phikt.data(), kLinearChunk, ws.vc.data(), dm.Dp, ws.s.data(), dm.Dp, true);
+  gemm<V>(dm.Mp, dm.Dp, rows, ws.phik.data(), 1, ws.vc.data(), dm.Dp, ws.s.data(), dm.Dp, true, dm.Mp);
   for (int m = 0; m < dm.Mp; m += W) {
     V acc = V::load_aligned(ws.z.data() + m);
     for (int t = 0; t < rows; ++t) acc = acc + V::load_aligned(ws.phik.data() + t * dm.Mp + m);
@@ -165,7 +165,8 @@ void linear_causal(const LinearAttentionArgs& a, const LinearDims& dm, const flo
         const int rows = std::min(T, n - c0);
         const int rows_r = (rows + R - 1) / R * R;
         chunk_features<V>(fw, q + static_cast<long>(c0) * D, rows, ws.phiq.data(), nullptr);
-        key_chunk<V>(fw, k + static_cast<long>(c0) * D, rows, key_shift, ws);
+        chunk_features<V>(fw, k + static_cast<long>(c0) * D, rows, ws.phik.data(), key_shift);
+        transpose_key_features(Mp, ws);
         pack_value_chunk(v + static_cast<long>(c0) * D, rows, D, Dp, ws.vc.data());
         // Earlier chunks through the state, then this chunk's lower triangle directly.
         gemm<V>(rows_r, Dp, a.M, ws.phiq.data(), Mp, ws.s.data(), Dp, ws.oc.data(), Dp, false);
@@ -204,7 +205,7 @@ void linear_noncausal(const LinearAttentionArgs& a, const LinearDims& dm, const 
       std::fill(ws.z.data(), ws.z.data() + Mp, 0.0f);
       for (int c0 = 0; c0 < n; c0 += T) {
         const int rows = std::min(T, n - c0);
-        key_chunk<V>(fw, a.k + (kvhead * a.Nk + c0) * D, rows, key_shift, ws);
+        chunk_features<V>(fw, a.k + (kvhead * a.Nk + c0) * D, rows, ws.phik.data(), key_shift);
         pack_value_chunk(a.v + (kvhead * a.Nk + c0) * D, rows, D, Dp, ws.vc.data());
         update_state<V>(dm, rows, ws);
       }
