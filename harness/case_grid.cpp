@@ -29,6 +29,12 @@ std::string shape_part(const SweepCase& c, bool with_seq) {
 std::string SweepCase::canonical() const { return variant + "|" + shape_part(*this, true); }
 std::string SweepCase::family() const { return variant + "|" + shape_part(*this, false); }
 
+std::string SweepCase::param(const std::string& key, const std::string& fallback) const {
+  for (const auto& [k, value] : extra)
+    if (k == key) return value;
+  return fallback;
+}
+
 std::string SweepCase::case_id() const {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(canonical())));
@@ -51,6 +57,7 @@ std::vector<SweepCase> build_grid(const GridSpec& g) {
                     c.batch = batch, c.heads = heads, c.kv_heads = kv_heads;
                     c.seq_q = c.seq_kv = n;
                     c.head_dim = d, c.causal = causal, c.threads = threads, c.isa = isa;
+                    c.extra = g.extra;
                     cases.push_back(c);
                   }
   return cases;

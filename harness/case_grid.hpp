@@ -20,6 +20,8 @@ struct SweepCase {
   // Further parameters (e.g. inputs=local, lens=...) as key=value. Only non-default values
   // belong here, so adding a parameter keeps every earlier case_id unchanged.
   std::vector<std::pair<std::string, std::string>> extra;
+  // The value of an extra parameter, or `fallback` (its default) when absent.
+  std::string param(const std::string& key, const std::string& fallback) const;
 
   // "dense|B=1|H=4|Hkv=4|Nq=1024|Nk=1024|D=64|causal=0|threads=1|isa=avx512[|key=value...]"
   std::string canonical() const;
@@ -34,6 +36,8 @@ struct GridSpec {
   std::vector<int> batch, heads, kv_heads /* empty: = heads */, seq, head_dim, threads;
   std::vector<bool> causal;
   std::vector<Isa> isas;
+  // Non-default further parameters given to every case (SweepCase::extra).
+  std::vector<std::pair<std::string, std::string>> extra;
 };
 
 // Outer to inner: variant, causal, isa, threads, batch, heads, kv_heads, head_dim, seq

@@ -8,6 +8,7 @@
 #include "accuracy.hpp"
 #include "case_inputs.hpp"
 #include "machine_info.hpp"
+#include "mass_recall.hpp"
 #include "memory.hpp"
 #include "timing.hpp"
 #include "variant.hpp"
@@ -28,6 +29,18 @@ std::string gib(double bytes) {
   return buf;
 }
 
+// Query tokens of one forward, and (query, key) pairs: padding past --lens does not count.
+double real_tokens(const Problem& p) {
+  double tokens = 0;
+  for (int b = 0; b < p.B; ++b) tokens += p.valid_q(b);
+  return tokens;
+}
+double real_pairs(const Problem& p) {
+  double pairs = 0;
+  for (int b = 0; b < p.B; ++b) pairs += static_cast<double>(p.valid_q(b)) * p.valid_k(b);
+  return pairs * p.H;
+}
+
 SweepRecord skipped(SweepRecord r, const std::string& reason) {
   r.status = "skipped";
   r.reason = reason;
@@ -43,6 +56,11 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   r.name = variant->name();
   CaseInputs in;
   in.problem = case_problem(c);
+  const std::string lens = c.param("lens", "");
+  if (!lens.empty()) {
+    in.lens = case_lengths(lens, in.problem);
+    in.problem.lens = in.lens.data();
+  }
   const Problem& p = in.problem;
   omp_set_num_threads(c.threads);  // workspace sizes may depend on it
 
@@ -73,11 +91,13 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
     }
   }
 
-  generate_inputs(opt.inputs, input_seed(p, opt.inputs), in);
+  const std::string kind = c.param("inputs", "gaussian");
+  generate_inputs(kind, input_seed(p, kind), in);
   std::vector<float> out(static_cast<std::size_t>(p.B) * p.H * p.Nq * p.D);
   const Tensors t = in.tensors();
   variant->forward(p, t, out.data(), c.isa);
   const Accuracy acc = measure_accuracy(*variant, p, t, out.data());
+  const MassRecall recall = measure_mass_recall(*variant, p, t, rows);
 
   const double peak = state.peaks.get(c.threads, c.isa);
   const Timing timing = time_case(
@@ -94,17 +114,20 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   r.flops = flops;
   if (seconds > 0) {
     r.gflops = flops / seconds * 1e-9;
-    r.tokens_per_s = static_cast<double>(p.B) * p.Nq / seconds;
+    r.tokens_per_s = real_tokens(p) / seconds;
   }
   r.peak_gflops = peak;
   if (r.gflops && peak > 0) r.pct_peak = 100.0 * *r.gflops / peak;
-  r.density = variant->visible_pairs(p) / (static_cast<double>(p.B) * p.H * p.Nq * p.Nk);
+  r.density = variant->visible_pairs(p) / real_pairs(p);
   r.workspace_bytes = workspace;
   r.max_abs_err = acc.max_abs_err;
   r.rel_err = acc.rel_err;
   r.approx_err = acc.approx_err;
   r.err_rows = acc.rows;
   r.note = acc.note;
+  r.extra.push_back({"mass_recall", recall.mean});
+  r.extra.push_back({"mass_recall_min", recall.min});
+  if (p.lens) r.extra.push_back({"tokens", real_tokens(p)});
   return r;
 }
 

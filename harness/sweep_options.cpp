@@ -7,8 +7,10 @@
 #include <regex>
 #include <sstream>
 
+#include "case_inputs.hpp"
 #include "errors.hpp"
 #include "list_parsing.hpp"
+#include "npy.hpp"
 #include "variant.hpp"
 
 #ifndef ATTNBENCH_SOURCE_DIR
@@ -67,7 +69,9 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv) {
       ("causal", po::value(&raw.causal), "0, 1 or both (default 0)")
       ("threads", po::value(&raw.threads), "LIST of OpenMP thread counts (default 1)")
       ("isa", po::value(&raw.isa), "LIST of auto|avx512|avx2|sse2|scalar (default auto = the widest)")
-      ("inputs", po::value(&o.inputs), "how Q, K, V are generated: gaussian (default)");
+      ("inputs", po::value(&o.inputs), "how Q, K, V are generated: gaussian (default) or local (nearby keys score higher)")
+      ("lens", po::value(&o.lens),
+       "variable-length batch: uniform:MIN (seeded lengths in [MIN, N] per item) or a LIST of B lengths, each 1..N");
   po::options_description run("running and output");
   run.add_options()
       ("out", po::value(&o.out), "append one JSON line per case to FILE.jsonl")
@@ -102,8 +106,7 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv) {
   for (const std::string& file : {vm.count("config") ? vm["config"].as<std::string>() : std::string(),
                                   vm.count("preset") ? preset_path(vm["preset"].as<std::string>()) : std::string()}) {
     if (file.empty()) continue;
-    std::ifstream in(file);
-    if (!in) throw UserError("cannot read config file " + file);
+    std::istringstream in(read_file_bytes(file));  // a missing file or a directory: one clear line
     po::store(po::parse_config_file(in, in_file), vm);
   }
   po::notify(vm);
@@ -124,6 +127,19 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv) {
   o.grid.threads = parse_int_list(raw.threads, "--threads", 1, 1024);
   o.grid.isas = parse_isa_list(raw.isa);
   o.shard = parse_shard(shard);
+  // Further case parameters, only when not the default so earlier case_ids stay the same.
+  check_input_kind(o.inputs);
+  if (o.inputs != "gaussian") o.grid.extra.push_back({"inputs", o.inputs});
+  if (!o.lens.empty()) {
+    const std::string lens = canonical_lens(o.lens);
+    for (int batch : o.grid.batch)
+      for (int n : o.grid.seq) {
+        Problem p;
+        p.B = batch, p.Nq = p.Nk = n;
+        case_lengths(lens, p);  // throws on a list of the wrong size or a length above N
+      }
+    o.grid.extra.push_back({"lens", lens});
+  }
   if (!o.filter.empty()) {
     try {
       std::regex re(o.filter);

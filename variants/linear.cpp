@@ -96,6 +96,13 @@ class Linear final : public Variant {
 
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
 
+  // The weights linear attention implies: phi(q_i).phi(k_j) / sum_j' phi(q_i).phi(k_j') over the
+  // keys the row reads (j' <= i when causal), without eps so each row sums to 1. A row whose
+  // denominator is 0 (relu features all 0) gets all-zero weights, as its output is 0.
+  bool has_weights() const override { return true; }
+  void weights(const Problem& p, const Tensors& t, const std::vector<int>& heads, const std::vector<long>& rows,
+               float* out) const override;
+
  private:
   int feature_dim(const Problem& p) const { return map_ == FeatureMap::favor && features_ > 0 ? features_ : p.D; }
   double favor_x_scale(const Problem& p) const { return std::pow(static_cast<double>(p.D), -0.25); }
@@ -195,6 +202,37 @@ void Linear::reference(const Problem& p, const Tensors& t, const std::vector<lon
         for (int d = 0; d < D; ++d) o[d] += f * S[m * D + d];
       }
       for (int d = 0; d < D; ++d) o[d] /= den;
+    }
+  }
+}
+
+void Linear::weights(const Problem& p, const Tensors& t, const std::vector<int>& heads, const std::vector<long>& rows,
+                     float* out) const {
+  const int D = p.D, M = feature_dim(p);
+  const long nh = static_cast<long>(heads.size()), nr = static_cast<long>(rows.size());
+  std::vector<float> w;
+  if (map_ == FeatureMap::favor) w = orthogonal_random_features(M, D, seed_);
+#pragma omp parallel for schedule(dynamic)
+  for (long bh = 0; bh < p.B * nh; ++bh) {
+    const int b = static_cast<int>(bh / nh), h = heads[bh % nh];
+    const long nk = p.valid_k(b), nq = p.valid_q(b);
+    // The favor key stabiliser is one constant per head: it cancels in the ratio.
+    const auto phik = features(p, w, t.k + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * p.Nk * D, nk, true);
+    std::vector<double> score(nk);
+    for (long r = 0; r < nr; ++r) {
+      const long i = rows[r];
+      float* o = out + (bh * nr + r) * p.Nk;
+      std::fill(o, o + p.Nk, 0.0f);
+      if (i >= nq) continue;
+      const auto phiq = features(p, w, t.q + ((static_cast<long>(b) * p.H + h) * p.Nq + i) * D, 1, false);
+      const long end = p.causal ? std::min(i + 1, nk) : nk;
+      double total = 0;
+      for (long j = 0; j < end; ++j) {
+        score[j] = std::inner_product(phiq.begin(), phiq.end(), phik.begin() + j * M, 0.0);
+        total += score[j];
+      }
+      if (total > 0)
+        for (long j = 0; j < end; ++j) o[j] = static_cast<float>(score[j] / total);
     }
   }
 }
