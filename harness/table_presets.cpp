@@ -156,7 +156,8 @@ void add_lra_tables(const Grid& g, PresetOutput& out) {
   if (std::find(g.variants.begin(), g.variants.end(), "dense") == g.variants.end())
     out.problems.push_back("lra: no dense records (" + g.setting.describe() + "); every ratio is " + std::string(kDash));
   speed.notes = {"time = median over repetitions (time_ms); " + sources_note(g),
-                 std::string(kDash) + " = no record or no dense record for that N; OOM = skipped for lack of memory"};
+                 std::string(kDash) + " = skipped (e.g. over --max-case-time), no record, or no dense record for that N; " +
+                     "OOM = skipped for lack of memory"};
   memory.notes = {"workspace_bytes as recorded by the sweep; " + sources_note(g)};
   if (dense_workspace_zero) memory.notes.push_back("dense reported 0 workspace bytes: those cells are absolute MiB");
   out.tables.push_back(std::move(speed));
@@ -174,7 +175,7 @@ void add_flash_table(const Grid& g, PresetOutput& out) {
     t.rows.push_back(row);
   }
   t.notes = {"time = median over repetitions (time_ms); " + sources_note(g),
-             "OOM = skipped for lack of memory; " + std::string(kDash) + " = skipped for another reason or no record"};
+             "OOM = skipped for lack of memory; " + std::string(kDash) + " = skipped for another reason (e.g. over --max-case-time) or no record"};
   out.tables.push_back(std::move(t));
 }
 
