@@ -111,7 +111,7 @@ class CsvReporter final : public Reporter {
     std::fprintf(out_,
                  "case_id,status,variant,name,batch,heads,kv_heads,seq_q,seq_kv,head_dim,causal,threads,isa,time_ms,"
                  "time_ms_min,cv,repetitions,flops,gflops,tokens_per_s,peak_gflops,pct_peak,density,workspace_bytes,"
-                 "max_abs_err,rel_err,approx_err,err_rows,reason\n");
+                 "max_abs_err,rel_err,approx_err,err_rows,inputs,lens,mass_recall,mass_recall_min,reason\n");
   }
   void row(const SweepRecord& r) override {
     const SweepCase& c = r.c;
@@ -121,13 +121,20 @@ class CsvReporter final : public Reporter {
       return out + "\"";
     };
     auto g = [](const std::optional<double>& v) { return v ? fmt("%.9g", *v) : std::string(); };
-    std::fprintf(out_, "%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s,%s,%s,%s,%ld,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n",
+    auto extra = [&r](const char* key) {
+      for (const auto& [k, v] : r.extra)
+        if (k == key) return v;
+      return std::optional<double>();
+    };
+    std::fprintf(out_, "%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s,%s,%s,%s,%ld,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n",
                  c.case_id().c_str(), r.status.c_str(), q(c.variant).c_str(), r.name.c_str(), c.batch, c.heads,
                  c.kv_heads, c.seq_q, c.seq_kv, c.head_dim, c.causal ? 1 : 0, c.threads, isa_name(c.isa),
                  g(r.time_ms).c_str(), g(r.time_ms_min).c_str(), g(r.cv).c_str(), r.repetitions, g(r.flops).c_str(),
                  g(r.gflops).c_str(), g(r.tokens_per_s).c_str(), g(r.peak_gflops).c_str(), g(r.pct_peak).c_str(),
                  g(r.density).c_str(), g(r.workspace_bytes).c_str(), g(r.max_abs_err).c_str(), g(r.rel_err).c_str(),
-                 g(r.approx_err).c_str(), r.err_rows.c_str(), q(r.reason).c_str());
+                 g(r.approx_err).c_str(), r.err_rows.c_str(), c.param("inputs", "gaussian").c_str(),
+                 q(c.param("lens", "")).c_str(), g(extra("mass_recall")).c_str(), g(extra("mass_recall_min")).c_str(),
+                 q(r.reason).c_str());
     std::fflush(out_);
   }
 

@@ -174,6 +174,14 @@ TEST_CASE("--lens uniform:MIN: seeded lengths in [MIN, N], the same for every va
   for (std::size_t i = 0; i < 2; ++i) CHECK(once[i].substr(0, 16) != full[i].substr(0, 16));
 }
 
+TEST_CASE("csv output carries inputs, lens and mass_recall") {
+  const auto r = run_attnbench(std::string("sweep --variant ") + kWindow +
+                               " --seq 64 --head-dim 8 --batch 2 --lens 64,3 --inputs local --format csv" + kFast);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(r.output.find(",err_rows,inputs,lens,mass_recall,mass_recall_min,reason\n") != std::string::npos);
+  CHECK(r.output.find(",all,local,\"64,3\",0.") != std::string::npos);
+}
+
 TEST_CASE("bad --inputs and --lens values: one line, exit 2, nothing run") {
   const std::string grid = " --variant dense --seq 64,100 --head-dim 8 --batch 3";
   for (const std::string bad : {"--inputs uniform", "--inputs ''", "--lens uniform:0", "--lens uniform:",
