@@ -162,6 +162,39 @@ def make_cases(out_dir):
     cases.append(("unknown flag", run(["--frobnicate"])))
     cases.append(("flag without value", run(["--threads"])))
     cases.append(("missing --q", ["run", "--variant", "dense", "--k", k, "--v", k, "--out", out]))
+    cases += sweep_cases(out_dir)
     cases.append(("no command", []))
     cases.append(("unknown command", ["frobnicate"]))
+    return cases
+
+
+def sweep_cases(out_dir):
+    """Impossible sweep grids, shard specs and output paths."""
+    base = ["sweep", "--variant", "dense", "--seq", "64", "--head-dim", "16", "--dry-run"]
+    bad = {
+        "--shard": ["0/2", "3/2", "x", "1/0", "1/2/3", "-1/2", "", "1/99999999999999999999"],
+        "--seq": ["0", "abc", "", "-64", "99999999999999", "1k5", "64,,128"],
+        "--head-dim": ["0", "257", "300", "x"],
+        "--batch": ["0", "-1"],
+        "--heads": ["0"],
+        "--threads": ["0", "1025", "two"],
+        "--isa": ["avx9000", "AUTO"],
+        "--causal": ["2", "yes"],
+        "--format": ["xml"],
+        "--filter": ["(", "[z-a]"],
+        "--variant": ["nope", "window:left=x", ""],
+        "--config": [os.path.join(out_dir, "missing.cfg"), out_dir],
+        "--repetitions": ["0", "-3"],
+        "--min-time": ["-1", "nan"],
+    }
+    cases = []
+    for flag, values in bad.items():
+        for value in values:
+            cases.append(("sweep %s %r" % (flag, value), base + [flag, value]))
+    cases.append(("sweep kv-heads not dividing heads", base + ["--heads", "4", "--kv-heads", "3"]))
+    cases.append(("sweep --resume without --out", base + ["--resume"]))
+    run = base[:-1]  # without --dry-run: the output path is opened
+    cases.append(("sweep --out in missing dir", run + ["--out", "/nonexistent/dir/s.jsonl"]))
+    cases.append(("sweep --out is a directory", run + ["--out", out_dir]))
+    cases.append(("sweep without --seq", ["sweep", "--variant", "dense", "--head-dim", "16"]))
     return cases
