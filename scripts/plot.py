@@ -238,7 +238,8 @@ def save_no_layout(fig, out_dir, name, written):
     for ext in ("png", "pdf"):
         path = os.path.join(out_dir, f"{name}.{ext}")
         tmp = path + ".tmp"
-        fig.savefig(tmp, dpi=150, format=ext, bbox_inches="tight")
+        # No creation date in the PDF: re-rendering the same JSONL gives the same bytes.
+        fig.savefig(tmp, dpi=150, format=ext, bbox_inches="tight", metadata={"CreationDate": None} if ext == "pdf" else {})
         os.replace(tmp, path)
         written.append(path)
     plt.close(fig)
