@@ -6,6 +6,7 @@
 #include <ctime>
 #include <fstream>
 
+#include "blas_runtime.hpp"
 #include "record.hpp"
 
 #ifndef ATTNBENCH_COMPILER
@@ -79,6 +80,7 @@ const MachineInfo& machine_info() {
     m.flags = ATTNBENCH_FLAGS;
     m.commit = source_commit();
     m.date = utc_now();
+    m.blas = "OpenBLAS " + blas_core_name();
     return m;
   }();
   return info;
@@ -87,7 +89,7 @@ const MachineInfo& machine_info() {
 std::string machine_json(const MachineInfo& m) {
   JsonObject o;
   o.add("cpu", m.cpu).add("cores", static_cast<long>(m.cores)).add("compiler", m.compiler).add("flags", m.flags);
-  o.add("commit", m.commit).add("date", m.date);
+  o.add("commit", m.commit).add("date", m.date).add("blas", m.blas);
   return o.str();
 }
 

@@ -11,6 +11,7 @@ struct MachineInfo {
   std::string flags;     // CMake build flags of this build type
   std::string commit;    // git commit of the source tree ("-dirty" if it had changes), or "unknown"
   std::string date;      // UTC, ISO 8601, when the sweep started
+  std::string blas;      // BLAS library and the kernel family it runs (dense_blas)
 };
 
 // Gathered once per process.
