@@ -6,7 +6,7 @@
 #include <ctime>
 #include <fstream>
 
-#include "blas_runtime.hpp"
+#include "blas_library.hpp"
 #include "record.hpp"
 
 #ifndef ATTNBENCH_COMPILER
@@ -80,7 +80,7 @@ const MachineInfo& machine_info() {
     m.flags = ATTNBENCH_FLAGS;
     m.commit = source_commit();
     m.date = utc_now();
-    m.blas = "OpenBLAS " + blas_core_name();
+    m.blas = blas_description();
     return m;
   }();
   return info;

@@ -7,7 +7,6 @@
 #include <new>
 #include <string>
 
-#include "blas_runtime.hpp"
 #include "commands.hpp"
 #include "errors.hpp"
 
@@ -37,7 +36,6 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  attn::reexec_with_matching_blas_kernels(argv);
   if (argc < 2) {
     std::fprintf(stderr, "attnbench: error: no command given (try attnbench --help)\n");
     return 2;

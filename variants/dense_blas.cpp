@@ -2,13 +2,13 @@
 // S = scale Q K^T (sgemm), -inf outside the visible keys, row softmax, O = P V (sgemm).
 // BLAS runs single-threaded inside; OpenMP parallelises over (batch, head), as a user would.
 // The N x N score matrix per thread is exactly the memory cost fused kernels avoid.
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "blas_library.hpp"
 #include "masked_softmax_variant.hpp"
 
 namespace attn {
@@ -41,7 +41,8 @@ class DenseBlas final : public MaskedSoftmaxVariant {
 
   // The ISA argument does not apply: OpenBLAS picks its own kernels for this CPU.
   void forward(const Problem& p, const Tensors& t, float* out, Isa) const override {
-    openblas_set_num_threads(1);
+    const BlasLibrary& blas = blas_library();
+    blas.set_num_threads(1);
     const auto mask = make_mask(p);
     const VisibleKeys keys(p, *mask);
     const long Nq = p.Nq, Nk = p.Nk, D = p.D;
@@ -55,13 +56,13 @@ class DenseBlas final : public MaskedSoftmaxVariant {
         const long kv = (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
         const long nq = p.valid_q(b), nk = p.valid_k(b);  // --lens: only the leading block is used
         float* o = out + bh * Nq * D;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, D, scale, t.q + bh * Nq * D, D, t.k + kv, D,
+        blas.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, D, scale, t.q + bh * Nq * D, D, t.k + kv, D,
                     0.0f, scores.data(), Nk);
         for (long i = 0; i < nq; ++i) {
           const KeyRange r = keys.range(i);
           softmax_row(&scores[i * Nk], nk, r.lo, std::min(r.hi, nk - 1));
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, scores.data(), Nk, t.v + kv, D, 0.0f,
+        blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, scores.data(), Nk, t.v + kv, D, 0.0f,
                     o, D);
         std::fill(o + nq * D, o + Nq * D, 0.0f);
       }
