@@ -23,6 +23,9 @@
 
 namespace attn::kernels {
 
+// Fully unrolls the register-block loops so the accumulator arrays live in registers only.
+#define ATTN_UNROLL _Pragma("GCC unroll 16")
+
 // Register blocking: R query rows per step, CQ key vectors per Q.K^T micro-kernel, CV head-dim
 // vectors per P.V micro-kernel. AVX-512 (32 registers): 6 x 4 accumulators + 4 loaded vectors.
 // AVX2 (16 registers): 6 x 2 + 2 + 1 broadcast. SSE2 has no FMA (needs a temporary): 4 x 2.
@@ -84,18 +87,18 @@ template <class V, int R, int C>
 [[gnu::noinline]] void qk_block(const float* qs, int D, const float* kt, float* s) {
   constexpr int W = static_cast<int>(V::size);
   V acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = V(0.0f);
+  ATTN_UNROLL for (int r = 0; r < R; ++r)
+    ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V(0.0f);
   for (int d = 0; d < D; ++d) {
     V kv[C];
-    for (int c = 0; c < C; ++c) kv[c] = V::load_aligned(kt + static_cast<std::size_t>(d) * kTileK + c * W);
-    for (int r = 0; r < R; ++r) {
+    ATTN_UNROLL for (int c = 0; c < C; ++c) kv[c] = V::load_aligned(kt + static_cast<std::size_t>(d) * kTileK + c * W);
+    ATTN_UNROLL for (int r = 0; r < R; ++r) {
       const V qb(qs[r * D + d]);
-      for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(qb, kv[c], acc[r][c]);
+      ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(qb, kv[c], acc[r][c]);
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c].store_aligned(s + r * kTileK + c * W);
+  ATTN_UNROLL for (int r = 0; r < R; ++r)
+    ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c].store_aligned(s + r * kTileK + c * W);
 }
 
 // O[r][C vectors] = alpha[r] * O[r] + sum_{jb <= j < je} P[r][j] * V[j][C vectors] for R rows.
@@ -104,20 +107,20 @@ template <class V, int R, int C>
 [[gnu::noinline]] void pv_block(const float* p, int jb, int je, const float* vp, int Dp, float* o, const float* alpha) {
   constexpr int W = static_cast<int>(V::size);
   V acc[R][C];
-  for (int r = 0; r < R; ++r) {
+  ATTN_UNROLL for (int r = 0; r < R; ++r) {
     const V ar = V::load_aligned(alpha + r * W);
-    for (int c = 0; c < C; ++c) acc[r][c] = V::load_aligned(o + r * Dp + c * W) * ar;
+    ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V::load_aligned(o + r * Dp + c * W) * ar;
   }
   for (int j = jb; j < je; ++j) {
     V vv[C];
-    for (int c = 0; c < C; ++c) vv[c] = V::load_aligned(vp + static_cast<std::size_t>(j) * Dp + c * W);
-    for (int r = 0; r < R; ++r) {
+    ATTN_UNROLL for (int c = 0; c < C; ++c) vv[c] = V::load_aligned(vp + static_cast<std::size_t>(j) * Dp + c * W);
+    ATTN_UNROLL for (int r = 0; r < R; ++r) {
       const V pb(p[r * kTileK + j]);
-      for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(pb, vv[c], acc[r][c]);
+      ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(pb, vv[c], acc[r][c]);
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c].store_aligned(o + r * Dp + c * W);
+  ATTN_UNROLL for (int r = 0; r < R; ++r)
+    ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c].store_aligned(o + r * Dp + c * W);
 }
 
 // P.V over all head-dim vectors: blocks of C vectors, then the remainder with fewer.
