@@ -163,18 +163,20 @@ struct RowMasks {
   const float* second(int r) const { return interval[r] ? ramp_hi + kTileK - hi[r] : nullptr; }
 };
 
-// Fills the row masks of one partial key tile: rows [0, rows) of query tile starting at q0,
-// keys [k0, k0 + kn).
-inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int rows, int k0, int kn, bool holes,
+// Fills the row masks of one masked key tile: rows [0, rows) of the query tile starting at q0,
+// keys [k0, k0 + kn). Full tiles cut only by the key count (or a length) and band tiles get one
+// interval per row; only partial tiles (holes) mark elements.
+inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int rows, int k0, int kn, TileKind kind,
                             RowMasks& rm) {
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   for (int r = 0; r < rows; ++r) {
-    if (!holes) {  // only the key count (or a length) cuts this tile
+    if (kind == TileKind::full) {
       rm.interval[r] = true, rm.lo[r] = 0, rm.hi[r] = kn;
       continue;
     }
-    int lo = 0, hi = 0;
-    if (a.mask->row_interval(h, q0 + r, k0, kn, lo, hi)) {
+    if (kind == TileKind::band) {
+      int lo = 0, hi = 0;
+      a.mask->band_row(q0 + r, k0, kn, lo, hi);
       rm.interval[r] = true, rm.lo[r] = lo, rm.hi[r] = std::max(lo, hi);
       continue;
     }
@@ -354,11 +356,11 @@ void masked_attention(const MaskedAttentionArgs& a) {
         const int k0 = ref.k_tile * kTileK;
         if (k0 >= valid_k || ref.kind == TileKind::empty) continue;
         const int kn = std::min(kTileK, valid_k - k0);
-        const bool partial = ref.kind == TileKind::partial || kn < kTileK;
-        if (partial) build_row_masks(a, h, q0, rows, k0, kn, ref.kind == TileKind::partial, ws.masks);
+        const bool masked = ref.kind != TileKind::full || kn < kTileK;
+        if (masked) build_row_masks(a, h, q0, rows, k0, kn, ref.kind, ws.masks);
         const float* kt = kt_head + static_cast<std::size_t>(ref.k_tile) * kTileK * D;
         const float* vt = v_head + static_cast<std::size_t>(k0) * Dp;
-        row_blocks<V, Blk::R>(0, rows, kt, vt, D, Dp, partial ? &ws.masks : nullptr, ws);
+        row_blocks<V, Blk::R>(0, rows, kt, vt, D, Dp, masked ? &ws.masks : nullptr, ws);
       }
       for (int r = 0; r < rows; ++r) {
         const float l = simd::hsum(V::load_aligned(ws.l.data() + r * W));

@@ -10,11 +10,14 @@ namespace attn {
 constexpr int kTileQ = 64;
 constexpr int kTileK = 64;
 
-enum class TileKind : uint8_t { empty, partial, full };
+// empty: skipped. full: no element mask. band: each row sees one interval of keys (the band of
+// causal/window/lengths cut it, holes do not), set by ElementMask::band_row. partial: holes cut
+// it, ElementMask::mark_row marks each row.
+enum class TileKind : uint8_t { empty, partial, full, band };
 
 struct TileRef {
   int32_t k_tile;
-  TileKind kind;  // full: no element mask; partial: ask the ElementMask per row
+  TileKind kind;
 };
 
 // For layout head lh and query tile qt, the key tiles are
@@ -27,18 +30,15 @@ struct TilePlanView {
   const TileRef* refs = nullptr;
 };
 
-// Element visibility inside partial tiles.
+// Element visibility inside band and partial tiles.
 class ElementMask {
  public:
   virtual ~ElementMask() = default;
   // visible[t] = 1 if query row i of head h sees key j0 + t, else 0, for t < n.
   virtual void mark_row(int h, long i, long j0, int n, uint8_t* visible) const = 0;
-  // Fast path for masks without holes: if the keys row i sees among [j0, j0 + n) are one
-  // interval, set it as [lo, hi) relative to j0 (lo >= hi: none) and return true. Returning
-  // false makes the engine call mark_row.
-  virtual bool row_interval(int /*h*/, long /*i*/, long /*j0*/, int /*n*/, int& /*lo*/, int& /*hi*/) const {
-    return false;
-  }
+  // The band of row i (holes ignored) within [j0, j0 + n), as [lo, hi) relative to j0
+  // (lo >= hi: none). Exact for every row of a band tile.
+  virtual void band_row(long i, long j0, int n, int& lo, int& hi) const = 0;
 };
 
 struct MaskedAttentionArgs {
@@ -52,7 +52,7 @@ struct MaskedAttentionArgs {
   // and keys; its other query rows are written as zeros.
   const int* lens = nullptr;
   TilePlanView plan;
-  const ElementMask* mask = nullptr;  // needed only if the plan has partial tiles
+  const ElementMask* mask = nullptr;  // needed only if the plan has band or partial tiles
 };
 
 }  // namespace attn

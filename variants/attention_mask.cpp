@@ -28,21 +28,26 @@ bool VisibleKeys::visible(int h, long i, long j) const {
   return j >= r.lo && j <= r.hi && (!holes_ || mask_.visible(h, i, j));
 }
 
-void VisibleKeys::mark_row(int h, long i, long j0, int n, uint8_t* out) const {
-  const KeyRange r = range(i);
-  for (int t = 0; t < n; ++t) {
-    const long j = j0 + t;
-    out[t] = j >= r.lo && j <= r.hi && (!holes_ || mask_.visible(h, i, j));
-  }
+void AttentionMask::mark_holes(int h, long i, long j0, long j1, uint8_t* out) const {
+  for (long j = j0; j < j1; ++j) out[j - j0] = visible(h, i, j);
 }
 
-// Without holes the visible keys of a row are the band itself: one interval.
-bool VisibleKeys::row_interval(int, long i, long j0, int n, int& lo, int& hi) const {
-  if (holes_) return false;
+void VisibleKeys::mark_row(int h, long i, long j0, int n, uint8_t* out) const {
+  int lo = 0, hi = 0;
+  band_row(i, j0, n, lo, hi);
+  hi = std::max(lo, hi);
+  std::fill(out, out + lo, uint8_t{0});
+  if (holes_ && lo < hi)
+    mask_.mark_holes(h, i, j0 + lo, j0 + hi, out + lo);
+  else
+    std::fill(out + lo, out + hi, uint8_t{1});
+  std::fill(out + hi, out + n, uint8_t{0});
+}
+
+void VisibleKeys::band_row(long i, long j0, int n, int& lo, int& hi) const {
   const KeyRange r = range(i);
   lo = static_cast<int>(std::clamp(r.lo - j0, 0L, static_cast<long>(n)));
   hi = static_cast<int>(std::clamp(r.hi + 1 - j0, 0L, static_cast<long>(n)));
-  return true;
 }
 
 // With lo(i) and hi(i) nondecreasing, the first and last rows bound the whole tile.
@@ -50,10 +55,9 @@ TileKind VisibleKeys::classify(int h, long i0, long i1, long j0, long j1) const 
   const KeyRange first = range(i0), last = range(i1 - 1);
   if (first.lo > j1 - 1 || last.hi < j0) return TileKind::empty;
   const bool band_full = last.lo <= j0 && first.hi >= j1 - 1;
-  if (!holes_) return band_full ? TileKind::full : TileKind::partial;
-  const TileKind inner = mask_.classify_holes(h, i0, i1, j0, j1);
-  if (inner == TileKind::empty) return TileKind::empty;
-  return band_full && inner == TileKind::full ? TileKind::full : TileKind::partial;
+  const TileKind inner = holes_ ? mask_.classify_holes(h, i0, i1, j0, j1) : TileKind::full;
+  if (inner != TileKind::full) return inner;  // empty, or holes to mark per element
+  return band_full ? TileKind::full : TileKind::band;
 }
 
 BlockPlan build_block_plan(const Problem& p, const VisibleKeys& keys) {
@@ -66,10 +70,14 @@ BlockPlan build_block_plan(const Problem& p, const VisibleKeys& keys) {
   for (int h = 0; h < plan.layout_heads; ++h)
     for (int qt = 0; qt < plan.q_tiles; ++qt) {
       const long i0 = static_cast<long>(qt) * kTileQ, i1 = std::min<long>(i0 + kTileQ, p.Nq);
-      for (int kt = 0; kt < plan.k_tiles; ++kt) {
+      // Key tiles outside [band lo of the first row, band hi of the last row] are empty.
+      const KeyRange first = keys.range(i0), last = keys.range(i1 - 1);
+      const long kt_lo = std::max(first.lo, 0L) / kTileK;
+      const long kt_hi = std::min<long>(last.hi / kTileK, plan.k_tiles - 1);
+      for (long kt = kt_lo; kt <= kt_hi; ++kt) {
         const long j0 = static_cast<long>(kt) * kTileK, j1 = std::min<long>(j0 + kTileK, p.Nk);
         const TileKind kind = keys.classify(h, i0, i1, j0, j1);
-        if (kind != TileKind::empty) plan.refs.push_back({kt, kind});
+        if (kind != TileKind::empty) plan.refs.push_back({static_cast<int32_t>(kt), kind});
       }
       plan.begin.push_back(static_cast<uint32_t>(plan.refs.size()));
     }
@@ -95,6 +103,14 @@ double count_visible_pairs(const Problem& p, const VisibleKeys& keys, const Bloc
           if (j1 <= j0) continue;
           if (ref.kind == TileKind::full) {
             item += static_cast<double>(i1 - i0) * (j1 - j0);
+            continue;
+          }
+          if (ref.kind == TileKind::band) {
+            for (long i = i0; i < i1; ++i) {
+              int lo = 0, hi = 0;
+              keys.band_row(i, j0, static_cast<int>(j1 - j0), lo, hi);
+              item += std::max(0, hi - lo);
+            }
             continue;
           }
           for (long i = i0; i < i1; ++i) {

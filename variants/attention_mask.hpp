@@ -32,6 +32,10 @@ class AttentionMask {
   // Tile [i0, i1) x [j0, j1) of head h: empty, full or partial as far as the holes go.
   // The default tests every element; override it when a cheaper answer exists.
   virtual TileKind classify_holes(int h, long i0, long i1, long j0, long j1) const;
+  // out[j - j0] = visible(h, i, j) for keys [j0, j1) inside key_range(i). The engine calls it for
+  // every row of a tile with holes; the default asks visible() per key, override it with
+  // interval fills when the holes have a shape (blocks, a gap, a stride).
+  virtual void mark_holes(int h, long i, long j0, long j1, uint8_t* out) const;
   // 1 if every head has the same pattern, H if the pattern differs by head.
   virtual int layout_heads() const { return 1; }
 };
@@ -43,7 +47,8 @@ class VisibleKeys final : public ElementMask {
   KeyRange range(long i) const;  // band for row i, clipped to [0, Nk - 1] and causal
   bool visible(int h, long i, long j) const;
   void mark_row(int h, long i, long j0, int n, uint8_t* out) const override;
-  bool row_interval(int h, long i, long j0, int n, int& lo, int& hi) const override;
+  void band_row(long i, long j0, int n, int& lo, int& hi) const override;
+  // empty, full, band (only the band cuts it) or partial (holes cut it).
   TileKind classify(int h, long i0, long i1, long j0, long j1) const;
   const AttentionMask& mask() const { return mask_; }
   int layout_heads() const { return layout_heads_; }

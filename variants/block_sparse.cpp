@@ -20,6 +20,15 @@ class BlockLayoutMask final : public AttentionMask {
   bool has_holes() const override { return true; }
   int layout_heads() const override { return L_->heads; }
   bool visible(int h, long i, long j) const override { return L_->at(head(h), i / block_, j / block_) != 0; }
+  // One fill per layout block the keys overlap, not one visible() per key.
+  void mark_holes(int h, long i, long j0, long j1, uint8_t* out) const override {
+    const long qb = i / block_;
+    for (long j = j0; j < j1;) {
+      const long end = std::min(j1, (j / block_ + 1) * block_);
+      std::fill(out + (j - j0), out + (end - j0), static_cast<uint8_t>(L_->at(head(h), qb, j / block_) != 0));
+      j = end;
+    }
+  }
   // A tile is full iff every layout block it overlaps is on, empty iff none is.
   TileKind classify_holes(int h, long i0, long i1, long j0, long j1) const override {
     long on = 0, total = 0;

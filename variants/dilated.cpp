@@ -1,6 +1,7 @@
 // dilated: a dilated sliding window (Longformer's dilated heads). Query row i at position
 // p = i + (Nk - Nq) sees keys p - left <= j <= p + right (inclusive, -1 unbounded) with
 // (p - j) divisible by `dilation`. The window is the key_range; the skipped keys are holes.
+#include <algorithm>
 #include <climits>
 
 #include "masked_softmax_variant.hpp"
@@ -20,6 +21,13 @@ class DilatedMask final : public AttentionMask {
   }
   bool has_holes() const override { return dilation_ > 1; }
   bool visible(int, long i, long j) const override { return (p_.position(i) - j) % dilation_ == 0; }
+  // Every dilation-th key from the first j >= j0 with (p - j) % dilation == 0.
+  void mark_holes(int, long i, long j0, long j1, uint8_t* out) const override {
+    std::fill(out, out + (j1 - j0), uint8_t{0});
+    const long pos = p_.position(i);
+    const long first = j0 + ((pos - j0) % dilation_ + dilation_) % dilation_;
+    for (long j = first; j < j1; j += dilation_) out[j - j0] = 1;
+  }
   // Over the tile, p - j takes every integer in [lo, hi]; some is a multiple of dilation iff
   // the largest multiple <= hi is >= lo. Only a single element can be full (dilation > 1).
   TileKind classify_holes(int, long i0, long i1, long j0, long j1) const override {

@@ -15,6 +15,13 @@ class SinkMask final : public AttentionMask {
   KeyRange key_range(long i) const override { return {0, p_.position(i)}; }
   bool has_holes() const override { return true; }
   bool visible(int, long i, long j) const override { return j < sink_ || j >= p_.position(i) - window_; }
+  // Visible keys are j < sink and j >= p - window: two fills.
+  void mark_holes(int, long i, long j0, long j1, uint8_t* out) const override {
+    const long gap_lo = std::clamp(sink_, j0, j1), gap_hi = std::clamp(p_.position(i) - window_, gap_lo, j1);
+    std::fill(out, out + (gap_lo - j0), uint8_t{1});
+    std::fill(out + (gap_lo - j0), out + (gap_hi - j0), uint8_t{0});
+    std::fill(out + (gap_hi - j0), out + (j1 - j0), uint8_t{1});
+  }
   // The hole of row i is [sink, p - window - 1]: it grows with i, so the last row bounds
   // fullness and the first row bounds emptiness.
   TileKind classify_holes(int, long i0, long i1, long j0, long j1) const override {
