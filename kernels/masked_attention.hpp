@@ -139,6 +139,22 @@ inline void pv_rows(const float* p, int jb, int je, const float* vp, int Dp, flo
   for (; c0 < nvec; ++c0) pv_block<V, R, 1>(p, jb, je, vp + c0 * W, Dp, o + c0 * W, alpha);
 }
 
+// Q.K^T for key columns [cb, ce) (whole vectors): blocks of C vectors, then the rest with fewer,
+// so keys a band masks for the whole row block cost nothing.
+template <class V, int R, int C>
+inline void qk_cols(const float* qs, int D, const float* kt, int cb, int ce, float* s) {
+  constexpr int W = static_cast<int>(V::size);
+  int c = cb;
+  for (; c + C * W <= ce; c += C * W) qk_block<V, R, C>(qs, D, kt + c, s + c);
+  if constexpr (C >= 4) {
+    if (c + 2 * W <= ce) {
+      qk_block<V, R, 2>(qs, D, kt + c, s + c);
+      c += 2 * W;
+    }
+  }
+  for (; c < ce; c += W) qk_block<V, R, 1>(qs, D, kt + c, s + c);
+}
+
 // Additive masks, 0 where a key is visible and -inf where not, for the rows of one key tile.
 // An interval row [lo, hi) is two shifted windows into constant ramps (no per-element work):
 // kRampLo[kTileK - lo + j] is 0 iff j >= lo and kRampHi[kTileK - hi + j] is -inf iff j >= hi.
@@ -262,15 +278,14 @@ inline void row_group(int r0, int nb, const float* kt, const float* vt, int D, i
   using Blk = Blocking<V>;
   constexpr int W = Blk::W, CQ = Blk::CQ, CV = Blk::CV;
   constexpr int CQ_ = (CQ * W > kTileK) ? kTileK / W : CQ;
-  constexpr int chunk = CQ_ * W;
-  static_assert(kTileK % chunk == 0, "key tiles must hold whole Q.K^T blocks");
+  static_assert(kTileK % (CQ_ * W) == 0, "key tiles must hold whole Q.K^T blocks");
   int jb[Blk::G], je[Blk::G];
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
     float* p = ws.p.data() + static_cast<std::size_t>(b) * R * kTileK;
     key_span(masks, rb, R, jb[b], je[b]);
-    const int cb = jb[b] / chunk * chunk, ce = round_up(je[b], chunk);
-    for (int c = cb; c < ce; c += chunk) qk_block<V, R, CQ_>(ws.qs.data() + static_cast<std::size_t>(rb) * D, D, kt + c, p + c);
+    const int cb = jb[b] / W * W, ce = round_up(je[b], W);
+    qk_cols<V, R, CQ_>(ws.qs.data() + static_cast<std::size_t>(rb) * D, D, kt, cb, ce, p);
     // Columns skipped here are masked in every row of the block; zero them so stale values
     // (a NaN from another row's queries) cannot leak through the mask.
     if (cb > 0 || ce < kTileK)
