@@ -40,46 +40,64 @@ struct Blocking {
 
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
-// K packed per key tile as [D][kTileK] (keys contiguous, so a vector holds W keys of one dim);
-// V packed as [Nk rounded up to a tile][Dp] with Dp = D rounded up to the vector width.
+// K packed per key tile as [D][kTileK] (keys contiguous, so a vector holds W keys of one dim).
+// V is read in place when D is a whole number of vectors (P.V never reads keys past the valid
+// count, see key_span); otherwise packed as [Nk rounded up to a tile][Dp], Dp = D rounded up
+// to the vector width.
 struct PackedKV {
   AlignedBuffer kt;
   AlignedBuffer v;
+  const float* v_base = nullptr;  // a.v itself or v.data()
   int k_tiles = 0;
   int D = 0;
   int Dp = 0;
+  int v_rows = 0;  // rows per head in v_base
   std::size_t kt_head_stride() const { return static_cast<std::size_t>(k_tiles) * kTileK * D; }
-  std::size_t v_head_stride() const { return static_cast<std::size_t>(k_tiles) * kTileK * Dp; }
+  std::size_t v_head_stride() const { return static_cast<std::size_t>(v_rows) * Dp; }
 };
 
+inline bool v_in_place(int D, int W) { return D % W == 0; }
+
+// Transposes one key tile (keys past Nk become zeros: Q.K^T reads whole vectors, and a NaN
+// there would survive the -inf mask) and, if V is packed, copies its value rows.
+inline void pack_tile(const MaskedAttentionArgs& a, long head, int kt, bool pack_v, PackedKV& p) {
+  const float* k = a.k + head * a.Nk * a.D;
+  float* kt_dst = p.kt.data() + head * p.kt_head_stride() + static_cast<std::size_t>(kt) * kTileK * a.D;
+  const long k0 = static_cast<long>(kt) * kTileK;
+  const int kn = static_cast<int>(std::min<long>(kTileK, a.Nk - k0));
+  // Dim-major writes: each output row of 64 keys is written contiguously.
+  for (int d = 0; d < a.D; ++d) {
+    float* dst = kt_dst + static_cast<std::size_t>(d) * kTileK;
+    const float* src = k + k0 * a.D + d;
+    for (int j = 0; j < kn; ++j) dst[j] = src[static_cast<long>(j) * a.D];
+    for (int j = kn; j < kTileK; ++j) dst[j] = 0.0f;
+  }
+  if (!pack_v) return;
+  const float* v = a.v + head * a.Nk * a.D;
+  float* v_dst = p.v.data() + head * p.v_head_stride() + static_cast<std::size_t>(kt) * kTileK * p.Dp;
+  for (int j = 0; j < kTileK; ++j) {
+    float* vrow = v_dst + static_cast<std::size_t>(j) * p.Dp;
+    if (j < kn)
+      std::memcpy(vrow, v + (k0 + j) * a.D, sizeof(float) * a.D);
+    else
+      std::memset(vrow, 0, sizeof(float) * a.D);
+    std::memset(vrow + a.D, 0, sizeof(float) * (p.Dp - a.D));
+  }
+}
+
+// Packs into p, whose buffers the caller keeps across calls (grown on demand, never shrunk).
 inline void pack_kv(const MaskedAttentionArgs& a, int W, PackedKV& p) {
   p.D = a.D;
   p.k_tiles = (a.Nk + kTileK - 1) / kTileK;
-  p.Dp = round_up(a.D, W);
+  const bool pack_v = !v_in_place(a.D, W);
+  p.Dp = pack_v ? round_up(a.D, W) : a.D;
+  p.v_rows = pack_v ? p.k_tiles * kTileK : a.Nk;
   const long heads = static_cast<long>(a.B) * a.Hkv;
   p.kt.resize(heads * p.kt_head_stride());
-  p.v.resize(heads * p.v_head_stride());
+  if (pack_v) p.v.resize(heads * p.v_head_stride());
+  p.v_base = pack_v ? p.v.data() : a.v;
 #pragma omp parallel for schedule(static)
-  for (long t = 0; t < heads * p.k_tiles; ++t) {
-    const long head = t / p.k_tiles;
-    const int kt = static_cast<int>(t % p.k_tiles);
-    const float* k = a.k + head * a.Nk * a.D;
-    const float* v = a.v + head * a.Nk * a.D;
-    float* kt_dst = p.kt.data() + head * p.kt_head_stride() + static_cast<std::size_t>(kt) * kTileK * a.D;
-    float* v_dst = p.v.data() + head * p.v_head_stride() + static_cast<std::size_t>(kt) * kTileK * p.Dp;
-    for (int j = 0; j < kTileK; ++j) {
-      const long key = static_cast<long>(kt) * kTileK + j;
-      float* vrow = v_dst + static_cast<std::size_t>(j) * p.Dp;
-      if (key < a.Nk) {
-        for (int d = 0; d < a.D; ++d) kt_dst[static_cast<std::size_t>(d) * kTileK + j] = k[key * a.D + d];
-        std::memcpy(vrow, v + key * a.D, sizeof(float) * a.D);
-      } else {
-        for (int d = 0; d < a.D; ++d) kt_dst[static_cast<std::size_t>(d) * kTileK + j] = 0.0f;
-        std::memset(vrow, 0, sizeof(float) * a.D);
-      }
-      std::memset(vrow + a.D, 0, sizeof(float) * (p.Dp - a.D));
-    }
-  }
+  for (long t = 0; t < heads * p.k_tiles; ++t) pack_tile(a, t / p.k_tiles, static_cast<int>(t % p.k_tiles), pack_v, p);
 }
 
 // S[r][C vectors] = sum_d Qs[r][d] * Kt[d][C vectors] for R rows (row stride kTileK in S).
@@ -102,7 +120,7 @@ template <class V, int R, int C>
 }
 
 // O[r][C vectors] = alpha[r] * O[r] + sum_{jb <= j < je} P[r][j] * V[j][C vectors] for R rows.
-// alpha holds one broadcast vector per row.
+// alpha holds one broadcast vector per row. V rows may be the caller's tensor: unaligned loads.
 template <class V, int R, int C>
 [[gnu::noinline]] void pv_block(const float* p, int jb, int je, const float* vp, int Dp, float* o, const float* alpha) {
   constexpr int W = static_cast<int>(V::size);
@@ -113,7 +131,7 @@ template <class V, int R, int C>
   }
   for (int j = jb; j < je; ++j) {
     V vv[C];
-    ATTN_UNROLL for (int c = 0; c < C; ++c) vv[c] = V::load_aligned(vp + static_cast<std::size_t>(j) * Dp + c * W);
+    ATTN_UNROLL for (int c = 0; c < C; ++c) vv[c] = V::load_unaligned(vp + static_cast<std::size_t>(j) * Dp + c * W);
     ATTN_UNROLL for (int r = 0; r < R; ++r) {
       const V pb(p[r * kTileK + j]);
       ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(pb, vv[c], acc[r][c]);
@@ -210,13 +228,13 @@ inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int row
   }
 }
 
-// Per-thread scratch for one query tile.
+// Per-thread scratch for one query tile, kept per thread across calls (grown on demand).
 template <class V>
 struct TileScratch {
   static constexpr int W = static_cast<int>(V::size);
   AlignedBuffer qs, o, m, l, alpha, p;
   RowMasks masks;
-  TileScratch(int D, int Dp) {
+  void reserve(int D, int Dp) {
     qs.resize(static_cast<std::size_t>(kTileQ) * D);
     o.resize(static_cast<std::size_t>(kTileQ) * Dp);
     m.resize(static_cast<std::size_t>(kTileQ) * W);  // running max, broadcast per row
@@ -225,6 +243,13 @@ struct TileScratch {
     p.resize(static_cast<std::size_t>(Blocking<V>::G) * Blocking<V>::R * kTileK);
   }
 };
+
+// This thread's scratch (OpenMP reuses its worker threads, so this persists across calls).
+template <class V>
+TileScratch<V>& thread_scratch() {
+  thread_local TileScratch<V> ws;
+  return ws;
+}
 
 // Online-softmax update of one row of scores s (log2 domain, kTileK of them) into probabilities.
 // m is the running max (broadcast vector), l the lane-wise running sum; alpha receives the
@@ -327,7 +352,12 @@ void masked_attention(const MaskedAttentionArgs& a) {
   constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
 
-  PackedKV packed;
+  // Kept across calls: the harness calls forward repeatedly, and fresh buffers cost page faults.
+  // One per calling thread, so concurrent calls from different threads stay independent.
+  // (Reach it through a reference: inside the parallel regions the name would mean each worker's
+  // own empty copy.)
+  thread_local PackedKV packed_cache;
+  PackedKV& packed = packed_cache;
   pack_kv(a, W, packed);
   const int Dp = packed.Dp, D = a.D;
   const int q_tiles = (a.Nq + kTileQ - 1) / kTileQ;
@@ -338,7 +368,8 @@ void masked_attention(const MaskedAttentionArgs& a) {
 
 #pragma omp parallel
   {
-    TileScratch<V> ws(D, Dp);
+    TileScratch<V>& ws = thread_scratch<V>();
+    ws.reserve(D, Dp);
     // Later query tiles see more keys under causal masks: hand them out first.
 #pragma omp for schedule(dynamic, 1)
     for (long t = tasks - 1; t >= 0; --t) {
@@ -357,7 +388,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
 
       const long kvhead = static_cast<long>(b) * a.Hkv + h / group;
       const float* kt_head = packed.kt.data() + kvhead * packed.kt_head_stride();
-      const float* v_head = packed.v.data() + kvhead * packed.v_head_stride();
+      const float* v_head = packed.v_base + kvhead * packed.v_head_stride();
       float* qs = ws.qs.data();
       for (int i = 0; i < rows * D; ++i) qs[i] = q[i] * qscale;
       std::fill(ws.o.data(), ws.o.data() + static_cast<std::size_t>(rows) * Dp, 0.0f);
@@ -387,11 +418,13 @@ void masked_attention(const MaskedAttentionArgs& a) {
   }
 }
 
-// Extra memory the engine allocates for a call: packed K and V plus per-thread tile scratch.
+// Extra memory the engine uses for a call: packed K (and V unless read in place) plus per-thread
+// tile scratch. The buffers persist between calls, sized by the largest call so far.
 inline std::size_t masked_attention_workspace(const MaskedAttentionArgs& a, int W) {
   const std::size_t k_tiles = (a.Nk + kTileK - 1) / kTileK;
   const std::size_t Dp = round_up(a.D, W);
-  const std::size_t packed = static_cast<std::size_t>(a.B) * a.Hkv * k_tiles * kTileK * (a.D + Dp);
+  const std::size_t v_floats = v_in_place(a.D, W) ? 0 : Dp;
+  const std::size_t packed = static_cast<std::size_t>(a.B) * a.Hkv * k_tiles * kTileK * (a.D + v_floats);
   // qs, o, m, l, alpha and the hole-mask bias per tile row, plus the score rows of one group
   // (at most 3 blocks of 6 rows, see Blocking).
   const std::size_t scratch_floats = static_cast<std::size_t>(kTileQ) * (a.D + Dp + 3 * W + kTileK) +
