@@ -120,14 +120,20 @@ template <class V, int R, int C>
 }
 
 // O[r][C vectors] = alpha[r] * O[r] + sum_{jb <= j < je} P[r][j] * V[j][C vectors] for R rows.
-// alpha holds one broadcast vector per row. V rows may be the caller's tensor: unaligned loads.
+// alpha holds one broadcast vector per row, or is null when no row needs rescaling.
+// V rows may be the caller's tensor: unaligned loads.
 template <class V, int R, int C>
 [[gnu::noinline]] void pv_block(const float* p, int jb, int je, const float* vp, int Dp, float* o, const float* alpha) {
   constexpr int W = static_cast<int>(V::size);
   V acc[R][C];
-  ATTN_UNROLL for (int r = 0; r < R; ++r) {
-    const V ar = V::load_aligned(alpha + r * W);
-    ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V::load_aligned(o + r * Dp + c * W) * ar;
+  if (alpha) {
+    ATTN_UNROLL for (int r = 0; r < R; ++r) {
+      const V ar = V::load_aligned(alpha + r * W);
+      ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V::load_aligned(o + r * Dp + c * W) * ar;
+    }
+  } else {
+    ATTN_UNROLL for (int r = 0; r < R; ++r)
+      ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V::load_aligned(o + r * Dp + c * W);
   }
   for (int j = jb; j < je; ++j) {
     V vv[C];
@@ -251,11 +257,17 @@ TileScratch<V>& thread_scratch() {
   return ws;
 }
 
+// The running max only moves when a tile's max exceeds it by more than this (log2 domain), so
+// most tiles need no rescale of the output (FlashAttention-3's trick). Exact: probabilities
+// stay below 2^kLazyRescale and the final division uses the same max for O and the sum.
+constexpr float kLazyRescale = 8.0f;
+
 // Online-softmax update of one row of scores s (log2 domain, kTileK of them) into probabilities.
-// m is the running max (broadcast vector), l the lane-wise running sum; alpha receives the
-// factor that rescales the row's earlier output. add1/add2: optional additive mask rows.
+// m is the running max (broadcast vector), l the lane-wise running sum. Returns whether the max
+// moved. alpha receives the factor that rescales the row's earlier output (1 if it did not move).
+// add1/add2: optional additive mask rows.
 template <class V>
-inline void softmax_row(float* s, const float* add1, const float* add2, float* m, float* l, float* alpha) {
+inline bool softmax_row(float* s, const float* add1, const float* add2, float* m, float* l, float* alpha) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int n = kTileK / W;
   V x[n];
@@ -266,21 +278,30 @@ inline void softmax_row(float* s, const float* add1, const float* add2, float* m
     for (int c = 0; c < n; ++c) x[c] = x[c] + V::load_unaligned(add2 + c * W);
   V mx = x[0];
   for (int c = 1; c < n; ++c) mx = simd::vmax(mx, x[c]);
+  const V tile_max = simd::vmax_all(mx);
   const V m_old = V::load_aligned(m);
-  const V m_new = simd::vmax(m_old, simd::vmax_all(mx));
+  // Negated so a NaN score moves the max, as the eager update did.
+  const bool grow = !(tile_max.get(0) <= m[0] + kLazyRescale);
+  const V m_new = grow ? simd::vmax(m_old, tile_max) : m_old;
   // A row that has seen no key keeps m = -inf; subtracting -FLT_MAX instead turns its masked
   // scores and its alpha into exact zeros rather than NaN.
   const V m_use = simd::vmax(m_new, V(std::numeric_limits<float>::lowest()));
-  const V a = simd::vexp2(m_old - m_use);
   V sum(0.0f);
   for (int c = 0; c < n; ++c) {
-    const V pe = simd::vexp2(x[c] - m_use);
+    const V pe = simd::vexp2_softmax(x[c] - m_use);
     pe.store_aligned(s + c * W);
     sum = sum + pe;
   }
+  if (!grow) {
+    (V::load_aligned(l) + sum).store_aligned(l);
+    V(1.0f).store_aligned(alpha);  // in case another row of the block rescales
+    return false;
+  }
+  const V a = simd::vexp2_softmax(m_old - m_use);
   simd::vfma(V::load_aligned(l), a, sum).store_aligned(l);
   m_new.store_aligned(m);
   a.store_aligned(alpha);
+  return true;
 }
 
 // Keys [jb, je) that rows [r0, r0 + n) may see in this tile (all of it when unmasked).
@@ -319,16 +340,17 @@ inline void row_group(int r0, int nb, const float* kt, const float* vt, int D, i
         std::fill(p + r * kTileK + ce, p + (r + 1) * kTileK, 0.0f);
       }
   }
+  bool rescale[Blk::G] = {};
   for (int r = 0; r < nb * R; ++r) {
     const int row = r0 + r;
-    softmax_row<V>(ws.p.data() + static_cast<std::size_t>(r) * kTileK, masks ? masks->first(row) : nullptr,
+    rescale[r / R] |= softmax_row<V>(ws.p.data() + static_cast<std::size_t>(r) * kTileK, masks ? masks->first(row) : nullptr,
                    masks ? masks->second(row) : nullptr, ws.m.data() + row * W, ws.l.data() + row * W,
                    ws.alpha.data() + row * W);
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
     pv_rows<V, R, CV>(ws.p.data() + static_cast<std::size_t>(b) * R * kTileK, jb[b], je[b], vt, Dp,
-                      ws.o.data() + static_cast<std::size_t>(rb) * Dp, ws.alpha.data() + rb * W);
+                      ws.o.data() + static_cast<std::size_t>(rb) * Dp, rescale[b] ? ws.alpha.data() + rb * W : nullptr);
   }
 }
 
