@@ -354,7 +354,9 @@ inline void row_group(int r0, int nb, const float* kt, const float* vt, int D, i
   }
 }
 
-// Rows [r0, r1) of the tile in groups of G blocks of R rows, the remainder with R / 2, ..., 1.
+// Rows [r0, r1) of the tile in groups of G blocks of R rows, the remainder with smaller blocks:
+// 6 -> 4 -> 2 -> 1 (a 64-row tile is 10 x 6 + one block of 4, not 3 + 1: a 1-row block runs
+// its micro-kernels at a fraction of the speed), 4 -> 2 -> 1 otherwise.
 template <class V, int R>
 inline void row_blocks(int r0, int r1, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
                        TileScratch<V>& ws) {
@@ -364,7 +366,7 @@ inline void row_blocks(int r0, int r1, const float* kt, const float* vt, int D, 
     row_group<V, R>(r0, nb, kt, vt, D, Dp, masks, ws);
     r0 += nb * R;
   }
-  if constexpr (R > 1) row_blocks<V, R / 2>(r0, r1, kt, vt, D, Dp, masks, ws);
+  if constexpr (R > 1) row_blocks<V, R == 6 ? 4 : R / 2>(r0, r1, kt, vt, D, Dp, masks, ws);
 }
 
 template <class Arch>
