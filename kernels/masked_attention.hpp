@@ -267,17 +267,21 @@ constexpr float kLazyRescale = 8.0f;
 // moved. alpha receives the factor that rescales the row's earlier output (1 if it did not move).
 // add1/add2: optional additive mask rows.
 template <class V>
-inline bool softmax_row(float* s, const float* add1, const float* add2, float* m, float* l, float* alpha) {
+inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float* add2, float* m, float* l,
+                        float* alpha) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int n = kTileK / W;
+  // Only vectors [c0, c1) hold scores; the others are masked for the whole row block, so they
+  // are neither read (they may hold stale values) nor written (P.V does not read them).
   V x[n];
-  for (int c = 0; c < n; ++c) x[c] = V::load_aligned(s + c * W);
-  if (add1)
-    for (int c = 0; c < n; ++c) x[c] = x[c] + V::load_unaligned(add1 + c * W);
-  if (add2)
-    for (int c = 0; c < n; ++c) x[c] = x[c] + V::load_unaligned(add2 + c * W);
-  V mx = x[0];
-  for (int c = 1; c < n; ++c) mx = simd::vmax(mx, x[c]);
+  V mx(-std::numeric_limits<float>::infinity());
+  for (int c = 0; c < n; ++c)
+    if (c >= c0 && c < c1) {
+      x[c] = V::load_aligned(s + c * W);
+      if (add1) x[c] = x[c] + V::load_unaligned(add1 + c * W);
+      if (add2) x[c] = x[c] + V::load_unaligned(add2 + c * W);
+      mx = simd::vmax(mx, x[c]);
+    }
   const V tile_max = simd::vmax_all(mx);
   const V m_old = V::load_aligned(m);
   // Negated so a NaN score moves the max, as the eager update did.
@@ -287,11 +291,12 @@ inline bool softmax_row(float* s, const float* add1, const float* add2, float* m
   // scores and its alpha into exact zeros rather than NaN.
   const V m_use = simd::vmax(m_new, V(std::numeric_limits<float>::lowest()));
   V sum(0.0f);
-  for (int c = 0; c < n; ++c) {
-    const V pe = simd::vexp2_softmax(x[c] - m_use);
-    pe.store_aligned(s + c * W);
-    sum = sum + pe;
-  }
+  for (int c = 0; c < n; ++c)
+    if (c >= c0 && c < c1) {
+      const V pe = simd::vexp2_softmax(x[c] - m_use);
+      pe.store_aligned(s + c * W);
+      sum = sum + pe;
+    }
   if (!grow) {
     (V::load_aligned(l) + sum).store_aligned(l);
     V(1.0f).store_aligned(alpha);  // in case another row of the block rescales
@@ -325,25 +330,20 @@ inline void row_group(int r0, int nb, const float* kt, const float* vt, int D, i
   constexpr int W = Blk::W, CQ = Blk::CQ, CV = Blk::CV;
   constexpr int CQ_ = (CQ * W > kTileK) ? kTileK / W : CQ;
   static_assert(kTileK % (CQ_ * W) == 0, "key tiles must hold whole Q.K^T blocks");
-  int jb[Blk::G], je[Blk::G];
+  int jb[Blk::G], je[Blk::G], cb[Blk::G], ce[Blk::G];
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
     float* p = ws.p.data() + static_cast<std::size_t>(b) * R * kTileK;
     key_span(masks, rb, R, jb[b], je[b]);
-    const int cb = jb[b] / W * W, ce = round_up(je[b], W);
-    qk_cols<V, R, CQ_>(ws.qs.data() + static_cast<std::size_t>(rb) * D, D, kt, cb, ce, p);
-    // Columns skipped here are masked in every row of the block; zero them so stale values
-    // (a NaN from another row's queries) cannot leak through the mask.
-    if (cb > 0 || ce < kTileK)
-      for (int r = 0; r < R; ++r) {
-        std::fill(p + r * kTileK, p + r * kTileK + cb, 0.0f);
-        std::fill(p + r * kTileK + ce, p + (r + 1) * kTileK, 0.0f);
-      }
+    cb[b] = jb[b] / W * W, ce[b] = round_up(je[b], W);
+    // Columns outside [cb, ce) are masked in every row of the block: softmax skips them too.
+    qk_cols<V, R, CQ_>(ws.qs.data() + static_cast<std::size_t>(rb) * D, D, kt, cb[b], ce[b], p);
   }
   bool rescale[Blk::G] = {};
   for (int r = 0; r < nb * R; ++r) {
     const int row = r0 + r;
-    rescale[r / R] |= softmax_row<V>(ws.p.data() + static_cast<std::size_t>(r) * kTileK, masks ? masks->first(row) : nullptr,
+    rescale[r / R] |= softmax_row<V>(ws.p.data() + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
+                                     masks ? masks->first(row) : nullptr,
                    masks ? masks->second(row) : nullptr, ws.m.data() + row * W, ws.l.data() + row * W,
                    ws.alpha.data() + row * W);
   }
