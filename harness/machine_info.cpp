@@ -54,7 +54,9 @@ std::string source_commit() {
     const std::string git = "git -C '" + dir + "' ";
     const std::string head = shell_line(git + "rev-parse --short=12 HEAD 2>/dev/null");
     if (!head.empty()) {
-      const std::string dirty = shell_line(git + "status --porcelain --untracked-files=no 2>/dev/null | head -1");
+      // results/ is output, not source: a sweep that writes there must not mark its own records dirty.
+      const std::string dirty =
+          shell_line(git + "status --porcelain --untracked-files=no -- . ':!results' 2>/dev/null | head -1");
       return head + (dirty.empty() ? "" : "-dirty");
     }
   }
