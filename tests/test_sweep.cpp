@@ -9,40 +9,19 @@
 #include <sstream>
 
 #include "cli_util.hpp"
+#include "sweep_records.hpp"
 #include "variant.hpp"
 
 using namespace attn;
 using attn::test::run_attnbench;
 using attn::test::temp_path;
+using attn::test::has_field;
+using attn::test::num_field;
+using attn::test::raw_field;
+using attn::test::read_lines;
 
 namespace {
-const char* kFast = " --min-time 0.001 --warmup 0 --repetitions 2";
-
-std::vector<std::string> read_lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(line);
-  return lines;
-}
-
-bool has_field(const std::string& line, const std::string& key) { return line.find("\"" + key + "\": ") != std::string::npos; }
-
-std::string raw_field(const std::string& line, const std::string& key) {
-  const std::string needle = "\"" + key + "\": ";
-  const auto at = line.find(needle);
-  if (at == std::string::npos) return "";
-  const auto start = at + needle.size();
-  if (line[start] == '"') return line.substr(start + 1, line.find('"', start + 1) - start - 1);
-  return line.substr(start, line.find_first_of(",}", start) - start);
-}
-
-double num_field(const std::string& line, const std::string& key) {
-  const std::string raw = raw_field(line, key);
-  REQUIRE_MESSAGE(!raw.empty(), key, " missing in ", line);
-  REQUIRE_MESSAGE(raw != "null", key, " is null in ", line);
-  return std::strtod(raw.c_str(), nullptr);
-}
+const char* const kFast = attn::test::kFastTiming;
 
 // case_ids printed by --dry-run (first column).
 std::set<std::string> dry_run_ids(const std::string& args) {
