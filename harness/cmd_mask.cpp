@@ -3,9 +3,9 @@
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <cstdlib>
-#include <iostream>
 
 #include "commands.hpp"
+#include "run_options.hpp"
 #include "errors.hpp"
 #include "mask_map.hpp"
 #include "memory.hpp"
@@ -43,12 +43,7 @@ int cmd_mask(int argc, const char* const* argv) {
       ("png", po::value(&png_path), "also draw it as a grayscale PNG, white = visited")
       ("png-max", po::value(&png_max), "longest side of one head's picture in pixels (default 1024)");
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(argc, argv, desc, vm)) return 0;
   if (heads < 1 || heads > 4096) throw UserError("--heads must be in 1..4096, got " + std::to_string(heads));
   if (png_max < 1 || png_max > 16384) throw UserError("--png-max must be in 1..16384, got " + std::to_string(png_max));
 

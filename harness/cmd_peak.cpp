@@ -3,7 +3,6 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
-#include <iostream>
 
 #include "commands.hpp"
 #include "isa.hpp"
@@ -22,12 +21,7 @@ int cmd_peak(int argc, const char* const* argv) {
       ("threads", po::value(&threads)->default_value(1), "OpenMP threads running the FMA loop together")
       ("isa", po::value(&isa_arg)->default_value("auto"), "auto|avx512|avx2|sse2|scalar");
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(argc, argv, desc, vm)) return 0;
   set_thread_count(threads);
   const Isa isa = resolve_isa(isa_arg);
   const double gflops = measure_peak_gflops(threads, isa);

@@ -3,7 +3,6 @@
 
 #include <boost/program_options.hpp>
 #include <cmath>
-#include <iostream>
 
 #include "attention_inputs.hpp"
 #include "attention_weights.hpp"
@@ -50,12 +49,7 @@ int cmd_run(int argc, const char* const* argv) {
       ("weights-rows", po::value(&weights.rows), "query rows to keep: A:B (B excluded) or LIST (default all)")
       ("weights-max-mb", po::value(&weights.max_mb), "refuse --weights larger than this (default 256 MiB)");
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(argc, argv, desc, vm)) return 0;
 
   const Isa isa = resolve_isa(isa_name_arg);
   if (vm.count("threads")) set_thread_count(threads);

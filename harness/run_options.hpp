@@ -1,9 +1,15 @@
-// Option checks shared by run, sweep and peak.
+// Option handling shared by the commands.
 #pragma once
+#include <boost/program_options.hpp>
 
 namespace attn {
 
 // Sets the OpenMP thread count; throws UserError unless 1 <= threads <= 1024.
 void set_thread_count(int threads);
+
+// Parses a command's options into vm and checks required ones. Returns false, having printed
+// `desc`, when --help was given (the command then exits 0).
+bool parse_command_line(int argc, const char* const* argv, const boost::program_options::options_description& desc,
+                        boost::program_options::variables_map& vm);
 
 }  // namespace attn
