@@ -9,7 +9,7 @@
 #include <limits>
 
 #include "blas_library.hpp"
-#include "masked_softmax_variant.hpp"
+#include "full_scores_variant.hpp"
 
 namespace attn {
 
@@ -30,15 +30,8 @@ void softmax_row(float* s, long n, long lo, long hi) {
   std::fill(s + hi + 1, s + n, 0.0f);
 }
 
-class DenseBlas final : public MaskedSoftmaxVariant {
+class DenseBlas final : public FullScoresVariant {
  public:
-  bool exact() const override { return true; }
-  std::unique_ptr<AttentionMask> make_mask(const Problem&) const override { return std::make_unique<AttentionMask>(); }
-
-  std::size_t workspace_bytes(const Problem& p, Isa) const override {
-    return sizeof(float) * static_cast<std::size_t>(p.Nq) * p.Nk * std::min(omp_get_max_threads(), p.B * p.H);
-  }
-
   // The ISA argument does not apply: OpenBLAS picks its own kernels for this CPU.
   void forward(const Problem& p, const Tensors& t, float* out, Isa) const override {
     const BlasLibrary& blas = blas_library();

@@ -6,20 +6,13 @@
 #include <cmath>
 #include <limits>
 
-#include "masked_softmax_variant.hpp"
+#include "full_scores_variant.hpp"
 
 namespace attn {
 
 namespace {
-class Naive final : public MaskedSoftmaxVariant {
+class Naive final : public FullScoresVariant {
  public:
-  bool exact() const override { return true; }
-  std::unique_ptr<AttentionMask> make_mask(const Problem&) const override { return std::make_unique<AttentionMask>(); }
-
-  std::size_t workspace_bytes(const Problem& p, Isa) const override {
-    return sizeof(float) * static_cast<std::size_t>(p.Nq) * p.Nk * std::min(omp_get_max_threads(), p.B * p.H);
-  }
-
   void forward(const Problem& p, const Tensors& t, float* out, Isa) const override {
     const auto mask = make_mask(p);
     const VisibleKeys keys(p, *mask);
