@@ -60,16 +60,27 @@ inline bool v_in_place(int D, int W) { return D % W == 0; }
 
 // Transposes one key tile (keys past Nk become zeros: Q.K^T reads whole vectors, and a NaN
 // there would survive the -inf mask) and, if V is packed, copies its value rows.
+template <class V>
 inline void pack_tile(const MaskedAttentionArgs& a, long head, int kt, bool pack_v, PackedKV& p) {
+  constexpr int W = static_cast<int>(V::size);
   const float* k = a.k + head * a.Nk * a.D;
   float* kt_dst = p.kt.data() + head * p.kt_head_stride() + static_cast<std::size_t>(kt) * kTileK * a.D;
   const long k0 = static_cast<long>(kt) * kTileK;
   const int kn = static_cast<int>(std::min<long>(kTileK, a.Nk - k0));
-  // Dim-major writes: each output row of 64 keys is written contiguously.
-  for (int d = 0; d < a.D; ++d) {
+  const float* src = k + k0 * a.D;
+  // W keys x W dims at a time, transposed in registers (a scalar copy is bound by one store
+  // per element); the dims past the last whole vector one element at a time.
+  const int d_vec = a.D / W * W;
+  for (int jb = 0; jb < kTileK; jb += W)
+    for (int d0 = 0; d0 < d_vec; d0 += W) {
+      V x[W];
+      ATTN_UNROLL for (int i = 0; i < W; ++i) x[i] = jb + i < kn ? V::load_unaligned(src + static_cast<long>(jb + i) * a.D + d0) : V(0.0f);
+      simd::transpose_square(x);
+      ATTN_UNROLL for (int i = 0; i < W; ++i) x[i].store_aligned(kt_dst + static_cast<std::size_t>(d0 + i) * kTileK + jb);
+    }
+  for (int d = d_vec; d < a.D; ++d) {
     float* dst = kt_dst + static_cast<std::size_t>(d) * kTileK;
-    const float* src = k + k0 * a.D + d;
-    for (int j = 0; j < kn; ++j) dst[j] = src[static_cast<long>(j) * a.D];
+    for (int j = 0; j < kn; ++j) dst[j] = src[static_cast<long>(j) * a.D + d];
     for (int j = kn; j < kTileK; ++j) dst[j] = 0.0f;
   }
   if (!pack_v) return;
@@ -86,7 +97,9 @@ inline void pack_tile(const MaskedAttentionArgs& a, long head, int kt, bool pack
 }
 
 // Packs into p, whose buffers the caller keeps across calls (grown on demand, never shrunk).
-inline void pack_kv(const MaskedAttentionArgs& a, int W, PackedKV& p) {
+template <class V>
+inline void pack_kv(const MaskedAttentionArgs& a, PackedKV& p) {
+  constexpr int W = static_cast<int>(V::size);
   p.D = a.D;
   p.k_tiles = (a.Nk + kTileK - 1) / kTileK;
   const bool pack_v = !v_in_place(a.D, W);
@@ -97,7 +110,7 @@ inline void pack_kv(const MaskedAttentionArgs& a, int W, PackedKV& p) {
   if (pack_v) p.v.resize(heads * p.v_head_stride());
   p.v_base = pack_v ? p.v.data() : a.v;
 #pragma omp parallel for schedule(static)
-  for (long t = 0; t < heads * p.k_tiles; ++t) pack_tile(a, t / p.k_tiles, static_cast<int>(t % p.k_tiles), pack_v, p);
+  for (long t = 0; t < heads * p.k_tiles; ++t) pack_tile<V>(a, t / p.k_tiles, static_cast<int>(t % p.k_tiles), pack_v, p);
 }
 
 // S[r][C vectors] = sum_d Qs[r][d] * Kt[d][C vectors] for R rows (row stride kTileK in S).
@@ -382,7 +395,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
   // own empty copy.)
   thread_local PackedKV packed_cache;
   PackedKV& packed = packed_cache;
-  pack_kv(a, W, packed);
+  pack_kv<V>(a, packed);
   const int Dp = packed.Dp, D = a.D;
   const int q_tiles = (a.Nq + kTileQ - 1) / kTileQ;
   const int group = a.H / a.Hkv;

@@ -97,6 +97,52 @@ inline xsimd::batch<float, A> vmax_all(const xsimd::batch<float, A>& a) {
 }
 inline Scalar1 vmax_all(Scalar1 a) { return a; }
 
+// GCC ignores vector_size on a type that depends on a template parameter: one index type per width.
+template <int W>
+struct ShuffleIndex;
+template <>
+struct ShuffleIndex<4> {
+  typedef int32_t type __attribute__((vector_size(16)));
+};
+template <>
+struct ShuffleIndex<8> {
+  typedef int32_t type __attribute__((vector_size(32)));
+};
+template <>
+struct ShuffleIndex<16> {
+  typedef int32_t type __attribute__((vector_size(64)));
+};
+
+// Interleaves the first (lo) or second (hi) halves of a and b across the whole vector:
+// zip_half<false>((a0..), (b0..)) = (a0, b0, a1, b1, ...). GCC turns the constant shuffle into
+// the arch's own instruction (vpermt2ps, vunpcklps + vperm2f128, unpcklps).
+template <bool Hi, class A>
+inline xsimd::batch<float, A> zip_half(const xsimd::batch<float, A>& a, const xsimd::batch<float, A>& b) {
+  using Reg = typename xsimd::batch<float, A>::register_type;
+  constexpr int W = static_cast<int>(xsimd::batch<float, A>::size);
+  typename ShuffleIndex<W>::type idx;
+  for (int t = 0; t < W; ++t) idx[t] = (Hi ? W / 2 : 0) + t / 2 + (t % 2) * W;
+  return static_cast<Reg>(__builtin_shuffle(static_cast<Reg>(a), static_cast<Reg>(b), idx));
+}
+
+// Transposes W rows of W floats in registers: x[i][j] becomes x[j][i]. log2(W) rounds of
+// interleaving row i with row i + W/2 (the perfect shuffle), W shuffles per round.
+template <class A>
+inline void transpose_square(xsimd::batch<float, A>* x) {
+  using B = xsimd::batch<float, A>;
+  constexpr int W = static_cast<int>(B::size);
+  // Fully unrolled, so that x and y stay in registers.
+  _Pragma("GCC unroll 4") for (int round = 1; round < W; round *= 2) {
+    B y[W];
+    _Pragma("GCC unroll 8") for (int i = 0; i < W / 2; ++i) {
+      y[2 * i] = zip_half<false>(x[i], x[i + W / 2]);
+      y[2 * i + 1] = zip_half<true>(x[i], x[i + W / 2]);
+    }
+    _Pragma("GCC unroll 16") for (int i = 0; i < W; ++i) x[i] = y[i];
+  }
+}
+inline void transpose_square(Scalar1*) {}
+
 // xsimd 8.1 has no horizontal max: spill and scan.
 template <class A>
 inline float hmax(const xsimd::batch<float, A>& a) {
