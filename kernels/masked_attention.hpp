@@ -200,6 +200,7 @@ struct RowMasks {
   alignas(64) float ramp_hi[2 * kTileK];
   int lo[kTileQ], hi[kTileQ];   // visible keys [lo, hi) of each row, relative to the tile
   bool interval[kTileQ];        // true: lo/hi describe the row; false: use the bias row
+  long band_lo[kTileQ], band_hi[kTileQ];  // the query tile's row bands (absolute), for band tiles
   std::vector<uint8_t> visible;
   AlignedBuffer bias;           // kTileQ x kTileK, only for rows with holes
 
@@ -218,7 +219,8 @@ struct RowMasks {
 
 // Fills the row masks of one masked key tile: rows [0, rows) of the query tile starting at q0,
 // keys [k0, k0 + kn). Full tiles cut only by the key count (or a length) and band tiles get one
-// interval per row; only partial tiles (holes) mark elements.
+// interval per row, clipped from the row bands (rm.band_lo/hi, filled once per query tile);
+// only partial tiles (holes) mark elements.
 inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int rows, int k0, int kn, TileKind kind,
                             RowMasks& rm) {
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
@@ -228,8 +230,8 @@ inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int row
       continue;
     }
     if (kind == TileKind::band) {
-      int lo = 0, hi = 0;
-      a.mask->band_row(q0 + r, k0, kn, lo, hi);
+      const int lo = static_cast<int>(std::clamp<long>(rm.band_lo[r] - k0, 0, kn));
+      const int hi = static_cast<int>(std::clamp<long>(rm.band_hi[r] - k0, 0, kn));
       rm.interval[r] = true, rm.lo[r] = lo, rm.hi[r] = std::max(lo, hi);
       continue;
     }
@@ -434,12 +436,17 @@ void masked_attention(const MaskedAttentionArgs& a) {
 
       const int lh = a.plan.layout_heads == 1 ? 0 : h;
       const std::size_t slot = static_cast<std::size_t>(lh) * a.plan.q_tiles + qt;
+      bool have_bands = false;
       for (uint32_t e = a.plan.begin[slot]; e < a.plan.begin[slot + 1]; ++e) {
         const TileRef ref = a.plan.refs[e];
         const int k0 = ref.k_tile * kTileK;
         if (k0 >= valid_k || ref.kind == TileKind::empty) continue;
         const int kn = std::min(kTileK, valid_k - k0);
         const bool masked = ref.kind != TileKind::full || kn < kTileK;
+        if (ref.kind == TileKind::band && !have_bands) {
+          a.mask->row_bands(q0, rows, ws.masks.band_lo, ws.masks.band_hi);
+          have_bands = true;
+        }
         if (masked) build_row_masks(a, h, q0, rows, k0, kn, ref.kind, ws.masks);
         const float* kt = kt_head + static_cast<std::size_t>(ref.k_tile) * kTileK * D;
         const float* vt = v_head + static_cast<std::size_t>(k0) * Dp;

@@ -11,7 +11,7 @@ constexpr int kTileQ = 64;
 constexpr int kTileK = 64;
 
 // empty: skipped. full: no element mask. band: each row sees one interval of keys (the band of
-// causal/window/lengths cut it, holes do not), set by ElementMask::band_row. partial: holes cut
+// causal/window/lengths cut it, holes do not), set by ElementMask::row_bands. partial: holes cut
 // it, ElementMask::mark_row marks each row.
 enum class TileKind : uint8_t { empty, partial, full, band };
 
@@ -36,9 +36,10 @@ class ElementMask {
   virtual ~ElementMask() = default;
   // visible[t] = 1 if query row i of head h sees key j0 + t, else 0, for t < n.
   virtual void mark_row(int h, long i, long j0, int n, uint8_t* visible) const = 0;
-  // The band of row i (holes ignored) within [j0, j0 + n), as [lo, hi) relative to j0
-  // (lo >= hi: none). Exact for every row of a band tile.
-  virtual void band_row(long i, long j0, int n, int& lo, int& hi) const = 0;
+  // The bands of rows i0 .. i0 + n - 1 (holes ignored): row i0 + r may see keys [lo[r], hi[r])
+  // (lo >= hi: none). Exact for every row of a band tile. The engine asks once per query tile
+  // and clips the bands to each key tile itself.
+  virtual void row_bands(long i0, int n, long* lo, long* hi) const = 0;
 };
 
 struct MaskedAttentionArgs {

@@ -50,6 +50,13 @@ void VisibleKeys::band_row(long i, long j0, int n, int& lo, int& hi) const {
   hi = static_cast<int>(std::clamp(r.hi + 1 - j0, 0L, static_cast<long>(n)));
 }
 
+void VisibleKeys::row_bands(long i0, int n, long* lo, long* hi) const {
+  for (int r = 0; r < n; ++r) {
+    const KeyRange band = range(i0 + r);
+    lo[r] = band.lo, hi[r] = band.hi + 1;
+  }
+}
+
 // With lo(i) and hi(i) nondecreasing, the first and last rows bound the whole tile.
 TileKind VisibleKeys::classify(int h, long i0, long i1, long j0, long j1) const {
   const KeyRange first = range(i0), last = range(i1 - 1);

@@ -47,7 +47,9 @@ class VisibleKeys final : public ElementMask {
   KeyRange range(long i) const;  // band for row i, clipped to [0, Nk - 1] and causal
   bool visible(int h, long i, long j) const;
   void mark_row(int h, long i, long j0, int n, uint8_t* out) const override;
-  void band_row(long i, long j0, int n, int& lo, int& hi) const override;
+  void row_bands(long i0, int n, long* lo, long* hi) const override;
+  // The band of row i within [j0, j0 + n), as [lo, hi) relative to j0 (lo >= hi: none).
+  void band_row(long i, long j0, int n, int& lo, int& hi) const;
   // empty, full, band (only the band cuts it) or partial (holes cut it).
   TileKind classify(int h, long i0, long i1, long j0, long j1) const;
   const AttentionMask& mask() const { return mask_; }
