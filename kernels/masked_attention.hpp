@@ -58,10 +58,10 @@ struct PackedKV {
 
 inline bool v_in_place(int D, int W) { return D % W == 0; }
 
-// Transposes one key tile (keys past Nk become zeros: Q.K^T reads whole vectors, and a NaN
-// there would survive the -inf mask) and, if V is packed, copies its value rows.
+// Transposes one key tile, scaled by kscale (keys past Nk become zeros: Q.K^T reads whole
+// vectors, and a NaN there would survive the -inf mask) and, if V is packed, copies its value rows.
 template <class V>
-inline void pack_tile(const MaskedAttentionArgs& a, long head, int kt, bool pack_v, PackedKV& p) {
+inline void pack_tile(const MaskedAttentionArgs& a, long head, int kt, bool pack_v, float kscale, PackedKV& p) {
   constexpr int W = static_cast<int>(V::size);
   const float* k = a.k + head * a.Nk * a.D;
   float* kt_dst = p.kt.data() + head * p.kt_head_stride() + static_cast<std::size_t>(kt) * kTileK * a.D;
@@ -74,13 +74,14 @@ inline void pack_tile(const MaskedAttentionArgs& a, long head, int kt, bool pack
   for (int jb = 0; jb < kTileK; jb += W)
     for (int d0 = 0; d0 < d_vec; d0 += W) {
       V x[W];
-      ATTN_UNROLL for (int i = 0; i < W; ++i) x[i] = jb + i < kn ? V::load_unaligned(src + static_cast<long>(jb + i) * a.D + d0) : V(0.0f);
+      ATTN_UNROLL for (int i = 0; i < W; ++i)
+        x[i] = jb + i < kn ? V::load_unaligned(src + static_cast<long>(jb + i) * a.D + d0) * V(kscale) : V(0.0f);
       simd::transpose_square(x);
       ATTN_UNROLL for (int i = 0; i < W; ++i) x[i].store_aligned(kt_dst + static_cast<std::size_t>(d0 + i) * kTileK + jb);
     }
   for (int d = d_vec; d < a.D; ++d) {
     float* dst = kt_dst + static_cast<std::size_t>(d) * kTileK;
-    for (int j = 0; j < kn; ++j) dst[j] = src[static_cast<long>(j) * a.D + d];
+    for (int j = 0; j < kn; ++j) dst[j] = src[static_cast<long>(j) * a.D + d] * kscale;
     for (int j = kn; j < kTileK; ++j) dst[j] = 0.0f;
   }
   if (!pack_v) return;
@@ -98,7 +99,7 @@ inline void pack_tile(const MaskedAttentionArgs& a, long head, int kt, bool pack
 
 // Packs into p, whose buffers the caller keeps across calls (grown on demand, never shrunk).
 template <class V>
-inline void pack_kv(const MaskedAttentionArgs& a, PackedKV& p) {
+inline void pack_kv(const MaskedAttentionArgs& a, float kscale, PackedKV& p) {
   constexpr int W = static_cast<int>(V::size);
   p.D = a.D;
   p.k_tiles = (a.Nk + kTileK - 1) / kTileK;
@@ -110,12 +111,12 @@ inline void pack_kv(const MaskedAttentionArgs& a, PackedKV& p) {
   if (pack_v) p.v.resize(heads * p.v_head_stride());
   p.v_base = pack_v ? p.v.data() : a.v;
 #pragma omp parallel for schedule(static)
-  for (long t = 0; t < heads * p.k_tiles; ++t) pack_tile<V>(a, t / p.k_tiles, static_cast<int>(t % p.k_tiles), pack_v, p);
+  for (long t = 0; t < heads * p.k_tiles; ++t) pack_tile<V>(a, t / p.k_tiles, static_cast<int>(t % p.k_tiles), pack_v, kscale, p);
 }
 
-// S[r][C vectors] = sum_d Qs[r][d] * Kt[d][C vectors] for R rows (row stride kTileK in S).
+// S[r][C vectors] = sum_d Q[r][d] * Kt[d][C vectors] for R rows (row stride kTileK in S).
 template <class V, int R, int C>
-[[gnu::noinline]] void qk_block(const float* qs, int D, const float* kt, float* s) {
+[[gnu::noinline]] void qk_block(const float* q, int D, const float* kt, float* s) {
   constexpr int W = static_cast<int>(V::size);
   V acc[R][C];
   ATTN_UNROLL for (int r = 0; r < R; ++r)
@@ -124,7 +125,7 @@ template <class V, int R, int C>
     V kv[C];
     ATTN_UNROLL for (int c = 0; c < C; ++c) kv[c] = V::load_aligned(kt + static_cast<std::size_t>(d) * kTileK + c * W);
     ATTN_UNROLL for (int r = 0; r < R; ++r) {
-      const V qb(qs[r * D + d]);
+      const V qb(q[r * D + d]);
       ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(qb, kv[c], acc[r][c]);
     }
   }
@@ -179,17 +180,17 @@ inline void pv_rows(const float* p, int jb, int je, const float* vp, int Dp, flo
 // Q.K^T for key columns [cb, ce) (whole vectors): blocks of C vectors, then the rest with fewer,
 // so keys a band masks for the whole row block cost nothing.
 template <class V, int R, int C>
-inline void qk_cols(const float* qs, int D, const float* kt, int cb, int ce, float* s) {
+inline void qk_cols(const float* q, int D, const float* kt, int cb, int ce, float* s) {
   constexpr int W = static_cast<int>(V::size);
   int c = cb;
-  for (; c + C * W <= ce; c += C * W) qk_block<V, R, C>(qs, D, kt + c, s + c);
+  for (; c + C * W <= ce; c += C * W) qk_block<V, R, C>(q, D, kt + c, s + c);
   if constexpr (C >= 4) {
     if (c + 2 * W <= ce) {
-      qk_block<V, R, 2>(qs, D, kt + c, s + c);
+      qk_block<V, R, 2>(q, D, kt + c, s + c);
       c += 2 * W;
     }
   }
-  for (; c < ce; c += W) qk_block<V, R, 1>(qs, D, kt + c, s + c);
+  for (; c < ce; c += W) qk_block<V, R, 1>(q, D, kt + c, s + c);
 }
 
 // Additive masks, 0 where a key is visible and -inf where not, for the rows of one key tile.
@@ -253,10 +254,9 @@ inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int row
 template <class V>
 struct TileScratch {
   static constexpr int W = static_cast<int>(V::size);
-  AlignedBuffer qs, o, m, l, alpha, p;
+  AlignedBuffer o, m, l, alpha, p;
   RowMasks masks;
-  void reserve(int D, int Dp) {
-    qs.resize(static_cast<std::size_t>(kTileQ) * D);
+  void reserve(int Dp) {
     o.resize(static_cast<std::size_t>(kTileQ) * Dp);
     m.resize(static_cast<std::size_t>(kTileQ) * W);  // running max, broadcast per row
     l.resize(static_cast<std::size_t>(kTileQ) * W);  // running sum, lane-wise per row
@@ -339,7 +339,7 @@ inline void key_span(const RowMasks* masks, int r0, int n, int& jb, int& je) {
 // block reuse the key tile, then the value tile, from L1 when the two do not fit together
 // (D = 128: 32 KiB each). Keys masked for a whole block are skipped in both products.
 template <class V, int R>
-inline void row_group(int r0, int nb, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
+inline void row_group(int r0, int nb, const float* q, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
                       TileScratch<V>& ws) {
   using Blk = Blocking<V>;
   constexpr int W = Blk::W, CQ = Blk::CQ, CV = Blk::CV;
@@ -352,7 +352,7 @@ inline void row_group(int r0, int nb, const float* kt, const float* vt, int D, i
     key_span(masks, rb, R, jb[b], je[b]);
     cb[b] = jb[b] / W * W, ce[b] = round_up(je[b], W);
     // Columns outside [cb, ce) are masked in every row of the block: softmax skips them too.
-    qk_cols<V, R, CQ_>(ws.qs.data() + static_cast<std::size_t>(rb) * D, D, kt, cb[b], ce[b], p);
+    qk_cols<V, R, CQ_>(q + static_cast<std::size_t>(rb) * D, D, kt, cb[b], ce[b], p);
   }
   bool rescale[Blk::G] = {};
   for (int r = 0; r < nb * R; ++r) {
@@ -373,15 +373,30 @@ inline void row_group(int r0, int nb, const float* kt, const float* vt, int D, i
 // 6 -> 4 -> 2 -> 1 (a 64-row tile is 10 x 6 + one block of 4, not 3 + 1: a 1-row block runs
 // its micro-kernels at a fraction of the speed), 4 -> 2 -> 1 otherwise.
 template <class V, int R>
-inline void row_blocks(int r0, int r1, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
+inline void row_blocks(int r0, int r1, const float* q, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
                        TileScratch<V>& ws) {
   constexpr int G = Blocking<V>::G;
   while (r0 + R <= r1) {
     const int nb = std::min(G, (r1 - r0) / R);
-    row_group<V, R>(r0, nb, kt, vt, D, Dp, masks, ws);
+    row_group<V, R>(r0, nb, q, kt, vt, D, Dp, masks, ws);
     r0 += nb * R;
   }
-  if constexpr (R > 1) row_blocks<V, R == 6 ? 4 : R / 2>(r0, r1, kt, vt, D, Dp, masks, ws);
+  if constexpr (R > 1) row_blocks<V, R == 6 ? 4 : R / 2>(r0, r1, q, kt, vt, D, Dp, masks, ws);
+}
+
+// out[r] = O[r] / (sum of row r's probabilities), in vectors; a row that saw no key gives zeros.
+template <class V>
+inline void normalize_rows(const TileScratch<V>& ws, int rows, int D, int Dp, float* out) {
+  constexpr int W = static_cast<int>(V::size);
+  const int d_vec = D / W * W;
+  for (int r = 0; r < rows; ++r) {
+    const float l = simd::vsum_all(V::load_aligned(ws.l.data() + r * W)).get(0);
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    const float* src = ws.o.data() + static_cast<std::size_t>(r) * Dp;
+    float* dst = out + static_cast<long>(r) * D;
+    for (int d = 0; d < d_vec; d += W) (V::load_aligned(src + d) * V(inv)).store_unaligned(dst + d);
+    for (int d = d_vec; d < D; ++d) dst[d] = src[d] * inv;
+  }
 }
 
 template <class Arch>
@@ -397,18 +412,18 @@ void masked_attention(const MaskedAttentionArgs& a) {
   // own empty copy.)
   thread_local PackedKV packed_cache;
   PackedKV& packed = packed_cache;
-  pack_kv<V>(a, packed);
+  // log2 domain: exp(scale * q.k) = 2^(q . (scale * log2(e) * k)), the factor folded into the
+  // packed keys, so Q.K^T reads the queries in place.
+  pack_kv<V>(a, a.scale * 1.4426950408889634f, packed);
   const int Dp = packed.Dp, D = a.D;
   const int q_tiles = (a.Nq + kTileQ - 1) / kTileQ;
   const int group = a.H / a.Hkv;
-  // log2 domain: exp(scale * q.k) = 2^(scale * log2(e) * q.k), folded into the packed queries.
-  const float qscale = a.scale * 1.4426950408889634f;
   const long tasks = static_cast<long>(a.B) * a.H * q_tiles;
 
 #pragma omp parallel
   {
     TileScratch<V>& ws = thread_scratch<V>();
-    ws.reserve(D, Dp);
+    ws.reserve(Dp);
     // Later query tiles see more keys under causal masks: hand them out first.
 #pragma omp for schedule(dynamic, 1)
     for (long t = tasks - 1; t >= 0; --t) {
@@ -428,8 +443,9 @@ void masked_attention(const MaskedAttentionArgs& a) {
       const long kvhead = static_cast<long>(b) * a.Hkv + h / group;
       const float* kt_head = packed.kt.data() + kvhead * packed.kt_head_stride();
       const float* v_head = packed.v_base + kvhead * packed.v_head_stride();
-      float* qs = ws.qs.data();
-      for (int i = 0; i < rows * D; ++i) qs[i] = q[i] * qscale;
+      // Q.K^T reads the queries in place, one row block at a time: start fetching the whole
+      // tile now (the copy this replaced streamed it in one pass).
+      for (long i = 0; i < static_cast<long>(rows) * D; i += 64 / sizeof(float)) __builtin_prefetch(q + i, 0, 3);
       std::fill(ws.o.data(), ws.o.data() + static_cast<std::size_t>(rows) * Dp, 0.0f);
       std::fill(ws.m.data(), ws.m.data() + static_cast<std::size_t>(rows) * W, neg_inf);
       std::fill(ws.l.data(), ws.l.data() + static_cast<std::size_t>(rows) * W, 0.0f);
@@ -450,14 +466,9 @@ void masked_attention(const MaskedAttentionArgs& a) {
         if (masked) build_row_masks(a, h, q0, rows, k0, kn, ref.kind, ws.masks);
         const float* kt = kt_head + static_cast<std::size_t>(ref.k_tile) * kTileK * D;
         const float* vt = v_head + static_cast<std::size_t>(k0) * Dp;
-        row_blocks<V, Blk::R>(0, rows, kt, vt, D, Dp, masked ? &ws.masks : nullptr, ws);
+        row_blocks<V, Blk::R>(0, rows, q, kt, vt, D, Dp, masked ? &ws.masks : nullptr, ws);
       }
-      for (int r = 0; r < rows; ++r) {
-        const float l = simd::hsum(V::load_aligned(ws.l.data() + r * W));
-        const float inv = l > 0.0f ? 1.0f / l : 0.0f;  // a row that saw no key gives zeros
-        const float* src = ws.o.data() + static_cast<std::size_t>(r) * Dp;
-        for (int d = 0; d < D; ++d) out[static_cast<long>(r) * D + d] = src[d] * inv;
-      }
+      normalize_rows<V>(ws, rows, D, Dp, out);
     }
   }
 }
@@ -469,9 +480,9 @@ inline std::size_t masked_attention_workspace(const MaskedAttentionArgs& a, int 
   const std::size_t Dp = round_up(a.D, W);
   const std::size_t v_floats = v_in_place(a.D, W) ? 0 : Dp;
   const std::size_t packed = static_cast<std::size_t>(a.B) * a.Hkv * k_tiles * kTileK * (a.D + v_floats);
-  // qs, o, m, l, alpha and the hole-mask bias per tile row, plus the score rows of one group
+  // o, m, l, alpha and the hole-mask bias per tile row, plus the score rows of one group
   // (at most 3 blocks of 6 rows, see Blocking).
-  const std::size_t scratch_floats = static_cast<std::size_t>(kTileQ) * (a.D + Dp + 3 * W + kTileK) +
+  const std::size_t scratch_floats = static_cast<std::size_t>(kTileQ) * (Dp + 3 * W + kTileK) +
                                      static_cast<std::size_t>(3 * 6) * kTileK;
   const std::size_t per_thread = sizeof(float) * scratch_floats + sizeof(RowMasks);
   return sizeof(float) * packed + per_thread * omp_get_max_threads();

@@ -73,29 +73,42 @@ inline float hsum(const xsimd::batch<float, A>& a) {
 }
 inline float hsum(Scalar1 a) { return a.v; }
 
-// The max of all lanes, broadcast to every lane, by log2(W) shuffle + max steps (xsimd 8.1 has
-// no reduce_max; this keeps the row max in a register instead of spilling and scanning).
-template <class A>
-inline xsimd::batch<float, A> vmax_all(const xsimd::batch<float, A>& a) {
+// Combines all lanes with op, the result broadcast to every lane, by log2(W) shuffle + op steps
+// (xsimd 8.1 has no reduce_max, and its hadd takes a longer chain to a scalar). Keeps row maxima
+// and row sums in registers.
+template <class A, class Op>
+inline xsimd::batch<float, A> reduce_all(const xsimd::batch<float, A>& a, Op op) {
+  using B = xsimd::batch<float, A>;
+  B x = a;
   if constexpr (std::is_base_of<xsimd::avx512f, A>::value) {
-    __m512 x = a;
-    x = _mm512_max_ps(x, _mm512_shuffle_f32x4(x, x, 0x4E));
-    x = _mm512_max_ps(x, _mm512_shuffle_f32x4(x, x, 0xB1));
-    x = _mm512_max_ps(x, _mm512_permute_ps(x, 0x4E));
-    return _mm512_max_ps(x, _mm512_permute_ps(x, 0xB1));
+    x = op(x, B(_mm512_shuffle_f32x4(x, x, 0x4E)));
+    x = op(x, B(_mm512_shuffle_f32x4(x, x, 0xB1)));
+    x = op(x, B(_mm512_permute_ps(x, 0x4E)));
+    return op(x, B(_mm512_permute_ps(x, 0xB1)));
   } else if constexpr (std::is_base_of<xsimd::avx, A>::value) {
-    __m256 x = a;
-    x = _mm256_max_ps(x, _mm256_permute2f128_ps(x, x, 1));
-    x = _mm256_max_ps(x, _mm256_permute_ps(x, 0x4E));
-    return _mm256_max_ps(x, _mm256_permute_ps(x, 0xB1));
+    x = op(x, B(_mm256_permute2f128_ps(x, x, 1)));
+    x = op(x, B(_mm256_permute_ps(x, 0x4E)));
+    return op(x, B(_mm256_permute_ps(x, 0xB1)));
   } else {
-    static_assert(std::is_base_of<xsimd::sse2, A>::value, "vmax_all: no shuffle sequence for this arch");
-    __m128 x = a;
-    x = _mm_max_ps(x, _mm_shuffle_ps(x, x, 0x4E));
-    return _mm_max_ps(x, _mm_shuffle_ps(x, x, 0xB1));
+    static_assert(std::is_base_of<xsimd::sse2, A>::value, "reduce_all: no shuffle sequence for this arch");
+    x = op(x, B(_mm_shuffle_ps(x, x, 0x4E)));
+    return op(x, B(_mm_shuffle_ps(x, x, 0xB1)));
   }
 }
+
+// The max of all lanes, broadcast to every lane.
+template <class A>
+inline xsimd::batch<float, A> vmax_all(const xsimd::batch<float, A>& a) {
+  return reduce_all(a, [](const xsimd::batch<float, A>& x, const xsimd::batch<float, A>& y) { return xsimd::max(x, y); });
+}
 inline Scalar1 vmax_all(Scalar1 a) { return a; }
+
+// The sum of all lanes, broadcast to every lane.
+template <class A>
+inline xsimd::batch<float, A> vsum_all(const xsimd::batch<float, A>& a) {
+  return reduce_all(a, [](const xsimd::batch<float, A>& x, const xsimd::batch<float, A>& y) { return x + y; });
+}
+inline Scalar1 vsum_all(Scalar1 a) { return a; }
 
 // GCC ignores vector_size on a type that depends on a template parameter: one index type per width.
 template <int W>
