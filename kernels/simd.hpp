@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 namespace attn::simd {
 
@@ -110,32 +111,25 @@ inline xsimd::batch<float, A> vsum_all(const xsimd::batch<float, A>& a) {
 }
 inline Scalar1 vsum_all(Scalar1 a) { return a; }
 
-// GCC ignores vector_size on a type that depends on a template parameter: one index type per width.
-template <int W>
-struct ShuffleIndex;
-template <>
-struct ShuffleIndex<4> {
-  typedef int32_t type __attribute__((vector_size(16)));
-};
-template <>
-struct ShuffleIndex<8> {
-  typedef int32_t type __attribute__((vector_size(32)));
-};
-template <>
-struct ShuffleIndex<16> {
-  typedef int32_t type __attribute__((vector_size(64)));
-};
+// Lane t of an interleave of the first (Hi = false) or second halves of two W-lane vectors.
+template <bool Hi, int W>
+constexpr int zip_lane(int t) {
+  return (Hi ? W / 2 : 0) + t / 2 + (t % 2) * W;
+}
+
+template <bool Hi, class Reg, int... T>
+inline Reg zip_regs(Reg a, Reg b, std::integer_sequence<int, T...>) {
+  return __builtin_shufflevector(a, b, zip_lane<Hi, sizeof...(T)>(T)...);
+}
 
 // Interleaves the first (lo) or second (hi) halves of a and b across the whole vector:
-// zip_half<false>((a0..), (b0..)) = (a0, b0, a1, b1, ...). GCC turns the constant shuffle into
-// the arch's own instruction (vpermt2ps, vunpcklps + vperm2f128, unpcklps).
+// zip_half<false>((a0..), (b0..)) = (a0, b0, a1, b1, ...). The compiler turns the constant
+// shuffle into the arch's own instructions (vpermt2ps, vunpcklps + vperm2f128, unpcklps).
 template <bool Hi, class A>
 inline xsimd::batch<float, A> zip_half(const xsimd::batch<float, A>& a, const xsimd::batch<float, A>& b) {
   using Reg = typename xsimd::batch<float, A>::register_type;
   constexpr int W = static_cast<int>(xsimd::batch<float, A>::size);
-  typename ShuffleIndex<W>::type idx;
-  for (int t = 0; t < W; ++t) idx[t] = (Hi ? W / 2 : 0) + t / 2 + (t % 2) * W;
-  return static_cast<Reg>(__builtin_shuffle(static_cast<Reg>(a), static_cast<Reg>(b), idx));
+  return zip_regs<Hi>(static_cast<Reg>(a), static_cast<Reg>(b), std::make_integer_sequence<int, W>{});
 }
 
 // Transposes W rows of W floats in registers: x[i][j] becomes x[j][i]. log2(W) rounds of
