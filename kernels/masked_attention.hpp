@@ -390,7 +390,7 @@ inline void normalize_rows(const TileScratch<V>& ws, int rows, int D, int Dp, fl
   constexpr int W = static_cast<int>(V::size);
   const int d_vec = D / W * W;
   for (int r = 0; r < rows; ++r) {
-    const float l = simd::vsum_all(V::load_aligned(ws.l.data() + r * W)).get(0);
+    const float l = simd::hsum(V::load_aligned(ws.l.data() + r * W));
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     const float* src = ws.o.data() + static_cast<std::size_t>(r) * Dp;
     float* dst = out + static_cast<long>(r) * D;

@@ -68,15 +68,9 @@ inline xsimd::batch<float, A> vmin(const xsimd::batch<float, A>& a, const xsimd:
 }
 inline Scalar1 vmin(Scalar1 a, Scalar1 b) { return std::min(a.v, b.v); }
 
-template <class A>
-inline float hsum(const xsimd::batch<float, A>& a) {
-  return xsimd::hadd(a);
-}
-inline float hsum(Scalar1 a) { return a.v; }
-
 // Combines all lanes with op, the result broadcast to every lane, by log2(W) shuffle + op steps
 // (xsimd 8.1 has no reduce_max, and its hadd takes a longer chain to a scalar). Keeps row maxima
-// and row sums in registers.
+// in registers.
 template <class A, class Op>
 inline xsimd::batch<float, A> reduce_all(const xsimd::batch<float, A>& a, Op op) {
   using B = xsimd::batch<float, A>;
@@ -104,12 +98,12 @@ inline xsimd::batch<float, A> vmax_all(const xsimd::batch<float, A>& a) {
 }
 inline Scalar1 vmax_all(Scalar1 a) { return a; }
 
-// The sum of all lanes, broadcast to every lane.
+// The sum of all lanes.
 template <class A>
-inline xsimd::batch<float, A> vsum_all(const xsimd::batch<float, A>& a) {
-  return reduce_all(a, [](const xsimd::batch<float, A>& x, const xsimd::batch<float, A>& y) { return x + y; });
+inline float hsum(const xsimd::batch<float, A>& a) {
+  return reduce_all(a, [](const xsimd::batch<float, A>& x, const xsimd::batch<float, A>& y) { return x + y; }).get(0);
 }
-inline Scalar1 vsum_all(Scalar1 a) { return a; }
+inline float hsum(Scalar1 a) { return a.v; }
 
 // Lane t of an interleave of the first (Hi = false) or second halves of two W-lane vectors.
 template <bool Hi, int W>
