@@ -2,8 +2,6 @@
 // S = scale Q K^T (sgemm), -inf outside the visible keys, row softmax, O = P V (sgemm).
 // BLAS runs single-threaded inside; OpenMP parallelises over (batch, head), as a user would.
 // The N x N score matrix per thread is exactly the memory cost fused kernels avoid.
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -40,26 +38,20 @@ class DenseBlas final : public FullScoresVariant {
     const VisibleKeys keys(p, *mask);
     const long Nq = p.Nq, Nk = p.Nk, D = p.D;
     const float scale = p.effective_scale();
-#pragma omp parallel
-    {
-      std::vector<float> scores(Nq * Nk);
-#pragma omp for schedule(dynamic)
-      for (long bh = 0; bh < static_cast<long>(p.B) * p.H; ++bh) {
-        const int b = static_cast<int>(bh / p.H), h = static_cast<int>(bh % p.H);
-        const long kv = (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
-        const long nq = p.valid_q(b), nk = p.valid_k(b);  // --lens: only the leading block is used
-        float* o = out + bh * Nq * D;
-        blas.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, D, scale, t.q + bh * Nq * D, D, t.k + kv, D,
-                    0.0f, scores.data(), Nk);
-        for (long i = 0; i < nq; ++i) {
-          const KeyRange r = keys.range(i);
-          softmax_row(&scores[i * Nk], nk, r.lo, std::min(r.hi, nk - 1));
-        }
-        blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, scores.data(), Nk, t.v + kv, D, 0.0f,
-                    o, D);
-        std::fill(o + nq * D, o + Nq * D, 0.0f);
+    for_each_head(p, [&](int b, int h, float* scores) {
+      const long bh = static_cast<long>(b) * p.H + h;
+      const long kv = (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
+      const long nq = p.valid_q(b), nk = p.valid_k(b);  // --lens: only the leading block is used
+      float* o = out + bh * Nq * D;
+      blas.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, D, scale, t.q + bh * Nq * D, D, t.k + kv, D, 0.0f,
+                 scores, Nk);
+      for (long i = 0; i < nq; ++i) {
+        const KeyRange r = keys.range(i);
+        softmax_row(scores + i * Nk, nk, r.lo, std::min(r.hi, nk - 1));
       }
-    }
+      blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, scores, Nk, t.v + kv, D, 0.0f, o, D);
+      std::fill(o + nq * D, o + Nq * D, 0.0f);
+    });
   }
 };
 }  // namespace

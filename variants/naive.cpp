@@ -1,7 +1,5 @@
 // naive: the textbook baseline. Scalar loops that materialise the full Nq x Nk score matrix
 // per head (S = scale Q K^T, mask, row softmax, O = P V), exactly as papers' baselines do.
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -18,39 +16,34 @@ class Naive final : public FullScoresVariant {
     const VisibleKeys keys(p, *mask);
     const long Nq = p.Nq, Nk = p.Nk, D = p.D;
     const float scale = p.effective_scale();
-#pragma omp parallel
-    {
-      std::vector<float> scores(Nq * Nk);
-#pragma omp for schedule(dynamic)
-      for (long bh = 0; bh < static_cast<long>(p.B) * p.H; ++bh) {
-        const int b = static_cast<int>(bh / p.H), h = static_cast<int>(bh % p.H);
-        const float* q = t.q + bh * Nq * D;
-        const float* k = t.k + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
-        const float* v = t.v + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
-        float* o = out + bh * Nq * D;
-        for (long i = 0; i < Nq; ++i)
-          for (long j = 0; j < Nk; ++j) {
-            float s = 0;
-            for (long d = 0; d < D; ++d) s += q[i * D + d] * k[j * D + d];
-            const bool seen = i < p.valid_q(b) && j < p.valid_k(b) && keys.visible(h, i, j);
-            scores[i * Nk + j] = seen ? s * scale : -std::numeric_limits<float>::infinity();
-          }
-        for (long i = 0; i < Nq; ++i) {
-          float* row = &scores[i * Nk];
-          const float mx = *std::max_element(row, row + Nk);
-          float sum = 0;
-          for (long j = 0; j < Nk; ++j) {
-            row[j] = mx == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(row[j] - mx);
-            sum += row[j];
-          }
-          for (long d = 0; d < D; ++d) {
-            float acc = 0;
-            for (long j = 0; j < Nk; ++j) acc += row[j] * v[j * D + d];
-            o[i * D + d] = sum > 0 ? acc / sum : 0.0f;
-          }
+    for_each_head(p, [&](int b, int h, float* scores) {
+      const long bh = static_cast<long>(b) * p.H + h;
+      const float* q = t.q + bh * Nq * D;
+      const float* k = t.k + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
+      const float* v = t.v + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
+      float* o = out + bh * Nq * D;
+      for (long i = 0; i < Nq; ++i)
+        for (long j = 0; j < Nk; ++j) {
+          float s = 0;
+          for (long d = 0; d < D; ++d) s += q[i * D + d] * k[j * D + d];
+          const bool seen = i < p.valid_q(b) && j < p.valid_k(b) && keys.visible(h, i, j);
+          scores[i * Nk + j] = seen ? s * scale : -std::numeric_limits<float>::infinity();
+        }
+      for (long i = 0; i < Nq; ++i) {
+        float* row = &scores[i * Nk];
+        const float mx = *std::max_element(row, row + Nk);
+        float sum = 0;
+        for (long j = 0; j < Nk; ++j) {
+          row[j] = mx == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(row[j] - mx);
+          sum += row[j];
+        }
+        for (long d = 0; d < D; ++d) {
+          float acc = 0;
+          for (long j = 0; j < Nk; ++j) acc += row[j] * v[j * D + d];
+          o[i * D + d] = sum > 0 ? acc / sum : 0.0f;
         }
       }
-    }
+    });
   }
 };
 }  // namespace
