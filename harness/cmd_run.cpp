@@ -63,6 +63,7 @@ int cmd_run(int argc, const char* const* argv) {
   in.problem.scale = scale;
   check_problem(*variant, in.problem);
   const Problem& p = in.problem;
+  check_input_range(*variant, p, in.tensors());
   const std::size_t out_elems = static_cast<std::size_t>(p.B) * p.H * p.Nq * p.D;
   require_memory(variant->workspace_bytes(p, isa) + out_elems * sizeof(float), variant->spec());
   if (weights.path.empty() && (vm.count("weights-heads") || vm.count("weights-rows") || vm.count("weights-max-mb")))

@@ -95,6 +95,7 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   generate_inputs(kind, input_seed(p, kind), in);
   std::vector<float> out(static_cast<std::size_t>(p.B) * p.H * p.Nq * p.D);
   const Tensors t = in.tensors();
+  check_input_range(*variant, p, t);
   variant->forward(p, t, out.data(), c.isa);
   const Accuracy acc = measure_accuracy(*variant, p, t, out.data());
   const MassRecall recall = measure_mass_recall(*variant, p, t, rows);

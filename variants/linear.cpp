@@ -96,6 +96,13 @@ class Linear final : public Variant {
 
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
 
+  // phi(x) <= |x| + 1 elementwise (elu1, relu; favor's features are stabilised to <= 1), so
+  // |phi(q).S| and phi(q).z are at most (|q| + sqrt(M)) (|k| + sqrt(M)) Nk max(|v|, 1).
+  double intermediate_bound(const Problem& p, const InputMagnitudes& m) const override {
+    const double root_m = std::sqrt(static_cast<double>(feature_dim(p)));
+    return (m.q_norm + root_m) * (m.k_norm + root_m) * p.Nk * std::max(m.v_abs, 1.0);
+  }
+
   // The weights linear attention implies: phi(q_i).phi(k_j) / sum_j' phi(q_i).phi(k_j') over the
   // keys the row reads (j' <= i when causal), without eps so each row sums to 1. A row whose
   // denominator is 0 (relu features all 0) gets all-zero weights, as its output is 0.

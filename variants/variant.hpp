@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "input_range.hpp"
 #include "isa.hpp"
 #include "key_pattern.hpp"
 #include "options.hpp"
@@ -31,6 +32,10 @@ class Variant {
   virtual std::size_t workspace_bytes(const Problem&, Isa) const = 0;
   // out is [B, H, Nq, D]. Uses the OpenMP thread count in effect.
   virtual void forward(const Problem&, const Tensors&, float* out, Isa isa) const = 0;
+  // A bound on the largest |float32 intermediate| forward() computes for inputs of these
+  // magnitudes (check_input_range refuses inputs above kFloat32SafeBound). The default is the
+  // softmax rule: scaled scores (Cauchy-Schwarz) and the P.V sums.
+  virtual double intermediate_bound(const Problem& p, const InputMagnitudes& m) const;
   // float64 reference for query rows `rows` of every (b, h): out is [B, H, rows.size(), D].
   virtual void reference(const Problem&, const Tensors&, const std::vector<long>& rows, double* out) const = 0;
   // Which keys each query row reads (see key_pattern.hpp). Default: every key, causal-aware.

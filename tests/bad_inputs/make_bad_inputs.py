@@ -163,8 +163,34 @@ def make_cases(out_dir):
     cases.append(("flag without value", run(["--threads"])))
     cases.append(("missing --q", ["run", "--variant", "dense", "--k", k, "--v", k, "--out", out]))
     cases += sweep_cases(out_dir)
+    cases += overflow_cases(put)
     cases.append(("no command", []))
     cases.append(("unknown command", ["frobnicate"]))
+    return cases
+
+
+def overflow_cases(put):
+    """A query row and a key row of 1e30 (finite, but their score overflows float32): every
+    variant on every ISA must refuse, not write a row of zeros."""
+    shape = [1, 2, 9, 8]
+    n = 2 * 9 * 8
+    def with_big_row(row, fill):
+        values = [0.25 * ((i * 7) % 5 - 2) for i in range(n)]
+        for d in range(8):
+            values[row * 8 + d] = fill
+        return npy_bytes(shape="(1, 2, 9, 8)", data=floats(values))
+    q = put("overflow_q.npy", with_big_row(3, 1e30))
+    k = put("overflow_k.npy", with_big_row(5, 1e30))
+    v = put("overflow_v.npy", tensor(shape))
+    big_v = put("overflow_big_v.npy", with_big_row(2, 3e37))
+    cases = []
+    for variant in ["dense", "naive", "dense_blas", "window:left=-1,right=-1", "window", "dilated", "block_sparse",
+                    "block_sparse:pattern=local,block=4", "sink", "linear"]:
+        for isa in ["auto", "avx2", "sse2", "scalar"]:
+            for name, (k_, v_) in {"q.k overflows": (k, v), "P.V overflows": (v, big_v)}.items():
+                cases.append(("%s: %s --isa %s" % (name, variant, isa),
+                              ["run", "--variant", variant, "--q", q if k_ == k else v, "--k", k_, "--v", v_,
+                               "--out", os.path.join(os.path.dirname(q), "out.npy"), "--isa", isa]))
     return cases
 
 
