@@ -8,6 +8,7 @@
 #include "attention_weights.hpp"
 #include "commands.hpp"
 #include "errors.hpp"
+#include "isa_choice.hpp"
 #include "memory.hpp"
 #include "npy.hpp"
 #include "run_options.hpp"

@@ -9,6 +9,7 @@
 
 #include "case_inputs.hpp"
 #include "errors.hpp"
+#include "isa_choice.hpp"
 #include "list_parsing.hpp"
 #include "npy.hpp"
 #include "variant.hpp"

@@ -95,7 +95,7 @@ double count_visible_pairs(const Problem& p, const VisibleKeys& keys, const Bloc
   std::vector<uint8_t> row(kTileK);
   double total = 0;
   // Without lengths every batch item counts the same: count item 0 and multiply.
-  const int distinct_items = p.lens ? p.B : 1;
+  const int distinct_items = p.has_lens() ? p.B : 1;
   for (int b = 0; b < distinct_items; ++b) {
     const long vq = p.valid_q(b), vk = p.valid_k(b);
     double item = 0;
@@ -128,7 +128,7 @@ double count_visible_pairs(const Problem& p, const VisibleKeys& keys, const Bloc
       }
     total += item * (plan.layout_heads == 1 ? p.H : 1);
   }
-  return p.lens ? total : total * p.B;
+  return p.has_lens() ? total : total * p.B;
 }
 
 }  // namespace attn

@@ -68,7 +68,7 @@ class BlockSparse final : public MaskedSoftmaxVariant {
     path_ = path;
   }
 
-  std::string unsupported_reason(const Problem& p) const override {
+  std::string shape_reason(const Problem& p) const override {
     const long b = params_.block, qb = blocks(p.Nq, b), kb = blocks(p.Nk, b);
     if (!file_) {  // a generated layout holds one byte per block (per head for random ones)
       const bool per_head = params_.pattern == "bigbird" || params_.pattern == "random";

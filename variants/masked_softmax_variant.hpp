@@ -17,7 +17,9 @@ class MaskedSoftmaxVariant : public Variant {
   bool exact() const override { return false; }
   double visible_pairs(const Problem& p) const override;
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override;
-  void forward(const Problem& p, const Tensors& t, float* out, Isa isa) const override;
+  // The block plan, the element mask and the engine's workspace, built once; run() packs K and
+  // runs the tiled engine (see kernels/impl_list.hpp for the implementations).
+  std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override;
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
   std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const override;
   bool has_weights() const override { return true; }

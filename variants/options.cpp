@@ -61,6 +61,12 @@ Options::Options(const std::string& variant, const std::vector<OptionSpec>& spec
 
 bool Options::has(const std::string& key) const { return values_.count(key) != 0; }
 
+std::string Options::canonical() const {
+  std::string out;
+  for (const auto& [key, value] : values_) out += (out.empty() ? "" : ",") + key + "=" + value;
+  return out;
+}
+
 std::string Options::get_string(const std::string& key) const {
   auto it = values_.find(key);
   if (it == values_.end()) throw UserError("variant '" + variant_ + "' needs option '" + key + "'");

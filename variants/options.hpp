@@ -28,6 +28,8 @@ class Options {
   Options(const std::string& variant, const std::vector<OptionSpec>& specs,
           const std::vector<std::pair<std::string, std::string>>& given);
   bool has(const std::string& key) const;
+  // "key=value,..." for every option that has a value (defaults included), sorted by key.
+  std::string canonical() const;
   std::string get_string(const std::string& key) const;
   long get_int(const std::string& key, long min, long max) const;
   double get_double(const std::string& key, double min, double max) const;

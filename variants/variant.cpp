@@ -7,6 +7,12 @@
 
 namespace attn {
 
+std::string Variant::unsupported_reason(const Problem& p) const {
+  if (!implemented(p.dtype, p.pass))
+    return std::string(dtype_name(p.dtype)) + " " + pass_name(p.pass) + " is not implemented for " + name() + " yet";
+  return shape_reason(p);
+}
+
 double Variant::intermediate_bound(const Problem& p, const InputMagnitudes& m) const {
   // Scores: |scale q.k| <= scale |q| |k|; the engine folds scale * log2(e) into K first, the
   // unfused paths form q.k before scaling, so both factors count from 1 up.
