@@ -27,6 +27,22 @@ const std::vector<FlashForwardImpl>& flash_forward_impls() {
   return list;
 }
 
+const UkernelLists& ukernels() {
+  static const UkernelLists lists = [] {
+    UkernelLists all;
+    for (Isa isa : kIsaOrder) {
+      if (!cpu_supports(isa)) continue;
+      const UkernelLists& u = kernel_table(isa).ukernels;
+      all.qk.insert(all.qk.end(), u.qk.begin(), u.qk.end());
+      all.pv.insert(all.pv.end(), u.pv.begin(), u.pv.end());
+      all.exp2.insert(all.exp2.end(), u.exp2.begin(), u.exp2.end());
+      all.transpose.insert(all.transpose.end(), u.transpose.begin(), u.transpose.end());
+    }
+    return all;
+  }();
+  return lists;
+}
+
 const std::vector<LinearImpl>& linear_impls() {
   static const std::vector<LinearImpl> list = [] {
     std::vector<LinearImpl> out;

@@ -8,6 +8,7 @@
 #include "isa.hpp"
 #include "linear_attention_args.hpp"
 #include "masked_attention_args.hpp"
+#include "ukernels.hpp"
 
 namespace attn {
 
@@ -22,6 +23,8 @@ struct KernelTable {
   double (*fma_loop)(long iterations);
   void (*linear_attention)(const LinearAttentionArgs&);
   std::size_t (*linear_attention_workspace)(const LinearAttentionArgs&);
+  // This ISA's entries of the micro-kernel lists.
+  UkernelLists ukernels;
 };
 
 // The table for `isa`; throws std::invalid_argument if the CPU lacks it (callers check
