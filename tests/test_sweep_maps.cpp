@@ -50,7 +50,7 @@ std::vector<std::string> dry_run(const std::string& args) {
 }
 
 const char* kWindow = "window:left=8,right=0";
-const char* kBigbird = "block_sparse:block=16,pattern=bigbird,random=1,seed=2";  // canonical: options sorted
+const char* kBigbird = "block_sparse:block=16,global=1,pattern=bigbird,random=1,seed=2,window=1";  // canonical spec
 
 const char* kSpecFields[] = {"case_id", "variant", "name", "batch", "heads", "kv_heads", "seq_q", "seq_kv",
                              "head_dim", "causal", "threads", "isa", "time_ms", "time_ms_min", "cv", "repetitions",

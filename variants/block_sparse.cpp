@@ -87,6 +87,14 @@ class BlockSparse final : public MaskedSoftmaxVariant {
     return "";
   }
 
+  // L[h or 0][i / b][j / b] != 0 on the layout (file or generated) for this problem.
+  Rule rule(const Problem& p) const override {
+    auto layout = file_ ? file_ : std::make_shared<BlockLayout>(generate_block_layout(params_, p));
+    return [layout, b = params_.block](int h, long i, long j) {
+      return layout->at(layout->heads == 1 ? 0 : h, i / b, j / b) != 0;
+    };
+  }
+
   std::unique_ptr<AttentionMask> make_mask(const Problem& p) const override {
     const std::string why = unsupported_reason(p);
     if (!why.empty()) throw UserError("block_sparse: " + why);
@@ -112,17 +120,22 @@ std::unique_ptr<Variant> make_block_sparse(const Options& o) {
   BlockPatternParams params;
   params.block = block;
   params.pattern = o.has("pattern") ? o.get_choice("pattern", block_pattern_names()) : "bigbird";
+  o.record("pattern", params.pattern);
   const auto& used = block_pattern_options(params.pattern);
   for (const char* key : {"window", "stride", "summary", "global", "random", "seed"})
     if (o.has(key) && std::find(used.begin(), used.end(), key) == used.end())
       throw UserError("block_sparse: option " + std::string(key) + " does not apply to pattern=" + params.pattern);
-  auto get = [&](const char* key, long fallback, long min) { return o.has(key) ? o.get_int(key, min, 1L << 30) : fallback; };
+  // Only the pattern's own options are read, so only they enter the canonical spec.
+  auto get = [&](const char* key, long fallback, long min) {
+    const bool applies = std::find(used.begin(), used.end(), key) != used.end();
+    return applies ? o.get_int_or(key, fallback, min, key == std::string("seed") ? 1L << 62 : 1L << 30) : fallback;
+  };
   params.window = get("window", params.pattern == "longformer" ? 2 : 1, 0);
   params.stride = get("stride", params.stride, 1);
   params.summary = get("summary", params.summary, 1);
   params.global = get("global", params.global, 0);
   params.random = get("random", params.pattern == "random" ? 3 : 2, 0);
-  params.seed = static_cast<uint64_t>(o.has("seed") ? o.get_int("seed", 0, 1L << 62) : 0);
+  params.seed = static_cast<uint64_t>(get("seed", 0, 0));
   if (params.pattern == "fixed" && params.summary > params.stride)
     throw UserError("block_sparse: pattern=fixed needs summary <= stride");
   return std::make_unique<BlockSparse>(params);

@@ -14,6 +14,7 @@ class FullScoresVariant : public MaskedSoftmaxVariant {
   // Their own scalar or BLAS code runs whatever ISA is asked for.
   bool uses_isa() const override { return false; }
   std::unique_ptr<AttentionMask> make_mask(const Problem&) const override { return std::make_unique<AttentionMask>(); }
+  Rule rule(const Problem&) const override { return [](int, long, long) { return true; }; }
   std::size_t workspace_bytes(const Problem& p, Isa) const override;
   std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override;
 

@@ -2,6 +2,7 @@
 // mask's block plan, the reference applies the same mask in float64. A new variant only
 // supplies make_mask() (see README, "Adding a variant").
 #pragma once
+#include <functional>
 #include <memory>
 
 #include "attention_mask.hpp"
@@ -13,6 +14,12 @@ class MaskedSoftmaxVariant : public Variant {
  public:
   // The mask for this problem (it may keep a reference to p).
   virtual std::unique_ptr<AttentionMask> make_mask(const Problem& p) const = 0;
+  // The variant's visibility rule written plainly, element by element, from its definition and
+  // without the mask machinery (key ranges, holes, tile classes): may query row i of head h see
+  // key j? Causal and lengths are not part of it (the tests apply them). The registry-wide
+  // test (tests/test_variant_rules.cpp) checks every plan, mask and engine against it.
+  using Rule = std::function<bool(int h, long i, long j)>;
+  virtual Rule rule(const Problem& p) const = 0;
 
   bool exact() const override { return false; }
   double visible_pairs(const Problem& p) const override;

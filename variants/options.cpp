@@ -62,9 +62,17 @@ Options::Options(const std::string& variant, const std::vector<OptionSpec>& spec
 bool Options::has(const std::string& key) const { return values_.count(key) != 0; }
 
 std::string Options::canonical() const {
+  std::map<std::string, std::string> all = values_;
+  for (const auto& [key, value] : resolved_) all[key] = value;
   std::string out;
-  for (const auto& [key, value] : values_) out += (out.empty() ? "" : ",") + key + "=" + value;
+  for (const auto& [key, value] : all) out += (out.empty() ? "" : ",") + key + "=" + value;
   return out;
+}
+
+long Options::get_int_or(const std::string& key, long fallback, long min, long max) const {
+  if (has(key)) return get_int(key, min, max);
+  resolved_[key] = std::to_string(fallback);
+  return fallback;
 }
 
 std::string Options::get_string(const std::string& key) const {
@@ -83,6 +91,7 @@ long Options::get_int(const std::string& key, long min, long max) const {
   if (v < min || v > max)
     throw UserError("variant '" + variant_ + "': option " + key + "=" + text + " is out of range [" +
                     std::to_string(min) + ", " + std::to_string(max) + "]");
+  resolved_[key] = std::to_string(v);
   return v;
 }
 
