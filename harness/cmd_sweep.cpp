@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <regex>
 
+#include "case_filter.hpp"
 #include "commands.hpp"
 #include "errors.hpp"
 #include "jsonl_output.hpp"
@@ -35,9 +35,9 @@ void install_sigint_handler() {
 
 std::vector<SweepCase> select_cases(const SweepOptions& opt) {
   std::vector<SweepCase> selected;
-  const std::regex filter(opt.filter.empty() ? ".*" : opt.filter);
+  const CaseFilter filter(opt.filter);
   for (const SweepCase& c : build_grid(opt.grid)) {
-    if (!opt.filter.empty() && !std::regex_search(c.canonical(), filter)) continue;
+    if (!filter.matches(c.canonical())) continue;
     if (!in_shard(c, opt.shard)) continue;
     selected.push_back(c);
   }

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
+#include "case_filter.hpp"
 #include "case_inputs.hpp"
 #include "errors.hpp"
 #include "list_parsing.hpp"
@@ -54,7 +54,10 @@ void check_positive(double value, const char* option) {
 
 }  // namespace
 
-SweepOptions parse_sweep_options(int argc, const char* const* argv) {
+namespace {
+// The command line, then the text of a config file (`config_text`, when given) as if it had
+// been read through --config, then --config/--preset files the command line names.
+SweepOptions parse(int argc, const char* const* argv, const std::string* config_text) {
   SweepOptions o;
   RawOptions raw;
   std::string shard = "1/1", config, preset;
@@ -95,6 +98,10 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv) {
 
   po::variables_map vm;
   po::store(po::command_line_parser(argc, argv).options(cmdline).run(), vm);
+  if (config_text) {
+    std::istringstream in(*config_text);
+    po::store(po::parse_config_file(in, in_file), vm);
+  }
   if (vm.count("help")) {
     std::ostringstream text;
     text << cmdline;
@@ -140,13 +147,7 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv) {
       }
     o.grid.extra.push_back({"lens", lens});
   }
-  if (!o.filter.empty()) {
-    try {
-      std::regex re(o.filter);
-    } catch (const std::regex_error& e) {
-      throw UserError("--filter '" + o.filter + "' is not a valid regular expression: " + e.what());
-    }
-  }
+  CaseFilter{o.filter};  // refuses a bad pattern now, before any case runs
   if (o.timing.repetitions < 1 || o.timing.repetitions > 1000) throw UserError("--repetitions must be in 1..1000");
   check_positive(o.timing.min_time, "--min-time");
   check_positive(o.timing.warmup_time, "--warmup");
@@ -154,6 +155,14 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv) {
   check_positive(o.max_case_seconds, "--max-case-time");
   if (o.resume && o.out.empty()) throw UserError("--resume needs --out FILE.jsonl");
   return o;
+}
+}  // namespace
+
+SweepOptions parse_sweep_options(int argc, const char* const* argv) { return parse(argc, argv, nullptr); }
+
+SweepOptions parse_config_text(const std::string& text) {
+  const char* argv[] = {"sweep"};
+  return parse(1, argv, &text);
 }
 
 }  // namespace attn

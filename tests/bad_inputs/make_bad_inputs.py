@@ -165,6 +165,7 @@ def make_cases(out_dir):
     cases += sweep_cases(out_dir)
     cases.append(("no command", []))
     cases.append(("unknown command", ["frobnicate"]))
+    cases += misc_cases(out_dir)
     return cases
 
 
@@ -197,4 +198,20 @@ def sweep_cases(out_dir):
     cases.append(("sweep --out in missing dir", run + ["--out", "/nonexistent/dir/s.jsonl"]))
     cases.append(("sweep --out is a directory", run + ["--out", out_dir]))
     cases.append(("sweep without --seq", ["sweep", "--variant", "dense", "--head-dim", "16"]))
+    return cases
+
+
+def misc_cases(out_dir):
+    """Hostile filters, integer overflow, unknown options, control characters in errors."""
+    base = ["sweep", "--variant", "dense", "--seq", "64", "--head-dim", "16", "--dry-run"]
+    cases = []
+    # std::regex recursed once per nesting level and overflowed the stack.
+    deep = "(" * 30000 + ")" * 30000
+    cases.append(("sweep --filter 30000 nested parens", base + ["--filter", deep]))
+    cfg = os.path.join(out_dir, "deep_filter.cfg")
+    with open(cfg, "w") as f:
+        f.write("filter = %s\n" % deep)
+    cases.append(("sweep config filter 30000 nested parens", base + ["--config", cfg]))
+    for pattern in ["(?=x)", "a**", "x{1001}", "a" * 4097]:
+        cases.append(("sweep --filter %r" % pattern[:20], base + ["--filter", pattern]))
     return cases
