@@ -18,6 +18,8 @@ class FullScoresVariant : public MaskedSoftmaxVariant {
   std::size_t workspace_bytes(const Problem& p, Isa) const override {
     return sizeof(float) * static_cast<std::size_t>(p.Nq) * p.Nk * std::min(omp_get_max_threads(), p.B * p.H);
   }
+  // Exact in O(1): no tile plan here, only the score matrices.
+  WorkspaceRange workspace_range(const Problem& p, Isa isa) const override { return Variant::workspace_range(p, isa); }
 
  protected:
   // Calls per_head(b, h, scores) for every (batch, head), spread over OpenMP threads; scores is

@@ -13,10 +13,17 @@ class MaskedSoftmaxVariant : public Variant {
  public:
   // The mask for this problem (it may keep a reference to p).
   virtual std::unique_ptr<AttentionMask> make_mask(const Problem& p) const = 0;
+  // What make_mask(p) allocates (a generated block layout), and make_mask(p)->layout_heads(),
+  // both known in O(1) without building the mask: they size the workspace bounds.
+  virtual std::size_t mask_bytes(const Problem&) const { return 0; }
+  virtual int layout_heads(const Problem&) const { return 1; }
 
   bool exact() const override { return false; }
   double visible_pairs(const Problem& p) const override;
+  // The engine's buffers, the mask and the tile plan; counting the plan's tiles allocates nothing.
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override;
+  // The plan holds at most layout_heads x q_tiles x k_tiles tiles.
+  WorkspaceRange workspace_range(const Problem& p, Isa isa) const override;
   void forward(const Problem& p, const Tensors& t, float* out, Isa isa) const override;
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
   std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const override;

@@ -1,9 +1,15 @@
-// Defaults of the Variant interface for the optional views (key pattern, attention weights).
+// Defaults of the Variant interface: the workspace range and the optional views (key pattern,
+// attention weights).
 #include "variant.hpp"
 
 #include "errors.hpp"
 
 namespace attn {
+
+WorkspaceRange Variant::workspace_range(const Problem& p, Isa isa) const {
+  const double w = static_cast<double>(workspace_bytes(p, isa));
+  return {w, w};
+}
 
 std::unique_ptr<KeyPattern> Variant::key_pattern(const Problem& p) const { return all_keys_pattern(p); }
 
