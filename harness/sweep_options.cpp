@@ -11,6 +11,7 @@
 #include "errors.hpp"
 #include "list_parsing.hpp"
 #include "npy.hpp"
+#include "run_options.hpp"
 #include "variant.hpp"
 
 #ifndef ATTNBENCH_SOURCE_DIR
@@ -97,7 +98,7 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
   in_file.add(grid).add(run);
 
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(cmdline).run(), vm);
+  store_command_line(argc, argv, cmdline, vm);
   if (config_text) {
     std::istringstream in(*config_text);
     po::store(po::parse_config_file(in, in_file), vm);

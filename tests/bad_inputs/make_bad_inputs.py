@@ -214,4 +214,28 @@ def misc_cases(out_dir):
     cases.append(("sweep config filter 30000 nested parens", base + ["--config", cfg]))
     for pattern in ["(?=x)", "a**", "x{1001}", "a" * 4097]:
         cases.append(("sweep --filter %r" % pattern[:20], base + ["--filter", pattern]))
+
+    # Integers past their type are refused, never wrapped (4294967297 = 2^32 + 1 became 1).
+    for shard in ["4294967297/3", "1/4294967299", "2147483648/2147483649", "18446744073709551617/2", "+1/2",
+                  " 1/2", "1/2 ", "1/+2", "1/2x", "01/1e3"]:
+        cases.append(("sweep --shard %r" % shard, base + ["--shard", shard]))
+    for flag, value in [("--repetitions", "4294967297"), ("--seq", "4294967297"), ("--threads", "4294967297"),
+                        ("--heads", "18446744073709551617"), ("--seq", "4194304k")]:
+        cases.append(("sweep %s %s" % (flag, value), base + [flag, value]))
+    mask_out = os.path.join(out_dir, "mask.npy")
+    for value in ["9223372036854775807k", "18446744073709551617", "4294967297"]:
+        cases.append(("mask --seq %s" % value, ["mask", "--variant", "dense", "--seq", value, "--out", mask_out]))
+    cases.append(("mask --heads 2^32+1", ["mask", "--variant", "dense", "--seq", "64", "--heads", "4294967297",
+                                         "--out", mask_out]))
+    cases.append(("peak --threads 2^32+1", ["peak", "--threads", "4294967297"]))
+
+    # Every command refuses unknown options and stray words instead of ignoring them.
+    cases += [("list --bogus", ["list", "--bogus"]), ("list stray word", ["list", "extra"]),
+              ("peak --bogus", ["peak", "--bogus"]), ("peak stray word", ["peak", "extra"]),
+              ("sweep stray word", base + ["extra"]), ("table --bogus", ["table", "--preset", "lra", "--bogus"]),
+              ("mask stray word", ["mask", "--variant", "dense", "--seq", "64", "--out", mask_out, "extra"]),
+              ("mask --bogus", ["mask", "--variant", "dense", "--seq", "64", "--out", mask_out, "--bogus"])]
+    q, k = os.path.join(out_dir, "q.npy"), os.path.join(out_dir, "k.npy")  # written by make_cases
+    run = ["run", "--variant", "dense", "--q", q, "--k", k, "--v", k, "--out", os.path.join(out_dir, "out.npy")]
+    cases += [("run stray word", run + ["extra"]), ("run --threads 2^32+1", run + ["--threads", "4294967297"])]
     return cases
