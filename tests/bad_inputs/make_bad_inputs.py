@@ -88,6 +88,13 @@ def hostile_npys():
         "one_inf": npy_bytes(data=floats([0.5] * 7 + [float("inf")])),
         "float64_overflowing_float32": npy_bytes(descr="<f8", data=struct.pack("<8d", *([1e300] * 8))),
         "head_dim_257": npy_bytes(shape="(2, 257)", data=floats([0.1] * 514)),
+        # A second key was ignored: the data was read with the first shape.
+        "duplicate_shape": npy_bytes(dict_text="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), "
+                                               "'shape': (1, 8), }", data=good),
+        "duplicate_descr": npy_bytes(dict_text="{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, "
+                                               "'shape': (2, 4), }", data=good),
+        "duplicate_fortran_order": npy_bytes(dict_text="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), "
+                                                       "\"fortran_order\": True, }", data=good),
     }
 
 
@@ -238,4 +245,13 @@ def misc_cases(out_dir):
     q, k = os.path.join(out_dir, "q.npy"), os.path.join(out_dir, "k.npy")  # written by make_cases
     run = ["run", "--variant", "dense", "--q", q, "--k", k, "--v", k, "--out", os.path.join(out_dir, "out.npy")]
     cases += [("run stray word", run + ["extra"]), ("run --threads 2^32+1", run + ["--threads", "4294967297"])]
+
+    # Control characters quoted in an error are escaped: still one line, no terminal escapes.
+    hostile_name = os.path.join(out_dir, "ctl\nname\x1b[2J\r.npy")
+    cases.append(("missing file name with newline and ESC", run[:4] + [hostile_name] + run[5:]))
+    with open(os.path.join(out_dir, "ctl_descr.npy"), "wb") as f:
+        f.write(npy_bytes(descr="<f\n\x1b[2J4", data=floats([0.25] * 8)))
+    cases.append(("npy descr with newline and ESC", run[:4] + [os.path.join(out_dir, "ctl_descr.npy")] + run[5:]))
+    for spec in ["dense:\nx=1", "\x1b[2Jdense", "window:left=\n5", "block_sparse:layout=\n\x1b[2J.npy"]:
+        cases.append(("variant spec with control bytes %r" % spec, run[:2] + [spec] + run[3:]))
     return cases
