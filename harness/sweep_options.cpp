@@ -83,7 +83,7 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
       ("shard", po::value(&shard), "run slice I of N (I/N, 1-based) of the grid, chosen by case_id")
       ("resume", po::bool_switch(&o.resume), "skip cases already measured in --out")
       ("dry-run", po::bool_switch(&o.dry_run), "list the cases (case_id and parameters) without running them")
-      ("filter", po::value(&o.filter), "run only cases whose parameter string matches this regex")
+      ("filter", po::value(&o.filter), "run only cases whose parameter string matches this RE2 regex (at most 4096 characters)")
       ("min-time", po::value(&o.timing.min_time), "seconds per timed repetition (default 0.05)")
       ("warmup", po::value(&o.timing.warmup_time), "seconds of untimed warm-up runs per case (default 0.02)")
       ("repetitions", po::value(&o.timing.repetitions), "timed repetitions per case (default 5)")
