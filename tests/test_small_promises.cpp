@@ -3,6 +3,7 @@
 // and tables never print inf or nan.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <fstream>
@@ -168,4 +169,25 @@ TEST_CASE("tables never print inf or nan: subnormal times are refused, overflowi
     CHECK(r.output.find("window") != std::string::npos);
   }
   std::remove(huge.c_str());
+}
+
+TEST_CASE("--lens is checked once per distinct batch size, not per batch x seq pair") {
+  // 400 x 400 pairs of B = 65536 drew 10^10 seeded lengths: minutes for a 4 KB config file.
+  const std::string cfg = test::temp_path("lens_lists.cfg");
+  {
+    std::ofstream f(cfg);
+    f << "variant = dense\nhead-dim = 1\nlens = uniform:1\nseq = 1";
+    for (int i = 2; i < 400; ++i) f << "," << i;
+    f << "\nbatch = 65536";
+    for (int i = 1; i < 400; ++i) f << "," << 65536 - i;
+    f << "\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_attnbench("sweep --dry-run --filter 'Nq=1[|]' --config " + cfg);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(60));  // hang guard only
+  CHECK(r.exit_code == 0);
+  std::remove(cfg.c_str());
+  // Still refused: a length above the smallest N, and a list of the wrong size for one batch.
+  CHECK(run_attnbench("sweep --dry-run --variant dense --seq 64,8 --head-dim 8 --lens 10").exit_code == 2);
+  CHECK(run_attnbench("sweep --dry-run --variant dense --seq 64 --head-dim 8 --batch 1,2 --lens 5").exit_code == 2);
 }
