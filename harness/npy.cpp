@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include "errors.hpp"
@@ -42,6 +43,30 @@ std::string value_after(const std::string& dict, const std::string& key, const s
   return dict.substr(colon + 1);
 }
 
+// value_after() reads the first occurrence of a key, so a second 'shape' (or any repeated key)
+// would be ignored silently: refuse it. Keys are the quoted strings followed by ':' directly
+// inside the dict's braces (not inside a tuple or a structured descr).
+void refuse_duplicate_keys(const std::string& dict, const std::string& what) {
+  std::set<std::string> keys;
+  int depth = 0;
+  for (std::size_t i = 0; i < dict.size(); ++i) {
+    const char c = dict[i];
+    if (c == '\'' || c == '"') {
+      const auto end = dict.find(c, i + 1);
+      if (end == std::string::npos) return;  // unbalanced quotes: the field parsers refuse it
+      const auto after = dict.find_first_not_of(" \t", end + 1);
+      if (depth == 1 && after != std::string::npos && dict[after] == ':' &&
+          !keys.insert(dict.substr(i + 1, end - i - 1)).second)
+        bad(what, "not a valid .npy file (key '" + dict.substr(i + 1, end - i - 1) + "' appears twice in the header)");
+      i = end;
+    } else if (c == '{' || c == '(' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ')' || c == ']') {
+      --depth;
+    }
+  }
+}
+
 Header parse_header(const std::string& bytes, const std::string& what) {
   static const char magic[] = "\x93NUMPY";
   if (bytes.size() < 10 || std::memcmp(bytes.data(), magic, 6) != 0) bad(what, "not a .npy file (bad magic)");
@@ -60,6 +85,7 @@ Header parse_header(const std::string& bytes, const std::string& what) {
   if (len > kMaxHeaderBytes) bad(what, "absurd .npy header length " + std::to_string(len));
   if (bytes.size() < pos + len) bad(what, "truncated .npy header");
   const std::string dict = bytes.substr(pos, len);
+  refuse_duplicate_keys(dict, what);
   Header h;
   h.data_offset = pos + len;
 

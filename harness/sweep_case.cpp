@@ -13,6 +13,7 @@
 #include "memory.hpp"
 #include "timing.hpp"
 #include "variant.hpp"
+#include "workspace_fit.hpp"
 
 namespace attn {
 
@@ -24,10 +25,12 @@ Problem case_problem(const SweepCase& c) {
 }
 
 namespace {
-std::string gib(double bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / 1073741824.0);
-  return buf;
+// Q, K, V, O and the float64 accuracy buffers, in O(1) (no row list yet) and in double so that
+// absurd grids cannot overflow.
+double fixed_bytes(const Problem& p) {
+  const double q = static_cast<double>(p.B) * p.H * p.Nq * p.D, kv = static_cast<double>(p.B) * p.Hkv * p.Nk * p.D;
+  const double rows = static_cast<double>(accuracy_row_count(p));
+  return sizeof(float) * (2 * q + 2 * kv) + 3.0 * sizeof(double) * p.B * p.H * rows * p.D;
 }
 
 // Query tokens of one forward, and (query, key) pairs: padding past --lens does not count.
@@ -68,14 +71,16 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   const std::string unsupported = variant->unsupported_reason(p);
   if (!unsupported.empty()) return skipped(r, unsupported);
 
-  // Memory: inputs, output, the variant's workspace, and the float64 accuracy buffers.
-  const std::vector<long> rows = accuracy_rows(p);
-  const double workspace = static_cast<double>(variant->workspace_bytes(p, c.isa));
-  const double need = static_cast<double>(tensor_bytes(p)) + workspace +
-                      3.0 * sizeof(double) * p.B * p.H * static_cast<double>(rows.size()) * p.D;
+  // Memory: inputs, output, the float64 accuracy buffers and the variant's workspace, decided in
+  // O(1) when the case plainly cannot fit, before any plan, layout or row list is built.
   double limit = static_cast<double>(available_memory_bytes());
   if (opt.max_memory_gib > 0) limit = std::min(limit, opt.max_memory_gib * 1073741824.0);
-  if (need > limit) return skipped(r, "needs " + gib(need) + ", limit " + gib(limit));
+  const WorkspaceFit fit = fit_workspace(*variant, p, c.isa, fixed_bytes(p), limit);
+  if (!fit.fits)
+    return skipped(r, "needs " + std::string(fit.exact ? "" : "at least ") + gib_text(fit.need) + ", limit " +
+                          gib_text(limit));
+  const double workspace = static_cast<double>(variant->workspace_bytes(p, c.isa));
+  const std::vector<long> rows = accuracy_rows(p);
 
   const double flops = variant->flops(p);
   const std::string family = c.family();

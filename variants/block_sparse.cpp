@@ -68,11 +68,20 @@ class BlockSparse final : public MaskedSoftmaxVariant {
     path_ = path;
   }
 
+  // A generated layout holds one byte per block, per head for the random patterns; a file's is
+  // loaded once, with the variant.
+  int layout_heads(const Problem& p) const override {
+    if (file_) return file_->heads;
+    return params_.pattern == "bigbird" || params_.pattern == "random" ? p.H : 1;
+  }
+  std::size_t mask_bytes(const Problem& p) const override {
+    return file_ ? 0 : static_cast<std::size_t>(layout_cells(p));
+  }
+
   std::string shape_reason(const Problem& p) const override {
     const long b = params_.block, qb = blocks(p.Nq, b), kb = blocks(p.Nk, b);
-    if (!file_) {  // a generated layout holds one byte per block (per head for random ones)
-      const bool per_head = params_.pattern == "bigbird" || params_.pattern == "random";
-      const double cells = double(per_head ? p.H : 1) * qb * kb;
+    if (!file_) {
+      const double cells = layout_cells(p);
       if (cells > kMaxLayoutCells)
         return "block=" + std::to_string(b) + " makes a layout of " + std::to_string(static_cast<long>(cells)) +
                " blocks for this problem (limit " + std::to_string(kMaxLayoutCells) + "); use a larger block";
@@ -104,6 +113,10 @@ class BlockSparse final : public MaskedSoftmaxVariant {
   }
 
  private:
+  double layout_cells(const Problem& p) const {
+    return double(layout_heads(p)) * blocks(p.Nq, params_.block) * blocks(p.Nk, params_.block);
+  }
+
   BlockPatternParams params_;
   std::shared_ptr<const BlockLayout> file_;
   std::string path_;

@@ -17,6 +17,8 @@ class FullScoresVariant : public MaskedSoftmaxVariant {
   Rule rule(const Problem&) const override { return [](int, long, long) { return true; }; }
   std::size_t workspace_bytes(const Problem& p, Isa) const override;
   std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override;
+  // Exact in O(1): no tile plan here, only the score matrices.
+  WorkspaceRange workspace_range(const Problem& p, Isa isa) const override { return Variant::workspace_range(p, isa); }
 
   // The implementation name records carry (e.g. "f32-naive-scalar").
   virtual std::string impl_name() const = 0;

@@ -74,15 +74,25 @@ class MaskedSoftmaxPlan final : public Plan {
 double MaskedSoftmaxVariant::visible_pairs(const Problem& p) const {
   const auto mask = make_mask(p);
   const VisibleKeys keys(p, *mask);
-  return count_visible_pairs(p, keys, build_block_plan(p, keys));
+  return count_visible_pairs(p, keys);
 }
 
 std::size_t MaskedSoftmaxVariant::workspace_bytes(const Problem& p, Isa isa) const {
   const auto mask = make_mask(p);
   const VisibleKeys keys(p, *mask);
-  const BlockPlan plan = build_block_plan(p, keys);
-  return flash_impl(p, isa).workspace(p, omp_get_max_threads()) + plan.begin.size() * sizeof(uint32_t) +
-         plan.refs.size() * sizeof(TileRef);
+  const std::size_t slots = static_cast<std::size_t>(keys.layout_heads()) * ((p.Nq + kTileQ - 1) / kTileQ) + 1;
+  return flash_impl(p, isa).workspace(p, omp_get_max_threads()) + mask_bytes(p) + slots * sizeof(uint32_t) +
+         count_plan_tiles(p, keys) * sizeof(TileRef);
+}
+
+WorkspaceRange MaskedSoftmaxVariant::workspace_range(const Problem& p, Isa isa) const {
+  const double q_tiles = (p.Nq + kTileQ - 1) / kTileQ, k_tiles = (p.Nk + kTileK - 1) / kTileK;
+  const double heads = layout_heads(p);
+  WorkspaceRange r;
+  r.floor = static_cast<double>(flash_impl(p, isa).workspace(p, omp_get_max_threads())) +
+            static_cast<double>(mask_bytes(p)) + (heads * q_tiles + 1) * sizeof(uint32_t);
+  r.bound = r.floor + heads * q_tiles * k_tiles * sizeof(TileRef);
+  return r;
 }
 
 std::unique_ptr<Plan> MaskedSoftmaxVariant::plan(const Problem& p, Isa max_isa) const {

@@ -20,13 +20,20 @@ class MaskedSoftmaxVariant : public Variant {
   // test (tests/test_variant_rules.cpp) checks every plan, mask and engine against it.
   using Rule = std::function<bool(int h, long i, long j)>;
   virtual Rule rule(const Problem& p) const = 0;
+  // What make_mask(p) allocates (a generated block layout), and make_mask(p)->layout_heads(),
+  // both known in O(1) without building the mask: they size the workspace bounds.
+  virtual std::size_t mask_bytes(const Problem&) const { return 0; }
+  virtual int layout_heads(const Problem&) const { return 1; }
 
   bool exact() const override { return false; }
   double visible_pairs(const Problem& p) const override;
+  // The engine's buffers, the mask and the tile plan; counting the plan's tiles allocates nothing.
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override;
   // The block plan, the element mask and the engine's workspace, built once; run() packs K and
   // runs the tiled engine (see kernels/impl_list.hpp for the implementations).
   std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override;
+  // The plan holds at most layout_heads x q_tiles x k_tiles tiles.
+  WorkspaceRange workspace_range(const Problem& p, Isa isa) const override;
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
   std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const override;
   bool has_weights() const override { return true; }

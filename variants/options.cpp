@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -86,7 +87,8 @@ long Options::get_int(const std::string& key, long min, long max) const {
   errno = 0;
   char* end = nullptr;
   const long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno == ERANGE)
+  // strtol skips leading whitespace: "left=\n5" is not the number 5.
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) || *end != '\0' || errno == ERANGE)
     throw UserError("variant '" + variant_ + "': option " + key + "=" + text + " is not an integer");
   if (v < min || v > max)
     throw UserError("variant '" + variant_ + "': option " + key + "=" + text + " is out of range [" +
@@ -99,7 +101,7 @@ double Options::get_double(const std::string& key, double min, double max) const
   const std::string text = get_string(key);
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !std::isfinite(v))
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) || *end != '\0' || !std::isfinite(v))
     throw UserError("variant '" + variant_ + "': option " + key + "=" + text + " is not a number");
   if (v < min || v > max)
     throw UserError("variant '" + variant_ + "': option " + key + "=" + text + " is out of range");

@@ -1,4 +1,5 @@
-// Defaults of the Variant interface for the optional views (key pattern, attention weights).
+// Defaults of the Variant interface: the workspace range and the optional views (key pattern,
+// attention weights).
 #include "variant.hpp"
 
 #include <algorithm>
@@ -21,6 +22,11 @@ double Variant::intermediate_bound(const Problem& p, const InputMagnitudes& m) c
   // P.V: probabilities below 2^8 (the engine's lazy rescale) times Nk values.
   const double pv = 256.0 * p.Nk * m.v_abs;
   return std::max(scores, pv);
+}
+
+WorkspaceRange Variant::workspace_range(const Problem& p, Isa isa) const {
+  const double w = static_cast<double>(workspace_bytes(p, isa));
+  return {w, w};
 }
 
 std::unique_ptr<KeyPattern> Variant::key_pattern(const Problem& p) const { return all_keys_pattern(p); }

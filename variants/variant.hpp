@@ -15,6 +15,11 @@
 
 namespace attn {
 
+// Bounds on a variant's workspace_bytes: floor <= workspace_bytes <= bound.
+struct WorkspaceRange {
+  double floor = 0, bound = 0;
+};
+
 class Variant {
  public:
   virtual ~Variant() = default;
@@ -35,6 +40,10 @@ class Variant {
   virtual double flops(const Problem& p) const { return 4.0 * p.D * visible_pairs(p); }
   // Extra memory forward() allocates beyond inputs and output.
   virtual std::size_t workspace_bytes(const Problem&, Isa) const = 0;
+  // workspace_bytes bounded in O(1) time and memory, so a memory check can turn a problem down
+  // before anything that grows with N (a tile plan, a layout) is built. The default asks
+  // workspace_bytes itself: a variant whose workspace_bytes is not O(1) overrides this.
+  virtual WorkspaceRange workspace_range(const Problem& p, Isa isa) const;
   // Builds the plan for this problem: everything but the computation, on the OpenMP thread
   // count in effect, with the best implementation at most max_isa. Throws UserError when no
   // implementation supports the problem.
