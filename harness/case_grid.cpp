@@ -5,6 +5,7 @@
 
 #include "errors.hpp"
 #include "list_parsing.hpp"
+#include "variant.hpp"
 
 namespace attn {
 
@@ -22,7 +23,7 @@ std::string shape_part(const SweepCase& c, bool with_seq) {
   std::string s = "B=" + std::to_string(c.batch) + "|H=" + std::to_string(c.heads) + "|Hkv=" + std::to_string(c.kv_heads);
   if (with_seq) s += "|Nq=" + std::to_string(c.seq_q) + "|Nk=" + std::to_string(c.seq_kv);
   s += "|D=" + std::to_string(c.head_dim) + "|causal=" + (c.causal ? "1" : "0") + "|threads=" + std::to_string(c.threads) +
-       "|isa=" + isa_name(c.isa);
+       "|isa=" + c.isa_label();
   for (const auto& [key, value] : c.extra) s += "|" + key + "=" + value;
   return s;
 }
@@ -43,25 +44,47 @@ std::string SweepCase::case_id() const {
   return hex;
 }
 
+namespace {
+// Every combination of the listed parameters, as the extra parameters each case gets.
+std::vector<std::vector<std::pair<std::string, std::string>>> choice_extras(const GridSpec& g) {
+  std::vector<std::vector<std::pair<std::string, std::string>>> out = {g.extra};
+  for (const auto& choice : g.choices) {
+    std::vector<std::vector<std::pair<std::string, std::string>>> next;
+    for (const auto& base : out)
+      for (const auto& value : choice.values) {
+        auto e = base;
+        if (value != choice.fallback) e.push_back({choice.key, value});
+        next.push_back(e);
+      }
+    out = std::move(next);
+  }
+  return out;
+}
+}  // namespace
+
 std::vector<SweepCase> build_grid(const GridSpec& g) {
   std::vector<SweepCase> cases;
-  for (const auto& variant : g.variants)
+  const auto extras = choice_extras(g);
+  for (const auto& variant : g.variants) {
+    const bool any_isa = !make_variant(variant)->uses_isa();
     for (bool causal : g.causal)
-      for (Isa isa : g.isas)
+      for (Isa isa : any_isa ? std::vector<Isa>{best_isa()} : g.isas)
         for (int threads : g.threads)
           for (int batch : g.batch)
             for (int heads : g.heads)
               for (int kv_heads : g.kv_heads.empty() ? std::vector<int>{heads} : g.kv_heads)
                 for (int d : g.head_dim)
-                  for (int n : g.seq) {
+                  for (const auto& extra : extras)
+                  for (const auto& [nq, nk] : g.seq) {
                     SweepCase c;
                     c.variant = variant;
                     c.batch = batch, c.heads = heads, c.kv_heads = kv_heads;
-                    c.seq_q = c.seq_kv = n;
-                    c.head_dim = d, c.causal = causal, c.threads = threads, c.isa = isa;
-                    c.extra = g.extra;
+                    c.seq_q = nq, c.seq_kv = nk;
+                    c.head_dim = d, c.causal = causal, c.threads = threads, c.isa = isa, c.any_isa = any_isa;
+                    c.extra = extra;
                     cases.push_back(c);
                   }
+  }
   return cases;
 }
 

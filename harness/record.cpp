@@ -54,8 +54,10 @@ std::string record_json(const SweepRecord& r) {
   o.add("batch", static_cast<long>(c.batch)).add("heads", static_cast<long>(c.heads));
   o.add("kv_heads", static_cast<long>(c.kv_heads)).add("seq_q", static_cast<long>(c.seq_q));
   o.add("seq_kv", static_cast<long>(c.seq_kv)).add("head_dim", static_cast<long>(c.head_dim));
-  o.add("causal", c.causal).add("threads", static_cast<long>(c.threads)).add("isa", isa_name(c.isa));
-  for (const auto& [key, value] : c.extra) o.add(key, value);
+  o.add("causal", c.causal).add("threads", static_cast<long>(c.threads)).add("isa", c.isa_label());
+  o.add("dtype", c.param("dtype", "f32")).add("pass", c.param("pass", "fwd"));
+  for (const auto& [key, value] : c.extra)
+    if (key != "dtype" && key != "pass") o.add(key, value);
   if (r.status == "ok") {
     o.add("time_ms", r.time_ms).add("time_ms_min", r.time_ms_min).add("time_ms_mean", r.time_ms_mean);
     o.add("cv", r.cv).add("repetitions", r.repetitions).add("iterations", r.iterations);

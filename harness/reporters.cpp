@@ -40,7 +40,7 @@ std::vector<std::string> cells(const SweepRecord& r) {
   const std::string n = c.seq_q == c.seq_kv ? std::to_string(c.seq_q) : fmt("%dx%d", c.seq_q, c.seq_kv);
   std::vector<std::string> v = {printable(c.variant), std::to_string(c.batch), std::to_string(c.heads), n,
                                 std::to_string(c.head_dim), c.causal ? "1" : "0", std::to_string(c.threads),
-                                isa_name(c.isa)};
+                                c.isa_label()};
   if (r.status != "ok") {
     v.push_back("skipped: " + printable(r.reason));
     return v;
@@ -129,7 +129,7 @@ class CsvReporter final : public Reporter {
     };
     std::fprintf(out_, "%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s,%s,%s,%s,%ld,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n",
                  c.case_id().c_str(), r.status.c_str(), q(c.variant).c_str(), r.name.c_str(), c.batch, c.heads,
-                 c.kv_heads, c.seq_q, c.seq_kv, c.head_dim, c.causal ? 1 : 0, c.threads, isa_name(c.isa),
+                 c.kv_heads, c.seq_q, c.seq_kv, c.head_dim, c.causal ? 1 : 0, c.threads, c.isa_label(),
                  g(r.time_ms).c_str(), g(r.time_ms_min).c_str(), g(r.cv).c_str(), r.repetitions, g(r.flops).c_str(),
                  g(r.gflops).c_str(), g(r.tokens_per_s).c_str(), g(r.peak_gflops).c_str(), g(r.pct_peak).c_str(),
                  g(r.density).c_str(), g(r.workspace_bytes).c_str(), g(r.max_abs_err).c_str(), g(r.rel_err).c_str(),

@@ -21,6 +21,9 @@ Problem case_problem(const SweepCase& c) {
   Problem p;
   p.B = c.batch, p.H = c.heads, p.Hkv = c.kv_heads, p.Nq = c.seq_q, p.Nk = c.seq_kv, p.D = c.head_dim;
   p.causal = c.causal;
+  // Listed parameters; sweep_options accepted only valid names.
+  parse_dtype(c.param("dtype", "f32"), p.dtype);
+  parse_pass(c.param("pass", "fwd"), p.pass);
   return p;
 }
 

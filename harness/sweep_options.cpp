@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -31,7 +32,8 @@ namespace {
 
 struct RawOptions {
   std::vector<std::string> variants;
-  std::string seq, head_dim, batch = "1", heads = "1", kv_heads, causal = "0", threads = "1", isa = "auto";
+  std::string seq, seq_q, seq_kv, head_dim, batch = "1", heads = "1", kv_heads, causal = "0", threads = "1",
+      isa = "auto", dtype = "f32", pass = "fwd";
 };
 
 std::vector<Isa> parse_isa_list(const std::string& text) {
@@ -50,6 +52,36 @@ std::vector<bool> parse_causal(const std::string& text) {
   throw UserError("--causal '" + text + "' must be 0, 1 or both");
 }
 
+// --seq alone: Nq = Nk pairs. --seq-q / --seq-kv (each falling back to --seq): every pair.
+std::vector<std::pair<int, int>> parse_seq_pairs(const std::string& seq, const std::string& seq_q,
+                                                 const std::string& seq_kv) {
+  if (seq.empty() && (seq_q.empty() || seq_kv.empty()))
+    throw UserError("sweep needs --seq LIST, or --seq-q LIST and --seq-kv LIST");
+  std::vector<std::pair<int, int>> pairs;
+  if (seq_q.empty() && seq_kv.empty()) {
+    for (int n : parse_int_list(seq, "--seq", 1, 1 << 24)) pairs.push_back({n, n});
+    return pairs;
+  }
+  const auto nqs = parse_int_list(seq_q.empty() ? seq : seq_q, seq_q.empty() ? "--seq" : "--seq-q", 1, 1 << 24);
+  const auto nks = parse_int_list(seq_kv.empty() ? seq : seq_kv, seq_kv.empty() ? "--seq" : "--seq-kv", 1, 1 << 24);
+  for (int nq : nqs)
+    for (int nk : nks) pairs.push_back({nq, nk});
+  return pairs;
+}
+
+// A LIST option whose values become a case parameter (only non-default values, so earlier
+// case_ids stay the same). One list value per case: a list of two doubles the grid.
+template <class Valid>
+void add_choice_param(const std::string& text, const char* option, const char* key, const char* fallback,
+                      GridSpec& grid, const Valid& valid) {
+  std::vector<std::string> values;
+  for (const auto& v : split_list(text, option)) {
+    if (!valid(v)) throw UserError(std::string(option) + " '" + v + "' is not one of the accepted values (see --help)");
+    if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(v);
+  }
+  grid.choices.push_back({key, fallback, values});
+}
+
 void check_positive(double value, const char* option) {
   if (!std::isfinite(value) || value < 0) throw UserError(std::string(option) + " must be a number >= 0");
 }
@@ -66,7 +98,11 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
   po::options_description grid("case grid (LIST is comma-separated; 1k = 1024)");
   grid.add_options()
       ("variant", po::value(&raw.variants)->composing(), "variant spec, repeatable (default: every registered variant)")
-      ("seq", po::value(&raw.seq)->required(), "LIST of sequence lengths N (Nq = Nk = N)")
+      ("seq", po::value(&raw.seq), "LIST of sequence lengths N (Nq = Nk = N)")
+      ("seq-q", po::value(&raw.seq_q), "LIST of query counts Nq (with --seq-kv: every combination; decode: 1,4,16)")
+      ("seq-kv", po::value(&raw.seq_kv), "LIST of key counts Nk (with --seq-q: every combination)")
+      ("dtype", po::value(&raw.dtype), "LIST of f32|bf16|f16|int8 (default f32)")
+      ("pass", po::value(&raw.pass), "LIST of fwd|bwd|fwdbwd (default fwd)")
       ("head-dim", po::value(&raw.head_dim)->required(), "LIST of head sizes D (1..256)")
       ("batch", po::value(&raw.batch), "LIST of batch sizes (default 1)")
       ("heads", po::value(&raw.heads), "LIST of query head counts (default 1)")
@@ -127,7 +163,7 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
     if (std::find(o.grid.variants.begin(), o.grid.variants.end(), canonical) == o.grid.variants.end())
       o.grid.variants.push_back(canonical);
   }
-  o.grid.seq = parse_int_list(raw.seq, "--seq", 1, 1 << 24);
+  o.grid.seq = parse_seq_pairs(raw.seq, raw.seq_q, raw.seq_kv);
   o.grid.head_dim = parse_int_list(raw.head_dim, "--head-dim", 1, 256);
   o.grid.batch = parse_int_list(raw.batch, "--batch", 1, 1 << 16);
   o.grid.heads = parse_int_list(raw.heads, "--heads", 1, 1 << 16);
@@ -137,13 +173,25 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
   o.grid.isas = parse_isa_list(raw.isa);
   o.shard = parse_shard(shard);
   // Further case parameters, only when not the default so earlier case_ids stay the same.
+  add_choice_param(raw.dtype, "--dtype", "dtype", "f32", o.grid, [](const std::string& s) {
+    DType d;
+    return parse_dtype(s, d);
+  });
+  add_choice_param(raw.pass, "--pass", "pass", "fwd", o.grid, [](const std::string& s) {
+    Pass p;
+    return parse_pass(s, p);
+  });
   check_input_kind(o.inputs);
   if (o.inputs != "gaussian") o.grid.extra.push_back({"inputs", o.inputs});
   if (!o.lens.empty()) {
     const std::string lens = canonical_lens(o.lens);
     // Lengths must fit the smallest N; each distinct batch size once (not batch x seq, which
     // made a 4 KB config file take minutes).
-    const int n = *std::min_element(o.grid.seq.begin(), o.grid.seq.end());
+    int n = INT_MAX;
+    for (const auto& [nq, nk] : o.grid.seq) {
+      if (nq != nk) throw UserError("--lens needs Nq == Nk (self-attention); drop --seq-q/--seq-kv");
+      n = std::min(n, nq);
+    }
     std::vector<int> batches = o.grid.batch;
     std::sort(batches.begin(), batches.end());
     batches.erase(std::unique(batches.begin(), batches.end()), batches.end());

@@ -80,8 +80,7 @@ struct Grid {
 std::vector<Grid> group_into_grids(const std::vector<CaseRecord>& records, std::vector<std::string>& problems) {
   // Sorted settings, variants and columns: merged shards give the same table in any file order.
   std::map<Setting, Grid> grids;
-  for (const auto& r : records) {
-    const Setting s = setting_of(r);
+  auto add = [&](const CaseRecord& r, const Setting& s) {
     auto [it, fresh] = grids.try_emplace(s);
     Grid& g = it->second;
     if (fresh) g.setting = s;
@@ -93,10 +92,25 @@ std::vector<Grid> group_into_grids(const std::vector<CaseRecord>& records, std::
       // Same variant and shape but a different case_id (e.g. other --inputs): not comparable.
       problems.push_back("two records for " + r.variant + " at N=" + column_label(c) + " (" + g.setting.describe() +
                          "): " + cell->second->source + " and " + r.source + "; using the first");
-      continue;
+      return;
     }
     ++g.records;
     g.files.insert(r.source.substr(0, r.source.rfind(':')));
+  };
+  for (const auto& r : records)
+    if (r.isa != "any") add(r, setting_of(r));
+  // Variants that ignore the ISA (naive, dense_blas: isa "any") join every ISA's table of the
+  // same setting, or form their own when there is none.
+  for (const auto& r : records) {
+    if (r.isa != "any") continue;
+    std::vector<Setting> matches;
+    for (const auto& [s, g] : grids) {
+      Setting t = s;
+      t.isa = "any";
+      if (s.isa != "any" && !(t < setting_of(r)) && !(setting_of(r) < t)) matches.push_back(s);
+    }
+    if (matches.empty()) matches.push_back(setting_of(r));
+    for (const Setting& s : matches) add(r, s);
   }
   std::vector<Grid> out;
   for (auto& [s, g] : grids) {

@@ -9,6 +9,8 @@ namespace {
 constexpr Isa kIsaOrder[] = {Isa::avx512, Isa::avx2, Isa::sse2, Isa::scalar};
 
 bool f32_forward(const Problem& p) { return p.dtype == DType::f32 && p.pass == Pass::fwd; }
+// Few query rows: a stream over K and V (kernels/decode_attention.hpp).
+bool f32_decode(const Problem& p) { return f32_forward(p) && p.Nq <= kDecodeMaxQ; }
 }  // namespace
 
 // Built on first use from the ISA tables of the CPUs that can run them (kernel_table refuses
@@ -16,6 +18,13 @@ bool f32_forward(const Problem& p) { return p.dtype == DType::f32 && p.pass == P
 const std::vector<FlashForwardImpl>& flash_forward_impls() {
   static const std::vector<FlashForwardImpl> list = [] {
     std::vector<FlashForwardImpl> out;
+    // Decode first: it accepts only few query rows, and reads K and V once per GQA group.
+    for (Isa isa : kIsaOrder) {
+      if (!cpu_supports(isa)) continue;
+      const KernelTable& t = kernel_table(isa);
+      out.push_back({"f32-decode-splitkv-" + t.flash_tile + "-" + isa_name(isa), isa, &f32_decode, t.decode_attention,
+                     t.decode_attention_workspace});
+    }
     for (Isa isa : kIsaOrder) {
       if (!cpu_supports(isa)) continue;
       const KernelTable& t = kernel_table(isa);

@@ -13,7 +13,8 @@
 
 namespace attn {
 
-// The tiled online-softmax forward (kernels/masked_attention.hpp).
+// The tiled online-softmax forward: the decode path (kernels/decode_attention.hpp) for few
+// query rows, then the prefill engine (kernels/masked_attention.hpp).
 struct FlashForwardImpl {
   std::string name;  // dtype-op-tile-isa, e.g. "f32-flash-6x4v-avx512"
   Isa isa;

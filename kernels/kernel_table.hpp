@@ -19,6 +19,9 @@ struct KernelTable {
   std::string flash_tile;
   void (*masked_attention)(const MaskedAttentionArgs&);
   std::size_t (*masked_attention_workspace)(const Problem&, int threads);
+  // The same contract for few query rows (kernels/decode_attention.hpp).
+  void (*decode_attention)(const MaskedAttentionArgs&);
+  std::size_t (*decode_attention_workspace)(const Problem&, int threads);
   // Runs `iterations` rounds of independent vector FMAs on this thread; returns the flops done.
   double (*fma_loop)(long iterations);
   void (*linear_attention)(const LinearAttentionArgs&);

@@ -60,17 +60,13 @@ inline bool v_in_place(int D, int W) { return D % W == 0; }
 
 // Transposes one key tile, scaled by kscale (keys past Nk become zeros: Q.K^T reads whole
 // vectors, and a NaN there would survive the -inf mask) and, if V is packed, copies its value rows.
+// Transposes kn <= kTileK key rows (row stride D) into dst [D][kTileK], scaled by kscale; keys
+// past kn become zeros (Q.K^T reads whole vectors, and a NaN there would survive the -inf
+// mask). W keys x W dims at a time, transposed in registers (a scalar copy is bound by one store
+// per element); the dims past the last whole vector one element at a time.
 template <class V>
-inline void pack_tile(const Problem& P, const Tensors& in, long head, int kt, bool pack_v, float kscale, PackedKV& p) {
+inline void pack_key_tile(const float* src, int kn, int D, float kscale, float* dst) {
   constexpr int W = static_cast<int>(V::size);
-  const int D = P.D;
-  const float* k = in.k + head * P.Nk * D;
-  float* kt_dst = p.kt + head * p.kt_head_stride() + static_cast<std::size_t>(kt) * kTileK * D;
-  const long k0 = static_cast<long>(kt) * kTileK;
-  const int kn = static_cast<int>(std::min<long>(kTileK, P.Nk - k0));
-  const float* src = k + k0 * D;
-  // W keys x W dims at a time, transposed in registers (a scalar copy is bound by one store
-  // per element); the dims past the last whole vector one element at a time.
   const int d_vec = D / W * W;
   for (int jb = 0; jb < kTileK; jb += W)
     for (int d0 = 0; d0 < d_vec; d0 += W) {
@@ -78,24 +74,37 @@ inline void pack_tile(const Problem& P, const Tensors& in, long head, int kt, bo
       ATTN_UNROLL for (int i = 0; i < W; ++i)
         x[i] = jb + i < kn ? V::load_unaligned(src + static_cast<long>(jb + i) * D + d0) * V(kscale) : V(0.0f);
       simd::transpose_square(x);
-      ATTN_UNROLL for (int i = 0; i < W; ++i) x[i].store_aligned(kt_dst + static_cast<std::size_t>(d0 + i) * kTileK + jb);
+      ATTN_UNROLL for (int i = 0; i < W; ++i) x[i].store_aligned(dst + static_cast<std::size_t>(d0 + i) * kTileK + jb);
     }
   for (int d = d_vec; d < D; ++d) {
-    float* dst = kt_dst + static_cast<std::size_t>(d) * kTileK;
-    for (int j = 0; j < kn; ++j) dst[j] = src[static_cast<long>(j) * D + d] * kscale;
-    for (int j = kn; j < kTileK; ++j) dst[j] = 0.0f;
+    float* row = dst + static_cast<std::size_t>(d) * kTileK;
+    for (int j = 0; j < kn; ++j) row[j] = src[static_cast<long>(j) * D + d] * kscale;
+    for (int j = kn; j < kTileK; ++j) row[j] = 0.0f;
   }
-  if (!pack_v) return;
-  const float* v = in.v + head * P.Nk * D;
-  float* v_dst = p.v + head * p.v_head_stride() + static_cast<std::size_t>(kt) * kTileK * p.Dp;
+}
+
+// Copies kn <= kTileK value rows (stride D) into dst [kTileK][Dp], zero-padded.
+inline void pack_value_tile(const float* src, int kn, int D, int Dp, float* dst) {
   for (int j = 0; j < kTileK; ++j) {
-    float* vrow = v_dst + static_cast<std::size_t>(j) * p.Dp;
+    float* row = dst + static_cast<std::size_t>(j) * Dp;
     if (j < kn)
-      std::memcpy(vrow, v + (k0 + j) * D, sizeof(float) * D);
+      std::memcpy(row, src + static_cast<long>(j) * D, sizeof(float) * D);
     else
-      std::memset(vrow, 0, sizeof(float) * D);
-    std::memset(vrow + D, 0, sizeof(float) * (p.Dp - D));
+      std::memset(row, 0, sizeof(float) * D);
+    std::memset(row + D, 0, sizeof(float) * (Dp - D));
   }
+}
+
+// Key tile kt of kv head `head` into the packed K (and V, if packed) of p.
+template <class V>
+inline void pack_tile(const Problem& P, const Tensors& in, long head, int kt, bool pack_v, float kscale, PackedKV& p) {
+  const int D = P.D;
+  const long k0 = static_cast<long>(kt) * kTileK;
+  const int kn = static_cast<int>(std::min<long>(kTileK, P.Nk - k0));
+  const std::size_t src = (head * P.Nk + k0) * D;
+  pack_key_tile<V>(in.k + src, kn, D, kscale, p.kt + head * p.kt_head_stride() + static_cast<std::size_t>(kt) * kTileK * D);
+  if (pack_v)
+    pack_value_tile(in.v + src, kn, D, p.Dp, p.v + head * p.v_head_stride() + static_cast<std::size_t>(kt) * kTileK * p.Dp);
 }
 
 // Packs K (and V unless read in place) into p, whose buffers point into the plan's workspace.
@@ -223,7 +232,10 @@ struct RowMasks {
 // keys [k0, k0 + kn). Full tiles cut only by the key count (or a length) and band tiles get one
 // interval per row, clipped from the row bands (rm.band_lo/hi, filled once per query tile);
 // only partial tiles (holes) mark elements.
-inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int rows, int k0, int kn, TileKind kind,
+// row_id(r) gives the (head, query row) of tile row r: consecutive rows of one head in the
+// prefill engine, the rows of every head of a GQA group in the decode engine.
+template <class RowId>
+inline void build_row_masks(const ElementMask& mask, const RowId& row_id, int rows, int k0, int kn, TileKind kind,
                             RowMasks& rm) {
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   for (int r = 0; r < rows; ++r) {
@@ -239,7 +251,8 @@ inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int row
     }
     rm.interval[r] = false;
     uint8_t* vis = rm.visible;
-    a.mask->mark_row(h, q0 + r, k0, kn, vis);
+    const auto [h, i] = row_id(r);
+    mask.mark_row(h, i, k0, kn, vis);
     float* b = rm.bias + r * kTileK;
     int first = kn, last = -1;
     for (int j = 0; j < kTileK; ++j) {
@@ -489,7 +502,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
           a.mask->row_bands(q0, rows, ws.masks->band_lo, ws.masks->band_hi);
           have_bands = true;
         }
-        if (masked) build_row_masks(a, h, q0, rows, k0, kn, ref.kind, *ws.masks);
+        if (masked) build_row_masks(*a.mask, [&](int r) { return std::pair<int, long>(h, q0 + r); }, rows, k0, kn, ref.kind, *ws.masks);
         const float* kt = kt_head + static_cast<std::size_t>(ref.k_tile) * kTileK * D;
         const float* vt = v_head + static_cast<std::size_t>(k0) * Dp;
         row_blocks<V, Blk::R>(0, rows, q, kt, vt, D, Dp, masked ? ws.masks : nullptr, ws);

@@ -11,6 +11,8 @@ namespace attn {
 // Engine tile sizes. Block plans and masks are built at this granularity.
 constexpr int kTileQ = 64;
 constexpr int kTileK = 64;
+// The decode path (kernels/decode_attention.hpp) takes problems with at most this many queries.
+constexpr int kDecodeMaxQ = 16;
 
 // empty: skipped. full: no element mask. band: each row sees one interval of keys (the band of
 // causal/window/lengths cut it, holes do not), set by ElementMask::row_bands. partial: holes cut

@@ -96,7 +96,11 @@ WorkspaceRange MaskedSoftmaxVariant::workspace_range(const Problem& p, Isa isa) 
 }
 
 std::unique_ptr<Plan> MaskedSoftmaxVariant::plan(const Problem& p, Isa max_isa) const {
-  return std::make_unique<MaskedSoftmaxPlan>(*this, p, flash_impl(p, max_isa));
+  return plan_with(p, flash_impl(p, max_isa));
+}
+
+std::unique_ptr<Plan> MaskedSoftmaxVariant::plan_with(const Problem& p, const FlashForwardImpl& impl) const {
+  return std::make_unique<MaskedSoftmaxPlan>(*this, p, impl);
 }
 
 void MaskedSoftmaxVariant::reference(const Problem& p, const Tensors& t, const std::vector<long>& rows,

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "attention_mask.hpp"
+#include "impl_list.hpp"
 #include "variant.hpp"
 
 namespace attn {
@@ -32,6 +33,8 @@ class MaskedSoftmaxVariant : public Variant {
   // The block plan, the element mask and the engine's workspace, built once; run() packs K and
   // runs the tiled engine (see kernels/impl_list.hpp for the implementations).
   std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override;
+  // The plan on one given implementation (tests run every implementation that supports p).
+  std::unique_ptr<Plan> plan_with(const Problem& p, const FlashForwardImpl& impl) const;
   // The plan holds at most layout_heads x q_tiles x k_tiles tiles.
   WorkspaceRange workspace_range(const Problem& p, Isa isa) const override;
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;

@@ -2,6 +2,7 @@
 // the only place kernel templates are instantiated.
 #include "../fma_loop.hpp"
 #include "../kernel_table.hpp"
+#include "../decode_attention.hpp"
 #include "../linear_attention.hpp"
 #include "../masked_attention.hpp"
 
@@ -10,6 +11,10 @@ namespace {
 void masked_attention_entry(const MaskedAttentionArgs& a) { masked_attention<ATTN_ARCH>(a); }
 std::size_t masked_attention_workspace_entry(const Problem& p, int threads) {
   return masked_attention_workspace<ATTN_ARCH>(p, threads);
+}
+void decode_attention_entry(const MaskedAttentionArgs& a) { decode_attention<ATTN_ARCH>(a); }
+std::size_t decode_attention_workspace_entry(const Problem& p, int threads) {
+  return decode_attention_workspace<ATTN_ARCH>(p, threads);
 }
 std::string flash_tile() {
   using Blk = Blocking<simd::Vec<ATTN_ARCH>>;
@@ -52,7 +57,8 @@ UkernelLists ukernel_lists() {
 
 KernelTable ATTN_TABLE_FN() {
   return KernelTable{ATTN_ISA, static_cast<int>(simd::Vec<ATTN_ARCH>::size), flash_tile(), &masked_attention_entry,
-                     &masked_attention_workspace_entry, &fma_loop<ATTN_ARCH>,
+                     &masked_attention_workspace_entry, &decode_attention_entry, &decode_attention_workspace_entry,
+                     &fma_loop<ATTN_ARCH>,
                      &linear_attention_entry, &linear_attention_workspace_entry, ukernel_lists()};
 }
 }  // namespace attn::kernels

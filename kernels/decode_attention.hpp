@@ -1,0 +1,224 @@
+// Decode: a few query rows (Nq <= kDecodeMaxQ) against a long KV cache, where time is the bytes
+// of K and V over the memory bandwidth. Built from the flash engine's pieces (row blocks, online
+// softmax, masks), with three differences:
+//  - K and V are read where they lie, once per GQA group: the query rows of every head that
+//    shares a kv head form one tile (when every head has the same layout), each key tile is
+//    transposed into this thread's L1 scratch just before its Q.K^T (no pass over the cache),
+//    and V is read in place (copied per tile only when D is not a whole number of vectors).
+//  - Tasks are (batch, kv head, rows, split): when batch x kv heads is below the thread count the
+//    visited key tiles are split across threads, each split keeps its unnormalised output, max
+//    and sum, and a merge combines them exactly through their log-sum-exp (flash-decoding).
+//  - The workspace is per thread (two tiles and the tile scratch) plus the split partials: it
+//    does not grow with Nk.
+#pragma once
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "masked_attention.hpp"
+
+namespace attn::kernels {
+
+// How a decode problem is cut into tasks, and where everything lives in the workspace.
+struct DecodeLayout {
+  int group;        // query heads per kv head
+  int rows_shared;  // rows of a task when the heads of a group share it: group x Nq
+  int chunks;       // tasks per (batch, kv head) before splitting: covers both sharing cases
+  int splits;       // key-range splits per task
+  int Dp;
+  bool pack_v;
+  std::size_t thread_bytes, partial_bytes, partial_floats_per_row;
+  DecodeLayout(const Problem& P, int threads, int W, int R, int G) {
+    group = P.H / P.Hkv;
+    rows_shared = group * P.Nq;
+    // Shared: ceil(group Nq / kTileQ) row chunks; per head: one chunk per head (Nq <= kTileQ).
+    chunks = std::max((rows_shared + kTileQ - 1) / kTileQ, group);
+    const long base = static_cast<long>(P.B) * P.Hkv;
+    const long k_tiles = (P.Nk + kTileK - 1) / kTileK;
+    // Enough splits that every thread has work twice over, none shorter than a few tiles.
+    splits = base >= threads ? 1 : static_cast<int>(std::clamp<long>((2L * threads + base - 1) / base, 1, std::max(1L, k_tiles / 4)));
+    pack_v = P.D % W != 0;
+    Dp = pack_v ? (P.D + W - 1) / W * W : P.D;
+    const std::size_t kt_floats = static_cast<std::size_t>(P.D) * kTileK;
+    const std::size_t vt_floats = pack_v ? static_cast<std::size_t>(kTileK) * Dp : 0;
+    const std::size_t scratch = static_cast<std::size_t>(kTileQ) * (Dp + 3 * W) + static_cast<std::size_t>(G) * R * kTileK;
+    thread_bytes = EngineLayout::align(sizeof(float) * kt_floats) + EngineLayout::align(sizeof(float) * vt_floats) +
+                   EngineLayout::align(sizeof(float) * scratch) + EngineLayout::align(sizeof(RowMasks));
+    partial_floats_per_row = static_cast<std::size_t>(Dp) + 2;  // o, then m and l
+    partial_bytes = splits > 1 ? EngineLayout::align(sizeof(float) * base * chunks * splits * kTileQ *
+                                                     partial_floats_per_row)
+                               : 0;
+  }
+  std::size_t total(int threads) const { return thread_bytes * threads + partial_bytes; }
+};
+
+template <class Arch>
+std::size_t decode_attention_workspace(const Problem& p, int threads) {
+  using Blk = Blocking<simd::Vec<Arch>>;
+  return DecodeLayout(p, threads, Blk::W, Blk::R, Blk::G).total(threads);
+}
+
+// The rows of one task: `n` consecutive rows of Q (and O) from `first`, row r being query row
+// i0 + (r % nq) of head h0 + r / nq.
+struct DecodeRows {
+  int h0, i0, nq, n;
+  std::pair<int, long> id(int r) const { return {h0 + r / nq, i0 + r % nq}; }
+};
+
+template <class Arch>
+void decode_attention(const MaskedAttentionArgs& a) {
+  using V = simd::Vec<Arch>;
+  using Blk = Blocking<V>;
+  constexpr int W = Blk::W;
+  constexpr float neg_inf = -std::numeric_limits<float>::infinity();
+  const Problem& P = *a.p;
+  const DecodeLayout L(P, a.threads, W, Blk::R, Blk::G);
+  const int D = P.D, Dp = L.Dp;
+  // Every head of a group follows one tile list only when the layout is shared by all heads.
+  const bool shared = a.plan.layout_heads == 1;
+  const int tasks_per_kv = shared ? (L.rows_shared + kTileQ - 1) / kTileQ : L.group;
+  const long base_tasks = static_cast<long>(P.B) * P.Hkv * tasks_per_kv;
+  const long tasks = base_tasks * L.splits;
+  const float kscale = P.effective_scale() * 1.4426950408889634f;  // log2 domain, as the engine
+  char* ws_base = static_cast<char*>(a.workspace);
+  float* partials = reinterpret_cast<float*>(ws_base + L.thread_bytes * a.threads);
+  const std::size_t partial_task = static_cast<std::size_t>(kTileQ) * L.partial_floats_per_row;
+
+  // The rows of base task t: batch b, kv head kvh, chunk c.
+  auto task_rows = [&](long t, int& b, int& kvh) {
+    const int c = static_cast<int>(t % tasks_per_kv);
+    kvh = static_cast<int>((t / tasks_per_kv) % P.Hkv);
+    b = static_cast<int>(t / (static_cast<long>(tasks_per_kv) * P.Hkv));
+    if (!shared) return DecodeRows{kvh * L.group + c, 0, P.Nq, P.Nq};
+    const int r0 = c * kTileQ;
+    return DecodeRows{kvh * L.group + r0 / P.Nq, r0 % P.Nq, P.Nq, std::min(kTileQ, L.rows_shared - r0)};
+  };
+  // First element of (batch b, head h, row i) in Q or O.
+  auto row_offset = [&](int b, int h, long i) { return ((static_cast<long>(b) * P.H + h) * P.Nq + i) * D; };
+
+#pragma omp parallel num_threads(a.threads)
+  {
+    char* mine = ws_base + L.thread_bytes * omp_get_thread_num();
+    float* kt = reinterpret_cast<float*>(mine);
+    mine += EngineLayout::align(sizeof(float) * D * kTileK);
+    float* vt_packed = reinterpret_cast<float*>(mine);
+    mine += EngineLayout::align(sizeof(float) * (L.pack_v ? static_cast<std::size_t>(kTileK) * Dp : 0));
+    float* f = reinterpret_cast<float*>(mine);
+    TileScratch<V> ws;
+    ws.o = f, f += static_cast<std::size_t>(kTileQ) * Dp;
+    ws.m = f, f += kTileQ * W;
+    ws.l = f, f += kTileQ * W;
+    ws.alpha = f, f += kTileQ * W;
+    ws.p = f;
+    ws.masks = reinterpret_cast<RowMasks*>(
+        mine + EngineLayout::align(sizeof(float) * (static_cast<std::size_t>(kTileQ) * (Dp + 3 * W) +
+                                                    static_cast<std::size_t>(Blk::G) * Blk::R * kTileK)));
+
+#pragma omp for schedule(dynamic, 1)
+    for (long task = 0; task < tasks; ++task) {
+      const int split = static_cast<int>(task % L.splits);
+      const long bt = task / L.splits;
+      int b, kvh;
+      const DecodeRows rows = task_rows(bt, b, kvh);
+      const int valid_k = P.valid_k(b);
+      const float* q = a.in.q + row_offset(b, rows.h0, rows.i0);
+      const long kv = (static_cast<long>(b) * P.Hkv + kvh) * P.Nk * D;
+      std::fill(ws.o, ws.o + static_cast<std::size_t>(rows.n) * Dp, 0.0f);
+      std::fill(ws.m, ws.m + static_cast<std::size_t>(rows.n) * W, neg_inf);
+      std::fill(ws.l, ws.l + static_cast<std::size_t>(rows.n) * W, 0.0f);
+
+      // This split's share of the task's tile list (the plan has one query tile: Nq <= kTileQ).
+      const std::size_t slot = static_cast<std::size_t>(shared ? 0 : rows.h0) * a.plan.q_tiles;
+      const uint32_t first = a.plan.begin[slot], count = a.plan.begin[slot + 1] - first;
+      const uint32_t e0 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * split / L.splits);
+      const uint32_t e1 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * (split + 1) / L.splits);
+      bool have_bands = false;
+      for (uint32_t e = e0; e < e1; ++e) {
+        const TileRef ref = a.plan.refs[e];
+        const int k0 = ref.k_tile * kTileK;
+        if (k0 >= valid_k || ref.kind == TileKind::empty) continue;
+        const int kn = std::min(kTileK, valid_k - k0);
+        const bool masked = ref.kind != TileKind::full || kn < kTileK;
+        if (ref.kind == TileKind::band && !have_bands) {
+          // Bands depend on the query row only: ask for the Nq rows once, give each head its copy.
+          long lo[kDecodeMaxQ], hi[kDecodeMaxQ];
+          a.mask->row_bands(0, P.Nq, lo, hi);
+          for (int r = 0; r < rows.n; ++r) {
+            const long i = rows.id(r).second;
+            ws.masks->band_lo[r] = lo[i], ws.masks->band_hi[r] = hi[i];
+          }
+          have_bands = true;
+        }
+        if (masked) build_row_masks(*a.mask, [&](int r) { return rows.id(r); }, rows.n, k0, kn, ref.kind, *ws.masks);
+        pack_key_tile<V>(a.in.k + kv + static_cast<long>(k0) * D, kn, D, kscale, kt);
+        const float* vt = a.in.v + kv + static_cast<long>(k0) * D;
+        if (L.pack_v) {
+          pack_value_tile(vt, kn, D, Dp, vt_packed);
+          vt = vt_packed;
+        }
+        row_blocks<V, Blk::R>(0, rows.n, q, kt, vt, D, Dp, masked ? ws.masks : nullptr, ws);
+      }
+
+      if (L.splits == 1) {
+        float* out = a.out.o + row_offset(b, rows.h0, rows.i0);
+        float* lse = a.out.lse ? a.out.lse + row_offset(b, rows.h0, rows.i0) / D : nullptr;
+        normalize_rows<V>(ws, rows.n, D, Dp, out, lse);
+      } else {
+        float* part = partials + static_cast<std::size_t>(task) * partial_task;
+        for (int r = 0; r < rows.n; ++r) {
+          float* pr = part + static_cast<std::size_t>(r) * L.partial_floats_per_row;
+          std::copy(ws.o + static_cast<std::size_t>(r) * Dp, ws.o + static_cast<std::size_t>(r) * Dp + D, pr);
+          pr[Dp] = ws.m[r * W];
+          pr[Dp + 1] = simd::hsum(V::load_aligned(ws.l + r * W));
+        }
+      }
+    }
+
+    // Merge the splits of every row: O = sum_s 2^(m_s - M) o_s / sum_s 2^(m_s - M) l_s.
+    if (L.splits > 1) {
+#pragma omp for schedule(static)
+      for (long t = 0; t < base_tasks * kTileQ; ++t) {
+        const long bt = t / kTileQ;
+        const int r = static_cast<int>(t % kTileQ);
+        int b, kvh;
+        const DecodeRows rows = task_rows(bt, b, kvh);
+        if (r >= rows.n) continue;
+        const float* part = partials + static_cast<std::size_t>(bt) * L.splits * partial_task +
+                            static_cast<std::size_t>(r) * L.partial_floats_per_row;
+        float M = neg_inf;
+        for (int s = 0; s < L.splits; ++s) M = std::max(M, part[s * partial_task + Dp]);
+        const auto [h, i] = rows.id(r);
+        float* out = a.out.o + row_offset(b, h, i);
+        float sum = 0;
+        std::fill(out, out + D, 0.0f);
+        if (M != neg_inf)
+          for (int s = 0; s < L.splits; ++s) {
+            const float* ps = part + s * partial_task;
+            if (ps[Dp + 1] == 0.0f) continue;
+            const float w = std::exp2(ps[Dp] - M);
+            sum += w * ps[Dp + 1];
+            for (int d = 0; d < D; ++d) out[d] += w * ps[d];
+          }
+        const float inv = sum > 0 ? 1.0f / sum : 0.0f;
+        for (int d = 0; d < D; ++d) out[d] *= inv;
+        if (a.out.lse) a.out.lse[row_offset(b, h, i) / D] = sum > 0 ? (M + std::log2(sum)) * 0.6931471805599453f : neg_inf;
+      }
+    }
+    // Rows past an item's length are zeros (lengths need Nq == Nk, so only tiny decodes).
+    if (P.has_lens()) {
+#pragma omp for schedule(static)
+      for (long bh = 0; bh < static_cast<long>(P.B) * P.H; ++bh) {
+        const int b = static_cast<int>(bh / P.H), h = static_cast<int>(bh % P.H);
+        for (int i = P.valid_q(b); i < P.Nq; ++i) {
+          std::fill(a.out.o + row_offset(b, h, i), a.out.o + row_offset(b, h, i) + D, 0.0f);
+          if (a.out.lse) a.out.lse[row_offset(b, h, i) / D] = neg_inf;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace attn::kernels
