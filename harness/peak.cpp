@@ -3,7 +3,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
+
+#include "aligned_buffer.hpp"
 
 #include "kernel_table.hpp"
 
@@ -45,6 +48,38 @@ double measure_peak_gflops(int threads, Isa isa, int trials) {
   }
   for (int t = 1; t < trials; ++t) best = std::max(best, run_once(table, threads, iterations, &seconds));
   return best * 1e-9;
+}
+
+double measure_bandwidth_gbs(int threads, int trials) {
+  // 512 MiB: far past any cache this tool meets; first touched by the threads that read it.
+  constexpr long kFloats = 128L << 20;
+  AlignedBuffer buffer(kFloats);
+  float* data = buffer.data();
+  const long slice = kFloats / threads / 64 * 64;
+#pragma omp parallel num_threads(threads)
+  {
+    const long t = omp_get_thread_num();
+    std::fill(data + t * slice, data + (t + 1) * slice, 1.0f);
+  }
+  const KernelTable& table = kernel_table(best_isa());
+  double best = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    float sink = 0;
+    const auto start = std::chrono::steady_clock::now();
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    sink += table.read_loop(data + omp_get_thread_num() * slice, slice);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    volatile float keep = sink;
+    (void)keep;
+    best = std::max(best, sizeof(float) * static_cast<double>(slice) * threads / seconds * 1e-9);
+  }
+  return best;
+}
+
+double PeakCache::bandwidth(int threads) {
+  auto it = bandwidth_.find(threads);
+  if (it == bandwidth_.end()) it = bandwidth_.emplace(threads, measure_bandwidth_gbs(threads)).first;
+  return it->second;
 }
 
 double PeakCache::get(int threads, Isa isa) {

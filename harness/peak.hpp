@@ -12,13 +12,20 @@ namespace attn {
 // Each thread's rate is taken over its own CPU time (robust on a shared machine).
 double measure_peak_gflops(int threads, Isa isa, int trials = 10);
 
-// Measures each (threads, ISA) once per process.
+// Read bandwidth (GB/s) of `threads` OpenMP threads streaming disjoint slices of one buffer
+// much larger than the caches, at once; best of `trials`, over wall-clock time (bandwidth is
+// shared: a thread's CPU time would overstate it).
+double measure_bandwidth_gbs(int threads, int trials = 5);
+
+// Measures each (threads, ISA) peak and each thread count's bandwidth once per process.
 class PeakCache {
  public:
   double get(int threads, Isa isa);
+  double bandwidth(int threads);
 
  private:
   std::map<std::pair<int, Isa>, double> cache_;
+  std::map<int, double> bandwidth_;
 };
 
 }  // namespace attn

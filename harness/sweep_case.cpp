@@ -48,6 +48,17 @@ double real_pairs(const Problem& p) {
   return pairs * p.H;
 }
 
+// Bytes a computation cannot avoid moving: Q, K, V and O (and for a backward dO, dQ, dK, dV) in
+// their stored precision, each once.
+double least_bytes(const Problem& p) {
+  const double element = p.dtype == DType::f32 ? 4 : p.dtype == DType::int8 ? 1 : 2;
+  const double q = static_cast<double>(p.q_elems()), kv = static_cast<double>(p.kv_elems());
+  const double fwd = element * (q + 2 * kv) + 4.0 * q;  // O is float32
+  if (p.pass == Pass::fwd) return fwd;
+  const double grads = 4.0 * (2 * q + 2 * kv);  // dO and dQ, dK and dV
+  return fwd + grads;  // bwd reads Q, K, V, O too; fwdbwd writes O once more, within the same order
+}
+
 SweepRecord skipped(SweepRecord r, const std::string& reason) {
   r.status = "skipped";
   r.reason = reason;
@@ -143,6 +154,14 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   r.extra.push_back({"mass_recall", recall.mean});
   r.extra.push_back({"mass_recall_min", recall.min});
   if (p.has_lens()) r.extra.push_back({"tokens", real_tokens(p)});
+  // Bytes: the least the computation must move (SPEC); the rate against the measured read bandwidth.
+  const double bytes = least_bytes(p);
+  const double bandwidth = state.peaks.bandwidth(c.threads);
+  r.extra.push_back({"bytes", bytes});
+  r.extra.push_back({"gbytes_per_s", seconds > 0 ? std::optional<double>(bytes / seconds * 1e-9) : std::nullopt});
+  r.extra.push_back({"bandwidth_gbs", bandwidth});
+  r.extra.push_back({"pct_bandwidth", seconds > 0 && bandwidth > 0 ? std::optional<double>(100.0 * bytes / seconds * 1e-9 / bandwidth)
+                                                                    : std::nullopt});
   return r;
 }
 

@@ -24,6 +24,8 @@ struct KernelTable {
   std::size_t (*decode_attention_workspace)(const Problem&, int threads);
   // Runs `iterations` rounds of independent vector FMAs on this thread; returns the flops done.
   double (*fma_loop)(long iterations);
+  // Sums n floats (a multiple of 64; p 64-byte aligned): the read-bandwidth probe.
+  float (*read_loop)(const float* p, long n);
   void (*linear_attention)(const LinearAttentionArgs&);
   std::size_t (*linear_attention_workspace)(const LinearAttentionArgs&);
   // This ISA's entries of the micro-kernel lists.

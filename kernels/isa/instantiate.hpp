@@ -1,6 +1,7 @@
 // Included by each kernels/isa/<isa>.cpp with ATTN_ARCH set to that ISA's arch type:
 // the only place kernel templates are instantiated.
 #include "../fma_loop.hpp"
+#include "../read_loop.hpp"
 #include "../kernel_table.hpp"
 #include "../decode_attention.hpp"
 #include "../linear_attention.hpp"
@@ -58,7 +59,7 @@ UkernelLists ukernel_lists() {
 KernelTable ATTN_TABLE_FN() {
   return KernelTable{ATTN_ISA, static_cast<int>(simd::Vec<ATTN_ARCH>::size), flash_tile(), &masked_attention_entry,
                      &masked_attention_workspace_entry, &decode_attention_entry, &decode_attention_workspace_entry,
-                     &fma_loop<ATTN_ARCH>,
+                     &fma_loop<ATTN_ARCH>, &read_loop<ATTN_ARCH>,
                      &linear_attention_entry, &linear_attention_workspace_entry, ukernel_lists()};
 }
 }  // namespace attn::kernels
