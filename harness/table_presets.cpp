@@ -198,6 +198,42 @@ void add_flash_table(const Grid& g, PresetOutput& out) {
   out.tables.push_back(std::move(t));
 }
 
+// Decode (llama.cpp's report style): per setting, rows = variant x Nq, columns = context length
+// Nk; one table of new tokens per second and one of % of the measured read bandwidth.
+void add_decode_tables(const Grid& g, PresetOutput& out) {
+  std::vector<long> nqs, nks;
+  for (const auto& c : g.columns) {
+    if (std::find(nqs.begin(), nqs.end(), c.first) == nqs.end()) nqs.push_back(c.first);
+    if (std::find(nks.begin(), nks.end(), c.second) == nks.end()) nks.push_back(c.second);
+  }
+  std::sort(nqs.begin(), nqs.end());
+  std::sort(nks.begin(), nks.end());
+  std::vector<std::string> header{"variant", "Nq"};
+  for (long nk : nks) header.push_back(seq_label(nk));
+  Table tokens{"Decode: new tokens/s vs context length Nk, " + g.setting.describe(), {}, header, {}};
+  Table bandwidth{"Decode: % of measured read bandwidth vs context length Nk, " + g.setting.describe(), {}, header, {}};
+  for (const auto& v : g.variants)
+    for (long nq : nqs) {
+      std::vector<std::string> trow{v, std::to_string(nq)}, brow = trow;
+      for (long nk : nks) {
+        const CaseRecord* r = g.at(v, {nq, nk});
+        if (!r || r->skipped) {
+          trow.push_back(r ? skipped_cell(*r) : kDash), brow.push_back(trow.back());
+          continue;
+        }
+        trow.push_back(r->tokens_per_s < 0 ? kDash : printf_string("%.0f", r->tokens_per_s));
+        brow.push_back(r->pct_bandwidth < 0 ? kDash : printf_string("%.1f", r->pct_bandwidth));
+      }
+      tokens.rows.push_back(trow);
+      bandwidth.rows.push_back(brow);
+    }
+  tokens.notes = {"tokens/s = batch x Nq new tokens per median forward (tokens_per_s); " + sources_note(g),
+                  "OOM = skipped for lack of memory; " + std::string(kDash) + " = skipped for another reason or no record"};
+  bandwidth.notes = {"bytes of Q, K, V and O over the median time, against `attnbench peak --bandwidth` for the same threads"};
+  out.tables.push_back(std::move(tokens));
+  out.tables.push_back(std::move(bandwidth));
+}
+
 }  // namespace
 
 std::string seq_label(long n) {
@@ -207,18 +243,19 @@ std::string seq_label(long n) {
 }
 
 const std::vector<std::string>& table_preset_names() {
-  static const std::vector<std::string> names{"lra", "flash"};
+  static const std::vector<std::string> names{"lra", "flash", "decode"};
   return names;
 }
 
 PresetOutput build_preset_tables(const std::string& preset, const std::vector<CaseRecord>& records) {
   const auto& names = table_preset_names();
   if (std::find(names.begin(), names.end(), preset) == names.end())
-    throw UserError("unknown preset '" + preset + "' (choose lra or flash)");
+    throw UserError("unknown preset '" + preset + "' (choose lra, flash or decode)");
   if (records.empty()) throw UserError("no records to tabulate");
   PresetOutput out;
   for (const Grid& g : group_into_grids(records, out.problems)) {
     if (preset == "lra") add_lra_tables(g, out);
+    else if (preset == "decode") add_decode_tables(g, out);
     else add_flash_table(g, out);
   }
   return out;

@@ -82,6 +82,9 @@ CaseRecord case_record_from_json(const json::Line& line) {
     if (!std::isnormal(r.time_ms) || r.time_ms <= 0)
       throw UserError(r.source + ": \"time_ms\" must be a positive normal number (got " + number_text(r.time_ms) + ")");
     r.workspace_bytes = number_field(line, "workspace_bytes");
+    for (auto [key, slot] : {std::pair<const char*, double*>{"tokens_per_s", &r.tokens_per_s},
+                             {"pct_bandwidth", &r.pct_bandwidth}})
+      if (const json::Value* v = line.value.find(key); v && v->is_number()) *slot = number_field(line, key);
   }
   return r;
 }

@@ -17,6 +17,8 @@ struct CaseRecord {
   std::string reason;    // why it was skipped
   double time_ms = 0;    // median over repetitions (absent on skipped records)
   double workspace_bytes = 0;
+  // Optional in older records (-1: absent).
+  double tokens_per_s = -1, pct_bandwidth = -1;
 };
 
 // Throws UserError "FILE:LINE: ..." if a field a table needs is missing or has the wrong type.
