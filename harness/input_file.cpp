@@ -104,11 +104,18 @@ std::string read_file_capped(const std::string& path, std::size_t max_bytes, con
     const std::size_t old = bytes.size();
     in.read_up_to(std::min<std::size_t>(std::size_t(1) << 20, max_bytes + 1 - old), bytes);
     if (bytes.size() > max_bytes) throw UserError(over);
-    for (std::size_t i = old; max_line > 0 && (i = bytes.find('\n', i)) != std::string::npos; ++i)
-      line_start = i + 1, ++lines;
-    if (max_line > 0 && bytes.size() - line_start > max_line)
-      throw UserError(path + ":" + std::to_string(lines) + ": line is over the " + format_bytes(max_line) +
-                      " limit (" + what + ")");
+    if (max_line > 0) {
+      const auto too_long = [&](std::size_t end) {
+        if (end - line_start > max_line)
+          throw UserError(path + ":" + std::to_string(lines) + ": line is over the " + format_bytes(max_line) +
+                          " limit (" + what + ")");
+      };
+      for (std::size_t i = old; (i = bytes.find('\n', i)) != std::string::npos; ++i) {
+        too_long(i);
+        line_start = i + 1, ++lines;
+      }
+      too_long(bytes.size());  // the line still being read
+    }
     if (bytes.size() == old) return bytes;  // end of file
   }
 }
