@@ -27,11 +27,15 @@ std::vector<double> gather_rows(const Problem& p, const float* out, const std::v
 }
 }  // namespace
 
+long accuracy_row_count(const Problem& p, long sample) {
+  const double work = static_cast<double>(p.Nq) * p.Nk * p.B * p.H;
+  return work <= kAllRowsWork || p.Nq <= sample ? p.Nq : sample;
+}
+
 std::vector<long> accuracy_rows(const Problem& p, long sample) {
   std::vector<long> rows(p.Nq);
   for (long i = 0; i < p.Nq; ++i) rows[i] = i;
-  const double work = static_cast<double>(p.Nq) * p.Nk * p.B * p.H;
-  if (work <= kAllRowsWork || p.Nq <= sample) return rows;
+  if (accuracy_row_count(p, sample) == p.Nq) return rows;
   std::mt19937_64 rng(0x5eed0f1e1d5ULL + static_cast<unsigned long long>(p.Nq));
   std::shuffle(rows.begin(), rows.end(), rng);
   rows.resize(sample);

@@ -20,6 +20,8 @@ struct Accuracy {
 // Query rows the accuracy uses: all of them when the float64 references are cheap enough,
 // otherwise `sample` distinct rows drawn with a fixed seed (sorted).
 std::vector<long> accuracy_rows(const Problem& p, long sample = 256);
+// accuracy_rows(p, sample).size() in O(1), for memory checks before any row list is built.
+long accuracy_row_count(const Problem& p, long sample = 256);
 
 // `out` is the variant's float32 output [B, H, Nq, D] for inputs `t`.
 Accuracy measure_accuracy(const Variant& v, const Problem& p, const Tensors& t, const float* out);

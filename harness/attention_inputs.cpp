@@ -65,7 +65,7 @@ AttentionInputs load_attention_inputs(const std::string& q_path, const std::stri
         throw UserError(lens_path + ": length " + std::to_string(x) + " is outside 1.." + std::to_string(p.Nk));
       in.lens.push_back(static_cast<int>(x));
     }
-    p.lens = in.lens.data();
+    p.lens = in.lens;
   }
   return in;
 }

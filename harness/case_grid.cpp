@@ -1,8 +1,10 @@
 #include "case_grid.hpp"
 
+#include <climits>
 #include <cstdio>
 
 #include "errors.hpp"
+#include "list_parsing.hpp"
 
 namespace attn {
 
@@ -64,11 +66,14 @@ std::vector<SweepCase> build_grid(const GridSpec& g) {
 }
 
 Shard parse_shard(const std::string& text) {
+  // By hand: sscanf's %d wrapped 4294967297 to 1 (and overflow is undefined there).
+  const auto slash = text.find('/');
+  long index = 0, count = 0;
+  if (slash == std::string::npos || !parse_whole_number(text.substr(0, slash), 1, INT_MAX, index) ||
+      !parse_whole_number(text.substr(slash + 1), 1, INT_MAX, count) || index > count)
+    throw UserError("--shard '" + text + "' must be I/N with 1 <= I <= N <= " + std::to_string(INT_MAX) + ", e.g. 2/3");
   Shard s;
-  char tail = 0;
-  if (std::sscanf(text.c_str(), "%d/%d%c", &s.index, &s.count, &tail) != 2 || s.count < 1 || s.index < 1 ||
-      s.index > s.count)
-    throw UserError("--shard '" + text + "' must be I/N with 1 <= I <= N, e.g. 2/3");
+  s.index = static_cast<int>(index), s.count = static_cast<int>(count);
   return s;
 }
 

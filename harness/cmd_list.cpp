@@ -3,11 +3,16 @@
 
 #include "commands.hpp"
 #include "isa.hpp"
+#include "run_options.hpp"
 #include "variant.hpp"
 
 namespace attn {
 
-int cmd_list(int, const char* const*) {
+int cmd_list(int argc, const char* const* argv) {
+  boost::program_options::options_description desc("attnbench list (no options)");
+  desc.add_options()("help,h", "this help");
+  boost::program_options::variables_map vm;
+  if (!parse_command_line(argc, argv, desc, vm)) return 0;
   std::printf("variants (spec: NAME[:key=value,...]):\n");
   for (const auto& info : variant_registry()) {
     std::printf("  %-14s %s\n", info.name.c_str(), info.summary.c_str());

@@ -24,7 +24,8 @@ long parse_length(const std::string& text, const std::string& flag) {
   char* end = nullptr;
   errno = 0;
   long x = std::strtol(text.c_str(), &end, 10);
-  if (end != text.c_str() && (*end == 'k' || *end == 'K') && end[1] == '\0') x *= 1024, ++end;
+  // The range check before the multiply: a huge x times 1024 would overflow.
+  if (end != text.c_str() && (*end == 'k' || *end == 'K') && end[1] == '\0' && x <= (1L << 20)) x *= 1024, ++end;
   if (text.empty() || *end != '\0' || errno == ERANGE || x < 1 || x > (1L << 20))
     throw UserError(flag + " must be an integer in 1..1048576 (1k = 1024), got '" + text + "'");
   return x;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "isa_choice.hpp"
 #include "isa.hpp"
 #include "peak.hpp"
 #include "run_options.hpp"

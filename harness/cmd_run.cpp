@@ -8,11 +8,13 @@
 #include "attention_weights.hpp"
 #include "commands.hpp"
 #include "errors.hpp"
+#include "isa_choice.hpp"
 #include "memory.hpp"
 #include "npy.hpp"
 #include "output_file.hpp"
 #include "run_options.hpp"
 #include "variant.hpp"
+#include "workspace_fit.hpp"
 
 namespace po = boost::program_options;
 
@@ -66,8 +68,14 @@ int cmd_run(int argc, const char* const* argv) {
   in.problem.scale = scale;
   check_problem(*variant, in.problem);
   const Problem& p = in.problem;
+  check_input_range(*variant, p, in.tensors());
   const std::size_t out_elems = static_cast<std::size_t>(p.B) * p.H * p.Nq * p.D;
-  require_memory(variant->workspace_bytes(p, isa) + out_elems * sizeof(float), variant->spec());
+  // The inputs are loaded already; the output and the workspace must fit in what is left.
+  const double limit = static_cast<double>(available_memory_bytes());
+  const WorkspaceFit fit = fit_workspace(*variant, p, isa, static_cast<double>(out_elems) * sizeof(float), limit);
+  if (!fit.fits)
+    throw UserError(variant->spec() + " needs " + (fit.exact ? "" : "at least ") + gib_text(fit.need) +
+                    " but only " + gib_text(limit) + " is available");
   if (weights.path.empty() && (vm.count("weights-heads") || vm.count("weights-rows") || vm.count("weights-max-mb")))
     throw UserError("--weights-heads, --weights-rows and --weights-max-mb need --weights FILE.npy");
   WeightsPlan weights_plan;

@@ -7,12 +7,13 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <regex>
 
+#include "case_filter.hpp"
 #include "commands.hpp"
 #include "errors.hpp"
 #include "jsonl_output.hpp"
 #include "output_file.hpp"
+#include "printable.hpp"
 #include "reporters.hpp"
 #include "sweep_case.hpp"
 #include "sweep_options.hpp"
@@ -37,9 +38,9 @@ void install_sigint_handler() {
 
 std::vector<SweepCase> select_cases(const SweepOptions& opt) {
   std::vector<SweepCase> selected;
-  const std::regex filter(opt.filter.empty() ? ".*" : opt.filter);
+  const CaseFilter filter(opt.filter);
   for (const SweepCase& c : build_grid(opt.grid)) {
-    if (!opt.filter.empty() && !std::regex_search(c.canonical(), filter)) continue;
+    if (!filter.matches(c.canonical())) continue;
     if (!in_shard(c, opt.shard)) continue;
     selected.push_back(c);
   }
@@ -65,7 +66,8 @@ class Progress {
     const double elapsed = std::chrono::duration<double>(clock::now() - start_).count();
     std::string eta = "?";
     if (done > 0) eta = std::to_string(static_cast<long>(elapsed / done * (total_ - done) + 0.5)) + " s";
-    std::fprintf(stderr, "\r\033[K[%zu/%zu] ETA %s  %s", done + 1, total_, eta.c_str(), next.canonical().c_str());
+    std::fprintf(stderr, "\r\033[K[%zu/%zu] ETA %s  %s", done + 1, total_, eta.c_str(),
+                 printable(next.canonical()).c_str());
     std::fflush(stderr);
   }
   void clear() const {
@@ -103,11 +105,11 @@ int cmd_sweep(int argc, const char* const* argv) {
     for (const auto& c : cases)
       if (!done.ids.count(c.case_id())) todo.push_back(c);
     std::fprintf(stderr, "attnbench sweep: --resume: %zu of %zu cases already in %s\n", cases.size() - todo.size(),
-                 cases.size(), opt.out.c_str());
+                 cases.size(), printable(opt.out).c_str());
     cases.swap(todo);
   }
   if (opt.dry_run) {
-    for (const auto& c : cases) std::printf("%s  %s\n", c.case_id().c_str(), c.canonical().c_str());
+    for (const auto& c : cases) std::printf("%s  %s\n", c.case_id().c_str(), printable(c.canonical()).c_str());
     std::fprintf(stderr, "attnbench sweep: %zu cases (dry run, nothing measured)\n", cases.size());
     return 0;
   }
@@ -116,9 +118,10 @@ int cmd_sweep(int argc, const char* const* argv) {
   if (!opt.out.empty()) {
     out = std::make_unique<JsonlOutput>(opt.out);
     if (out->repair() == JsonlOutput::Repair::partial_line_dropped)
-      std::fprintf(stderr, "attnbench sweep: dropped a partial last line from %s\n", opt.out.c_str());
+      std::fprintf(stderr, "attnbench sweep: dropped a partial last line from %s\n", printable(opt.out).c_str());
     if (out->repair() == JsonlOutput::Repair::newline_added)
-      std::fprintf(stderr, "attnbench sweep: added the missing newline after the last record of %s\n", opt.out.c_str());
+      std::fprintf(stderr, "attnbench sweep: added the missing newline after the last record of %s\n",
+                   printable(opt.out).c_str());
   }
   init_benchmark_library(opt.timing);
   install_sigint_handler();
@@ -133,14 +136,15 @@ int cmd_sweep(int argc, const char* const* argv) {
     progress.clear();
     if (out) out->append(record_json(record));
     if (record.status != "ok")
-      std::fprintf(stderr, "attnbench sweep: skipped %s: %s\n", c.canonical().c_str(), record.reason.c_str());
+      std::fprintf(stderr, "attnbench sweep: skipped %s: %s\n", printable(c.canonical()).c_str(),
+                   printable(record.reason).c_str());
     reporter->row(record);
     ++done;
   }
   reporter->end();
   if (g_interrupted) {
     std::fprintf(stderr, "attnbench sweep: interrupted after %zu of %zu cases%s\n", done, cases.size(),
-                 out ? (" (all written to " + opt.out + ")").c_str() : "");
+                 out ? (" (all written to " + printable(opt.out) + ")").c_str() : "");
     return 130;
   }
   return 0;

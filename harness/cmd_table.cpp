@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "errors.hpp"
 #include "output_file.hpp"
+#include "printable.hpp"
 #include "table_presets.hpp"
 #include "table_records.hpp"
 #include "table_render.hpp"
@@ -32,7 +33,7 @@ struct RecordFilter {
 void report(const std::vector<std::string>& problems) {
   const std::size_t shown = 50;
   for (std::size_t i = 0; i < problems.size() && i < shown; ++i)
-    std::fprintf(stderr, "attnbench table: warning: %s\n", problems[i].c_str());
+    std::fprintf(stderr, "attnbench table: warning: %s\n", printable(problems[i]).c_str());
   if (problems.size() > shown)
     std::fprintf(stderr, "attnbench table: warning: ... and %zu more problems\n", problems.size() - shown);
 }

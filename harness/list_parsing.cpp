@@ -22,6 +22,16 @@ std::vector<std::string> split_list(const std::string& text, const std::string& 
   return items;
 }
 
+bool parse_whole_number(const std::string& text, long min, long max, long& value) {
+  // 18 digits always fit in a long; more is out of every range we use.
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  long v = 0;
+  for (char c : text) v = v * 10 + (c - '0');
+  if (v < min || v > max) return false;
+  value = v;
+  return true;
+}
+
 std::vector<int> parse_int_list(const std::string& text, const std::string& option, long min, long max) {
   std::vector<int> values;
   for (const std::string& item : split_list(text, option)) {

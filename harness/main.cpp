@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "errors.hpp"
+#include "printable.hpp"
 
 namespace {
 
@@ -51,19 +52,22 @@ int main(int argc, char** argv) {
   }
   for (const auto& c : kCommands) {
     if (name != c.name) continue;
+    std::string message;
     try {
       return c.run(argc - 1, argv + 1);
     } catch (const attn::UserError& e) {
-      std::fprintf(stderr, "attnbench %s: error: %s\n", c.name, e.what());
+      message = e.what();
     } catch (const boost::program_options::error& e) {
-      std::fprintf(stderr, "attnbench %s: error: %s (see attnbench %s --help)\n", c.name, e.what(), c.name);
+      message = std::string(e.what()) + " (see attnbench " + c.name + " --help)";
     } catch (const std::bad_alloc&) {
-      std::fprintf(stderr, "attnbench %s: error: out of memory\n", c.name);
+      message = "out of memory";
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "attnbench %s: error: %s\n", c.name, e.what());
+      message = e.what();
     }
+    // Messages quote file names, .npy headers and specs: escaped here, once, they stay one line.
+    std::fprintf(stderr, "attnbench %s: error: %s\n", c.name, attn::printable(message).c_str());
     return 2;
   }
-  std::fprintf(stderr, "attnbench: error: unknown command '%s' (try attnbench --help)\n", name.c_str());
+  std::fprintf(stderr, "attnbench: error: unknown command '%s' (try attnbench --help)\n", attn::printable(name).c_str());
   return 2;
 }

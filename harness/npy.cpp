@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include "errors.hpp"
@@ -38,6 +39,30 @@ std::string value_after(const std::string& dict, const std::string& key, const s
   return dict.substr(colon + 1);
 }
 
+// value_after() reads the first occurrence of a key, so a second 'shape' (or any repeated key)
+// would be ignored silently: refuse it. Keys are the quoted strings followed by ':' directly
+// inside the dict's braces (not inside a tuple or a structured descr).
+void refuse_duplicate_keys(const std::string& dict, const std::string& what) {
+  std::set<std::string> keys;
+  int depth = 0;
+  for (std::size_t i = 0; i < dict.size(); ++i) {
+    const char c = dict[i];
+    if (c == '\'' || c == '"') {
+      const auto end = dict.find(c, i + 1);
+      if (end == std::string::npos) return;  // unbalanced quotes: the field parsers refuse it
+      const auto after = dict.find_first_not_of(" \t", end + 1);
+      if (depth == 1 && after != std::string::npos && dict[after] == ':' &&
+          !keys.insert(dict.substr(i + 1, end - i - 1)).second)
+        bad(what, "not a valid .npy file (key '" + dict.substr(i + 1, end - i - 1) + "' appears twice in the header)");
+      i = end;
+    } else if (c == '{' || c == '(' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ')' || c == ']') {
+      --depth;
+    }
+  }
+}
+
 // Where the header dict starts and how long it is, from the first 10 (v1) or 12 bytes.
 struct Extent {
   std::size_t pos = 0, len = 0;
@@ -68,6 +93,7 @@ Header parse_header(const std::string& bytes, const std::string& what) {
   const std::size_t pos = e.pos, len = e.len;
   if (bytes.size() < pos + len) bad(what, "truncated .npy header");
   const std::string dict = bytes.substr(pos, len);
+  refuse_duplicate_keys(dict, what);
   Header h;
   h.data_offset = pos + len;
 

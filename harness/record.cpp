@@ -63,7 +63,7 @@ std::string record_json(const SweepRecord& r) {
     o.add("peak_gflops", r.peak_gflops).add("pct_peak", r.pct_peak).add("density", r.density);
     o.add("workspace_bytes", r.workspace_bytes);
     o.add("max_abs_err", r.max_abs_err).add("rel_err", r.rel_err).add("approx_err", r.approx_err);
-    o.add("err_rows", r.err_rows);
+    o.add("err_rows", r.err_rows).add("impl", r.impl).add("plan_ms", r.plan_ms);
     for (const auto& [key, value] : r.extra) o.add(key, value);
   }
   if (!r.note.empty()) o.add("note", r.note);

@@ -42,6 +42,8 @@ struct SweepRecord {
   std::optional<double> workspace_bytes;
   std::optional<double> max_abs_err, rel_err, approx_err;
   std::string err_rows;         // "all" or "sample:K"
+  std::string impl;             // the implementation that ran (Plan::impl())
+  std::optional<double> plan_ms;  // building the plan, apart from time_ms
   std::string note;             // why a value is null
   // Further optional numbers (e.g. mass_recall), written in this order after the rest.
   std::vector<std::pair<std::string, std::optional<double>>> extra;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "errors.hpp"
+#include "printable.hpp"
 
 namespace attn {
 
@@ -37,11 +38,11 @@ std::string num(const std::optional<double>& v, const char* f) { return v ? fmt(
 std::vector<std::string> cells(const SweepRecord& r) {
   const SweepCase& c = r.c;
   const std::string n = c.seq_q == c.seq_kv ? std::to_string(c.seq_q) : fmt("%dx%d", c.seq_q, c.seq_kv);
-  std::vector<std::string> v = {c.variant, std::to_string(c.batch), std::to_string(c.heads), n,
+  std::vector<std::string> v = {printable(c.variant), std::to_string(c.batch), std::to_string(c.heads), n,
                                 std::to_string(c.head_dim), c.causal ? "1" : "0", std::to_string(c.threads),
                                 isa_name(c.isa)};
   if (r.status != "ok") {
-    v.push_back("skipped: " + r.reason);
+    v.push_back("skipped: " + printable(r.reason));
     return v;
   }
   for (const std::string& s : {num(r.time_ms, "%.3f"), num(r.gflops, "%.1f"), num(r.pct_peak, "%.1f"),

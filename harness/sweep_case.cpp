@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "accuracy.hpp"
@@ -12,6 +13,7 @@
 #include "memory.hpp"
 #include "timing.hpp"
 #include "variant.hpp"
+#include "workspace_fit.hpp"
 
 namespace attn {
 
@@ -23,10 +25,12 @@ Problem case_problem(const SweepCase& c) {
 }
 
 namespace {
-std::string gib(double bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / 1073741824.0);
-  return buf;
+// Q, K, V, O and the float64 accuracy buffers, in O(1) (no row list yet) and in double so that
+// absurd grids cannot overflow.
+double fixed_bytes(const Problem& p) {
+  const double q = static_cast<double>(p.B) * p.H * p.Nq * p.D, kv = static_cast<double>(p.B) * p.Hkv * p.Nk * p.D;
+  const double rows = static_cast<double>(accuracy_row_count(p));
+  return sizeof(float) * (2 * q + 2 * kv) + 3.0 * sizeof(double) * p.B * p.H * rows * p.D;
 }
 
 // Query tokens of one forward, and (query, key) pairs: padding past --lens does not count.
@@ -59,7 +63,7 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   const std::string lens = c.param("lens", "");
   if (!lens.empty()) {
     in.lens = case_lengths(lens, in.problem);
-    in.problem.lens = in.lens.data();
+    in.problem.lens = in.lens;
   }
   const Problem& p = in.problem;
   omp_set_num_threads(c.threads);  // workspace sizes may depend on it
@@ -67,14 +71,16 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   const std::string unsupported = variant->unsupported_reason(p);
   if (!unsupported.empty()) return skipped(r, unsupported);
 
-  // Memory: inputs, output, the variant's workspace, and the float64 accuracy buffers.
-  const std::vector<long> rows = accuracy_rows(p);
-  const double workspace = static_cast<double>(variant->workspace_bytes(p, c.isa));
-  const double need = static_cast<double>(tensor_bytes(p)) + workspace +
-                      3.0 * sizeof(double) * p.B * p.H * static_cast<double>(rows.size()) * p.D;
+  // Memory: inputs, output, the float64 accuracy buffers and the variant's workspace, decided in
+  // O(1) when the case plainly cannot fit, before any plan, layout or row list is built.
   double limit = static_cast<double>(available_memory_bytes());
   if (opt.max_memory_gib > 0) limit = std::min(limit, opt.max_memory_gib * 1073741824.0);
-  if (need > limit) return skipped(r, "needs " + gib(need) + ", limit " + gib(limit));
+  const WorkspaceFit fit = fit_workspace(*variant, p, c.isa, fixed_bytes(p), limit);
+  if (!fit.fits)
+    return skipped(r, "needs " + std::string(fit.exact ? "" : "at least ") + gib_text(fit.need) + ", limit " +
+                          gib_text(limit));
+  const double workspace = static_cast<double>(variant->workspace_bytes(p, c.isa));
+  const std::vector<long> rows = accuracy_rows(p);
 
   const double flops = variant->flops(p);
   const std::string family = c.family();
@@ -93,15 +99,21 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
 
   const std::string kind = c.param("inputs", "gaussian");
   generate_inputs(kind, input_seed(p, kind), in);
-  std::vector<float> out(static_cast<std::size_t>(p.B) * p.H * p.Nq * p.D);
+  std::vector<float> out(p.q_elems());
   const Tensors t = in.tensors();
-  variant->forward(p, t, out.data(), c.isa);
+  check_input_range(*variant, p, t);
+  // Plan once, outside the timed region; the timed call is run() alone.
+  const auto plan_start = std::chrono::steady_clock::now();
+  const std::unique_ptr<Plan> plan = variant->plan(p, c.isa);
+  r.plan_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - plan_start).count();
+  r.impl = plan->impl();
+  plan->run(t, {out.data(), nullptr});
   const Accuracy acc = measure_accuracy(*variant, p, t, out.data());
   const MassRecall recall = measure_mass_recall(*variant, p, t, rows);
 
   const double peak = state.peaks.get(c.threads, c.isa);
   const Timing timing = time_case(
-      c.canonical(), [&] { variant->forward(p, t, out.data(), c.isa); }, c.threads, opt.timing);
+      c.canonical(), [&] { plan->run(t, {out.data(), nullptr}); }, c.threads, opt.timing);
   const double seconds = timing.median_ms * 1e-3;
   state.last_in_family[family] = {flops, seconds};
 
@@ -119,7 +131,7 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   r.peak_gflops = peak;
   if (r.gflops && peak > 0) r.pct_peak = 100.0 * *r.gflops / peak;
   r.density = variant->visible_pairs(p) / real_pairs(p);
-  r.workspace_bytes = workspace;
+  r.workspace_bytes = static_cast<double>(plan->workspace_bytes());
   r.max_abs_err = acc.max_abs_err;
   r.rel_err = acc.rel_err;
   r.approx_err = acc.approx_err;
@@ -127,7 +139,7 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   r.note = acc.note;
   r.extra.push_back({"mass_recall", recall.mean});
   r.extra.push_back({"mass_recall_min", recall.min});
-  if (p.lens) r.extra.push_back({"tokens", real_tokens(p)});
+  if (p.has_lens()) r.extra.push_back({"tokens", real_tokens(p)});
   return r;
 }
 

@@ -4,13 +4,15 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
+#include "case_filter.hpp"
 #include "case_inputs.hpp"
 #include "errors.hpp"
 #include "input_file.hpp"
+#include "isa_choice.hpp"
 #include "list_parsing.hpp"
+#include "run_options.hpp"
 #include "variant.hpp"
 
 #ifndef ATTNBENCH_SOURCE_DIR
@@ -54,7 +56,10 @@ void check_positive(double value, const char* option) {
 
 }  // namespace
 
-SweepOptions parse_sweep_options(int argc, const char* const* argv) {
+namespace {
+// The command line, then the text of a config file (`config_text`, when given) as if it had
+// been read through --config, then --config/--preset files the command line names.
+SweepOptions parse(int argc, const char* const* argv, const std::string* config_text) {
   SweepOptions o;
   RawOptions raw;
   std::string shard = "1/1", config, preset;
@@ -79,7 +84,7 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv) {
       ("shard", po::value(&shard), "run slice I of N (I/N, 1-based) of the grid, chosen by case_id")
       ("resume", po::bool_switch(&o.resume), "skip cases already measured in --out")
       ("dry-run", po::bool_switch(&o.dry_run), "list the cases (case_id and parameters) without running them")
-      ("filter", po::value(&o.filter), "run only cases whose parameter string matches this regex")
+      ("filter", po::value(&o.filter), "run only cases whose parameter string matches this RE2 regex (at most 4096 characters)")
       ("min-time", po::value(&o.timing.min_time), "seconds per timed repetition (default 0.05)")
       ("warmup", po::value(&o.timing.warmup_time), "seconds of untimed warm-up runs per case (default 0.02)")
       ("repetitions", po::value(&o.timing.repetitions), "timed repetitions per case (default 5)")
@@ -94,7 +99,11 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv) {
   in_file.add(grid).add(run);
 
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(cmdline).run(), vm);
+  store_command_line(argc, argv, cmdline, vm);
+  if (config_text) {
+    std::istringstream in(*config_text);
+    po::store(po::parse_config_file(in, in_file), vm);
+  }
   if (vm.count("help")) {
     std::ostringstream text;
     text << cmdline;
@@ -132,21 +141,20 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv) {
   if (o.inputs != "gaussian") o.grid.extra.push_back({"inputs", o.inputs});
   if (!o.lens.empty()) {
     const std::string lens = canonical_lens(o.lens);
-    for (int batch : o.grid.batch)
-      for (int n : o.grid.seq) {
-        Problem p;
-        p.B = batch, p.Nq = p.Nk = n;
-        case_lengths(lens, p);  // throws on a list of the wrong size or a length above N
-      }
+    // Lengths must fit the smallest N; each distinct batch size once (not batch x seq, which
+    // made a 4 KB config file take minutes).
+    const int n = *std::min_element(o.grid.seq.begin(), o.grid.seq.end());
+    std::vector<int> batches = o.grid.batch;
+    std::sort(batches.begin(), batches.end());
+    batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
+    for (int batch : batches) {
+      Problem p;
+      p.B = batch, p.Nq = p.Nk = n;
+      case_lengths(lens, p);  // throws on a list of the wrong size or a length above N
+    }
     o.grid.extra.push_back({"lens", lens});
   }
-  if (!o.filter.empty()) {
-    try {
-      std::regex re(o.filter);
-    } catch (const std::regex_error& e) {
-      throw UserError("--filter '" + o.filter + "' is not a valid regular expression: " + e.what());
-    }
-  }
+  CaseFilter{o.filter};  // refuses a bad pattern now, before any case runs
   if (o.timing.repetitions < 1 || o.timing.repetitions > 1000) throw UserError("--repetitions must be in 1..1000");
   check_positive(o.timing.min_time, "--min-time");
   check_positive(o.timing.warmup_time, "--warmup");
@@ -154,6 +162,14 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv) {
   check_positive(o.max_case_seconds, "--max-case-time");
   if (o.resume && o.out.empty()) throw UserError("--resume needs --out FILE.jsonl");
   return o;
+}
+}  // namespace
+
+SweepOptions parse_sweep_options(int argc, const char* const* argv) { return parse(argc, argv, nullptr); }
+
+SweepOptions parse_config_text(const std::string& text) {
+  const char* argv[] = {"sweep"};
+  return parse(1, argv, &text);
 }
 
 }  // namespace attn

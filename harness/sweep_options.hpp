@@ -12,7 +12,7 @@ struct SweepOptions {
   GridSpec grid;
   std::string out;             // JSONL to append to ("" = none)
   std::string format = "table";
-  std::string filter;          // std::regex over SweepCase::canonical()
+  std::string filter;          // RE2 pattern over SweepCase::canonical() (case_filter.hpp)
   Shard shard;
   bool resume = false, dry_run = false;
   TimingOptions timing;
@@ -27,6 +27,8 @@ struct SweepOptions {
 // Parses and checks every option; throws UserError (or a program_options error) naming the
 // first bad one, before any case runs.
 SweepOptions parse_sweep_options(int argc, const char* const* argv);
+// The same for `sweep --config FILE` alone, given the file's text (the config fuzz target).
+SweepOptions parse_config_text(const std::string& text);
 
 // The file behind --preset NAME.
 std::string preset_path(const std::string& name);

@@ -1,6 +1,7 @@
 #include "table_presets.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -37,7 +38,10 @@ std::string column_label(const Column& c) {
   return c.first == c.second ? seq_label(c.second) : seq_label(c.first) + "x" + seq_label(c.second);
 }
 
+// Every number in a table goes through here: one that is not finite (a ratio over a tiny
+// time, say) is shown as a dash, never as "inf" or "nan".
 std::string printf_string(const char* fmt, double x) {
+  if (!std::isfinite(x)) return kDash;
   char buf[64];
   std::snprintf(buf, sizeof buf, fmt, x);
   return buf;
@@ -156,7 +160,8 @@ void add_lra_tables(const Grid& g, PresetOutput& out) {
   if (std::find(g.variants.begin(), g.variants.end(), "dense") == g.variants.end())
     out.problems.push_back("lra: no dense records (" + g.setting.describe() + "); every ratio is " + std::string(kDash));
   speed.notes = {"time = median over repetitions (time_ms); " + sources_note(g),
-                 std::string(kDash) + " = skipped (e.g. over --max-case-time), no record, or no dense record for that N; " +
+                 std::string(kDash) + " = skipped (e.g. over --max-case-time), no record, no dense record for that N, or a ratio too large " +
+                     "to print; " +
                      "OOM = skipped for lack of memory"};
   memory.notes = {"workspace_bytes as recorded by the sweep; " + sources_note(g)};
   if (dense_workspace_zero) memory.notes.push_back("dense reported 0 workspace bytes: those cells are absolute MiB");

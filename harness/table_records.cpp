@@ -1,6 +1,7 @@
 #include "table_records.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <algorithm>
 #include <map>
 #include <set>
@@ -12,6 +13,12 @@
 namespace attn {
 
 namespace {
+
+std::string number_text(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
 
 std::string where(const json::Line& line) { return line.file + ":" + std::to_string(line.line); }
 
@@ -72,7 +79,9 @@ CaseRecord case_record_from_json(const json::Line& line) {
   }
   if (!r.skipped) {
     r.time_ms = number_field(line, "time_ms");
-    if (r.time_ms <= 0) throw UserError(r.source + ": \"time_ms\" must be positive");
+    // A subnormal time (5e-324) is no measurement, and dividing by it overflows to inf.
+    if (!std::isnormal(r.time_ms) || r.time_ms <= 0)
+      throw UserError(r.source + ": \"time_ms\" must be a positive normal number (got " + number_text(r.time_ms) + ")");
     r.workspace_bytes = number_field(line, "workspace_bytes");
   }
   return r;

@@ -1,6 +1,7 @@
 #include "table_render.hpp"
 
 #include "errors.hpp"
+#include "printable.hpp"
 
 namespace attn {
 
@@ -42,6 +43,18 @@ std::string latex_cell(const std::string& s) {
   if (s.size() > 1 && s.back() == 'x' && s.find_first_not_of("0123456789.") == s.size() - 1)
     return s.substr(0, s.size() - 1) + "$\\times$";
   return latex_text(s);
+}
+
+// Titles, notes and cells quote file names and variant specs from the records: control bytes
+// in them are escaped once here, before any format adds its own quoting.
+Table printable_table(const Table& t) {
+  Table out = t;
+  out.title = printable(t.title);
+  for (auto& n : out.notes) n = printable(n);
+  for (auto& h : out.header) h = printable(h);
+  for (auto& row : out.rows)
+    for (auto& c : row) c = printable(c);
+  return out;
 }
 
 std::string render_markdown(const Table& t) {
@@ -105,10 +118,11 @@ std::string render_tables(const std::vector<Table>& tables, TableFormat format) 
   std::string out;
   for (std::size_t i = 0; i < tables.size(); ++i) {
     if (i) out += "\n";
+    const Table t = printable_table(tables[i]);
     switch (format) {
-      case TableFormat::Markdown: out += render_markdown(tables[i]); break;
-      case TableFormat::Csv: out += render_csv(tables[i]); break;
-      case TableFormat::Latex: out += render_latex(tables[i]); break;
+      case TableFormat::Markdown: out += render_markdown(t); break;
+      case TableFormat::Csv: out += render_csv(t); break;
+      case TableFormat::Latex: out += render_latex(t); break;
     }
   }
   return out;

@@ -1,6 +1,5 @@
 #include "isa.hpp"
 
-#include "errors.hpp"
 
 namespace attn {
 
@@ -14,10 +13,10 @@ const char* isa_name(Isa isa) {
   return "?";
 }
 
-Isa parse_isa(const std::string& name) {
+bool parse_isa(const std::string& name, Isa& out) {
   for (Isa isa : {Isa::scalar, Isa::sse2, Isa::avx2, Isa::avx512})
-    if (name == isa_name(isa)) return isa;
-  throw UserError("unknown ISA '" + name + "' (expected auto, avx512, avx2, sse2 or scalar)");
+    if (name == isa_name(isa)) return out = isa, true;
+  return false;
 }
 
 // __builtin_cpu_supports also checks that the OS saves the wide registers (XGETBV),
@@ -39,15 +38,6 @@ Isa best_isa() {
   for (Isa isa : {Isa::avx512, Isa::avx2, Isa::sse2})
     if (cpu_supports(isa)) return isa;
   return Isa::scalar;
-}
-
-Isa resolve_isa(const std::string& name) {
-  if (name == "auto") return best_isa();
-  Isa isa = parse_isa(name);
-  if (!cpu_supports(isa))
-    throw UserError(std::string("ISA '") + name + "' is not supported by this CPU (best available: " +
-                    isa_name(best_isa()) + ")");
-  return isa;
 }
 
 std::vector<Isa> supported_isas() {

@@ -1,8 +1,7 @@
 #include "kernel_table.hpp"
 
+#include <stdexcept>
 #include <string>
-
-#include "errors.hpp"
 
 namespace attn {
 namespace kernels {
@@ -13,7 +12,7 @@ KernelTable kernel_table_scalar();
 }  // namespace kernels
 
 const KernelTable& kernel_table(Isa isa) {
-  if (!cpu_supports(isa)) throw UserError(std::string("ISA '") + isa_name(isa) + "' is not supported by this CPU");
+  if (!cpu_supports(isa)) throw std::invalid_argument(std::string("this CPU cannot run ") + isa_name(isa) + " kernels");
   static const KernelTable avx512 = kernels::kernel_table_avx512();
   static const KernelTable avx2 = kernels::kernel_table_avx2();
   static const KernelTable sse2 = kernels::kernel_table_sse2();

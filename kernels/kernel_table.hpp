@@ -1,26 +1,34 @@
-// The runtime dispatcher: one table of kernel entry points per ISA, each filled in by
-// kernels/isa/<isa>.cpp, which is compiled with that ISA's flags.
+// The kernels one ISA build provides: one table of entry points per ISA, each filled in by
+// kernels/isa/<isa>.cpp, which is compiled with that ISA's flags. Callers choose among them
+// through the implementation lists (impl_list.hpp), not by indexing this table directly.
 #pragma once
 #include <cstddef>
+#include <string>
 
 #include "isa.hpp"
 #include "linear_attention_args.hpp"
 #include "masked_attention_args.hpp"
+#include "ukernels.hpp"
 
 namespace attn {
 
 struct KernelTable {
   Isa isa;
   int vector_width;  // floats per vector
+  // Micro-kernel tile of the flash engine, e.g. "6x4v": R query rows x C vectors of keys.
+  std::string flash_tile;
   void (*masked_attention)(const MaskedAttentionArgs&);
-  std::size_t (*masked_attention_workspace)(const MaskedAttentionArgs&);
+  std::size_t (*masked_attention_workspace)(const Problem&, int threads);
   // Runs `iterations` rounds of independent vector FMAs on this thread; returns the flops done.
   double (*fma_loop)(long iterations);
   void (*linear_attention)(const LinearAttentionArgs&);
   std::size_t (*linear_attention_workspace)(const LinearAttentionArgs&);
+  // This ISA's entries of the micro-kernel lists.
+  UkernelLists ukernels;
 };
 
-// The table for `isa`; throws UserError if the CPU lacks it.
+// The table for `isa`; throws std::invalid_argument if the CPU lacks it (callers check
+// cpu_supports first: the implementation lists do).
 const KernelTable& kernel_table(Isa isa);
 
 }  // namespace attn

@@ -3,8 +3,9 @@
 // only in the block plan (which key tiles each query tile visits) and the element mask.
 //
 // Per query tile (64 rows) it keeps the output accumulator, the running max and the running sum
-// in a small per-thread workspace; scores never exceed R x 64 per step, so extra memory is
-// O(tile) per thread plus one packed copy of K and V.
+// in a small per-thread scratch; scores never exceed R x 64 per step, so extra memory is
+// O(tile) per thread plus one packed copy of K (and V). All of it is one buffer the caller's
+// plan allocates (masked_attention_workspace); the engine allocates nothing.
 //
 // Loop order, for speed: query tile -> key tile -> block of R query rows -> (Q.K^T for R rows,
 // softmax of those R rows, P.V for those R rows). The key and value tiles (16 KiB each at D = 64)
@@ -17,7 +18,6 @@
 #include <limits>
 #include <vector>
 
-#include "aligned_buffer.hpp"
 #include "masked_attention_args.hpp"
 #include "simd.hpp"
 
@@ -43,11 +43,11 @@ inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 // K packed per key tile as [D][kTileK] (keys contiguous, so a vector holds W keys of one dim).
 // V is read in place when D is a whole number of vectors (P.V never reads keys past the valid
 // count, see key_span); otherwise packed as [Nk rounded up to a tile][Dp], Dp = D rounded up
-// to the vector width.
+// to the vector width. Both live in the plan's workspace.
 struct PackedKV {
-  AlignedBuffer kt;
-  AlignedBuffer v;
-  const float* v_base = nullptr;  // a.v itself or v.data()
+  float* kt = nullptr;
+  float* v = nullptr;             // packed V, or null when read in place
+  const float* v_base = nullptr;  // the caller's V or v
   int k_tiles = 0;
   int D = 0;
   int Dp = 0;
@@ -61,57 +61,51 @@ inline bool v_in_place(int D, int W) { return D % W == 0; }
 // Transposes one key tile, scaled by kscale (keys past Nk become zeros: Q.K^T reads whole
 // vectors, and a NaN there would survive the -inf mask) and, if V is packed, copies its value rows.
 template <class V>
-inline void pack_tile(const MaskedAttentionArgs& a, long head, int kt, bool pack_v, float kscale, PackedKV& p) {
+inline void pack_tile(const Problem& P, const Tensors& in, long head, int kt, bool pack_v, float kscale, PackedKV& p) {
   constexpr int W = static_cast<int>(V::size);
-  const float* k = a.k + head * a.Nk * a.D;
-  float* kt_dst = p.kt.data() + head * p.kt_head_stride() + static_cast<std::size_t>(kt) * kTileK * a.D;
+  const int D = P.D;
+  const float* k = in.k + head * P.Nk * D;
+  float* kt_dst = p.kt + head * p.kt_head_stride() + static_cast<std::size_t>(kt) * kTileK * D;
   const long k0 = static_cast<long>(kt) * kTileK;
-  const int kn = static_cast<int>(std::min<long>(kTileK, a.Nk - k0));
-  const float* src = k + k0 * a.D;
+  const int kn = static_cast<int>(std::min<long>(kTileK, P.Nk - k0));
+  const float* src = k + k0 * D;
   // W keys x W dims at a time, transposed in registers (a scalar copy is bound by one store
   // per element); the dims past the last whole vector one element at a time.
-  const int d_vec = a.D / W * W;
+  const int d_vec = D / W * W;
   for (int jb = 0; jb < kTileK; jb += W)
     for (int d0 = 0; d0 < d_vec; d0 += W) {
       V x[W];
       ATTN_UNROLL for (int i = 0; i < W; ++i)
-        x[i] = jb + i < kn ? V::load_unaligned(src + static_cast<long>(jb + i) * a.D + d0) * V(kscale) : V(0.0f);
+        x[i] = jb + i < kn ? V::load_unaligned(src + static_cast<long>(jb + i) * D + d0) * V(kscale) : V(0.0f);
       simd::transpose_square(x);
       ATTN_UNROLL for (int i = 0; i < W; ++i) x[i].store_aligned(kt_dst + static_cast<std::size_t>(d0 + i) * kTileK + jb);
     }
-  for (int d = d_vec; d < a.D; ++d) {
+  for (int d = d_vec; d < D; ++d) {
     float* dst = kt_dst + static_cast<std::size_t>(d) * kTileK;
-    for (int j = 0; j < kn; ++j) dst[j] = src[static_cast<long>(j) * a.D + d] * kscale;
+    for (int j = 0; j < kn; ++j) dst[j] = src[static_cast<long>(j) * D + d] * kscale;
     for (int j = kn; j < kTileK; ++j) dst[j] = 0.0f;
   }
   if (!pack_v) return;
-  const float* v = a.v + head * a.Nk * a.D;
-  float* v_dst = p.v.data() + head * p.v_head_stride() + static_cast<std::size_t>(kt) * kTileK * p.Dp;
+  const float* v = in.v + head * P.Nk * D;
+  float* v_dst = p.v + head * p.v_head_stride() + static_cast<std::size_t>(kt) * kTileK * p.Dp;
   for (int j = 0; j < kTileK; ++j) {
     float* vrow = v_dst + static_cast<std::size_t>(j) * p.Dp;
     if (j < kn)
-      std::memcpy(vrow, v + (k0 + j) * a.D, sizeof(float) * a.D);
+      std::memcpy(vrow, v + (k0 + j) * D, sizeof(float) * D);
     else
-      std::memset(vrow, 0, sizeof(float) * a.D);
-    std::memset(vrow + a.D, 0, sizeof(float) * (p.Dp - a.D));
+      std::memset(vrow, 0, sizeof(float) * D);
+    std::memset(vrow + D, 0, sizeof(float) * (p.Dp - D));
   }
 }
 
-// Packs into p, whose buffers the caller keeps across calls (grown on demand, never shrunk).
+// Packs K (and V unless read in place) into p, whose buffers point into the plan's workspace.
 template <class V>
-inline void pack_kv(const MaskedAttentionArgs& a, float kscale, PackedKV& p) {
-  constexpr int W = static_cast<int>(V::size);
-  p.D = a.D;
-  p.k_tiles = (a.Nk + kTileK - 1) / kTileK;
-  const bool pack_v = !v_in_place(a.D, W);
-  p.Dp = pack_v ? round_up(a.D, W) : a.D;
-  p.v_rows = pack_v ? p.k_tiles * kTileK : a.Nk;
-  const long heads = static_cast<long>(a.B) * a.Hkv;
-  p.kt.resize(heads * p.kt_head_stride());
-  if (pack_v) p.v.resize(heads * p.v_head_stride());
-  p.v_base = pack_v ? p.v.data() : a.v;
-#pragma omp parallel for schedule(static)
-  for (long t = 0; t < heads * p.k_tiles; ++t) pack_tile<V>(a, t / p.k_tiles, static_cast<int>(t % p.k_tiles), pack_v, kscale, p);
+inline void pack_kv(const Problem& P, const Tensors& in, float kscale, int threads, PackedKV& p) {
+  const long heads = static_cast<long>(P.B) * P.Hkv;
+  const bool pack_v = p.v != nullptr;
+  p.v_base = pack_v ? p.v : in.v;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (long t = 0; t < heads * p.k_tiles; ++t) pack_tile<V>(P, in, t / p.k_tiles, static_cast<int>(t % p.k_tiles), pack_v, kscale, p);
 }
 
 // S[r][C vectors] = sum_d Q[r][d] * Kt[d][C vectors] for R rows (row stride kTileK in S).
@@ -195,27 +189,34 @@ inline void qk_cols(const float* q, int D, const float* kt, int cb, int ce, floa
 
 // Additive masks, 0 where a key is visible and -inf where not, for the rows of one key tile.
 // An interval row [lo, hi) is two shifted windows into constant ramps (no per-element work):
-// kRampLo[kTileK - lo + j] is 0 iff j >= lo and kRampHi[kTileK - hi + j] is -inf iff j >= hi.
+// ramp_lo[kTileK - lo + j] is 0 iff j >= lo and ramp_hi[kTileK - hi + j] is -inf iff j >= hi.
+struct MaskRamps {
+  alignas(64) float lo[2 * kTileK];
+  alignas(64) float hi[2 * kTileK];
+  MaskRamps() {
+    constexpr float neg_inf = -std::numeric_limits<float>::infinity();
+    for (int t = 0; t < 2 * kTileK; ++t) {
+      lo[t] = t < kTileK ? neg_inf : 0.0f;
+      hi[t] = t < kTileK ? 0.0f : neg_inf;
+    }
+  }
+};
+inline const MaskRamps& mask_ramps() {
+  static const MaskRamps ramps;
+  return ramps;
+}
+
+// Plain data, placed in the workspace (one per thread).
 struct RowMasks {
-  alignas(64) float ramp_lo[2 * kTileK];
-  alignas(64) float ramp_hi[2 * kTileK];
+  alignas(64) float bias[kTileQ * kTileK];  // only for rows with holes
   int lo[kTileQ], hi[kTileQ];   // visible keys [lo, hi) of each row, relative to the tile
   bool interval[kTileQ];        // true: lo/hi describe the row; false: use the bias row
   long band_lo[kTileQ], band_hi[kTileQ];  // the query tile's row bands (absolute), for band tiles
-  std::vector<uint8_t> visible;
-  AlignedBuffer bias;           // kTileQ x kTileK, only for rows with holes
+  uint8_t visible[kTileK];
 
-  RowMasks() : visible(kTileK) {
-    constexpr float neg_inf = -std::numeric_limits<float>::infinity();
-    for (int t = 0; t < 2 * kTileK; ++t) {
-      ramp_lo[t] = t < kTileK ? neg_inf : 0.0f;
-      ramp_hi[t] = t < kTileK ? 0.0f : neg_inf;
-    }
-    bias.resize(static_cast<std::size_t>(kTileQ) * kTileK);
-  }
   // The two additive rows for row r (second may be null).
-  const float* first(int r) const { return interval[r] ? ramp_lo + kTileK - lo[r] : bias.data() + r * kTileK; }
-  const float* second(int r) const { return interval[r] ? ramp_hi + kTileK - hi[r] : nullptr; }
+  const float* first(int r) const { return interval[r] ? mask_ramps().lo + kTileK - lo[r] : bias + r * kTileK; }
+  const float* second(int r) const { return interval[r] ? mask_ramps().hi + kTileK - hi[r] : nullptr; }
 };
 
 // Fills the row masks of one masked key tile: rows [0, rows) of the query tile starting at q0,
@@ -237,9 +238,9 @@ inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int row
       continue;
     }
     rm.interval[r] = false;
-    uint8_t* vis = rm.visible.data();
+    uint8_t* vis = rm.visible;
     a.mask->mark_row(h, q0 + r, k0, kn, vis);
-    float* b = rm.bias.data() + r * kTileK;
+    float* b = rm.bias + r * kTileK;
     int first = kn, last = -1;
     for (int j = 0; j < kTileK; ++j) {
       const bool on = j < kn && vis[j];
@@ -250,27 +251,36 @@ inline void build_row_masks(const MaskedAttentionArgs& a, int h, int q0, int row
   }
 }
 
-// Per-thread scratch for one query tile, kept per thread across calls (grown on demand).
+// One thread's scratch for one query tile, carved out of the plan's workspace.
 template <class V>
 struct TileScratch {
-  static constexpr int W = static_cast<int>(V::size);
-  AlignedBuffer o, m, l, alpha, p;
-  RowMasks masks;
-  void reserve(int Dp) {
-    o.resize(static_cast<std::size_t>(kTileQ) * Dp);
-    m.resize(static_cast<std::size_t>(kTileQ) * W);  // running max, broadcast per row
-    l.resize(static_cast<std::size_t>(kTileQ) * W);  // running sum, lane-wise per row
-    alpha.resize(static_cast<std::size_t>(kTileQ) * W);
-    p.resize(static_cast<std::size_t>(Blocking<V>::G) * Blocking<V>::R * kTileK);
-  }
+  float* o;      // kTileQ x Dp output accumulator
+  float* m;      // kTileQ x W running max, broadcast per row
+  float* l;      // kTileQ x W running sum, lane-wise per row
+  float* alpha;  // kTileQ x W rescale factors
+  float* p;      // G x R x kTileK scores / probabilities of one row group
+  RowMasks* masks;
 };
 
-// This thread's scratch (OpenMP reuses its worker threads, so this persists across calls).
-template <class V>
-TileScratch<V>& thread_scratch() {
-  thread_local TileScratch<V> ws;
-  return ws;
-}
+// Where everything lives in the workspace: packed K, packed V (if any), then per thread the
+// tile scratch and its RowMasks. Every region starts on a 64-byte boundary.
+struct EngineLayout {
+  static std::size_t align(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
+  int k_tiles, Dp;
+  bool pack_v;
+  std::size_t kt_bytes, v_bytes, scratch_floats, thread_bytes;
+  EngineLayout(const Problem& P, int W, int R, int G) {
+    k_tiles = (P.Nk + kTileK - 1) / kTileK;
+    pack_v = P.D % W != 0;
+    Dp = pack_v ? (P.D + W - 1) / W * W : P.D;
+    const std::size_t heads = static_cast<std::size_t>(P.B) * P.Hkv;
+    kt_bytes = align(sizeof(float) * heads * k_tiles * kTileK * P.D);
+    v_bytes = pack_v ? align(sizeof(float) * heads * k_tiles * kTileK * Dp) : 0;
+    scratch_floats = static_cast<std::size_t>(kTileQ) * (Dp + 3 * W) + static_cast<std::size_t>(G) * R * kTileK;
+    thread_bytes = align(sizeof(float) * scratch_floats) + align(sizeof(RowMasks));
+  }
+  std::size_t total(int threads) const { return kt_bytes + v_bytes + thread_bytes * threads; }
+};
 
 // The running max only moves when a tile's max exceeds it by more than this (log2 domain), so
 // most tiles need no rescale of the output (FlashAttention-3's trick). Exact: probabilities
@@ -348,7 +358,7 @@ inline void row_group(int r0, int nb, const float* q, const float* kt, const flo
   int jb[Blk::G], je[Blk::G], cb[Blk::G], ce[Blk::G];
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
-    float* p = ws.p.data() + static_cast<std::size_t>(b) * R * kTileK;
+    float* p = ws.p + static_cast<std::size_t>(b) * R * kTileK;
     key_span(masks, rb, R, jb[b], je[b]);
     cb[b] = jb[b] / W * W, ce[b] = round_up(je[b], W);
     // Columns outside [cb, ce) are masked in every row of the block: softmax skips them too.
@@ -357,15 +367,15 @@ inline void row_group(int r0, int nb, const float* q, const float* kt, const flo
   bool rescale[Blk::G] = {};
   for (int r = 0; r < nb * R; ++r) {
     const int row = r0 + r;
-    rescale[r / R] |= softmax_row<V>(ws.p.data() + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
+    rescale[r / R] |= softmax_row<V>(ws.p + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
                                      masks ? masks->first(row) : nullptr,
-                   masks ? masks->second(row) : nullptr, ws.m.data() + row * W, ws.l.data() + row * W,
-                   ws.alpha.data() + row * W);
+                   masks ? masks->second(row) : nullptr, ws.m + row * W, ws.l + row * W,
+                   ws.alpha + row * W);
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
-    pv_rows<V, R, CV>(ws.p.data() + static_cast<std::size_t>(b) * R * kTileK, jb[b], je[b], vt, Dp,
-                      ws.o.data() + static_cast<std::size_t>(rb) * Dp, rescale[b] ? ws.alpha.data() + rb * W : nullptr);
+    pv_rows<V, R, CV>(ws.p + static_cast<std::size_t>(b) * R * kTileK, jb[b], je[b], vt, Dp,
+                      ws.o + static_cast<std::size_t>(rb) * Dp, rescale[b] ? ws.alpha + rb * W : nullptr);
   }
 }
 
@@ -385,17 +395,21 @@ inline void row_blocks(int r0, int r1, const float* q, const float* kt, const fl
 }
 
 // out[r] = O[r] / (sum of row r's probabilities), in vectors; a row that saw no key gives zeros.
+// lse (optional) receives ln(sum_j e^(scale q.k_j)) = (m + log2 l) ln 2, -inf for a row that saw
+// no key (m is the running max in the log2 domain).
 template <class V>
-inline void normalize_rows(const TileScratch<V>& ws, int rows, int D, int Dp, float* out) {
+inline void normalize_rows(const TileScratch<V>& ws, int rows, int D, int Dp, float* out, float* lse) {
   constexpr int W = static_cast<int>(V::size);
   const int d_vec = D / W * W;
   for (int r = 0; r < rows; ++r) {
-    const float l = simd::hsum(V::load_aligned(ws.l.data() + r * W));
+    const float l = simd::hsum(V::load_aligned(ws.l + r * W));
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
-    const float* src = ws.o.data() + static_cast<std::size_t>(r) * Dp;
+    const float* src = ws.o + static_cast<std::size_t>(r) * Dp;
     float* dst = out + static_cast<long>(r) * D;
     for (int d = 0; d < d_vec; d += W) (V::load_aligned(src + d) * V(inv)).store_unaligned(dst + d);
     for (int d = d_vec; d < D; ++d) dst[d] = src[d] * inv;
+    if (lse)
+      lse[r] = l > 0.0f ? (ws.m[r * W] + std::log2(l)) * 0.6931471805599453f : -std::numeric_limits<float>::infinity();
   }
 }
 
@@ -405,50 +419,62 @@ void masked_attention(const MaskedAttentionArgs& a) {
   using Blk = Blocking<V>;
   constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
+  const Problem& P = *a.p;
+  const EngineLayout layout(P, W, Blk::R, Blk::G);
+  char* base = static_cast<char*>(a.workspace);
 
-  // Kept across calls: the harness calls forward repeatedly, and fresh buffers cost page faults.
-  // One per calling thread, so concurrent calls from different threads stay independent.
-  // (Reach it through a reference: inside the parallel regions the name would mean each worker's
-  // own empty copy.)
-  thread_local PackedKV packed_cache;
-  PackedKV& packed = packed_cache;
+  PackedKV packed;
+  packed.D = P.D, packed.Dp = layout.Dp, packed.k_tiles = layout.k_tiles;
+  packed.v_rows = layout.pack_v ? layout.k_tiles * kTileK : P.Nk;
+  packed.kt = reinterpret_cast<float*>(base);
+  packed.v = layout.pack_v ? reinterpret_cast<float*>(base + layout.kt_bytes) : nullptr;
   // log2 domain: exp(scale * q.k) = 2^(q . (scale * log2(e) * k)), the factor folded into the
   // packed keys, so Q.K^T reads the queries in place.
-  pack_kv<V>(a, a.scale * 1.4426950408889634f, packed);
-  const int Dp = packed.Dp, D = a.D;
-  const int q_tiles = (a.Nq + kTileQ - 1) / kTileQ;
-  const int group = a.H / a.Hkv;
-  const long tasks = static_cast<long>(a.B) * a.H * q_tiles;
+  pack_kv<V>(P, a.in, P.effective_scale() * 1.4426950408889634f, a.threads, packed);
+  const int Dp = packed.Dp, D = P.D;
+  const int q_tiles = (P.Nq + kTileQ - 1) / kTileQ;
+  const int group = P.H / P.Hkv;
+  const long tasks = static_cast<long>(P.B) * P.H * q_tiles;
 
-#pragma omp parallel
+#pragma omp parallel num_threads(a.threads)
   {
-    TileScratch<V>& ws = thread_scratch<V>();
-    ws.reserve(Dp);
+    char* mine = base + layout.kt_bytes + layout.v_bytes + layout.thread_bytes * omp_get_thread_num();
+    float* f = reinterpret_cast<float*>(mine);
+    TileScratch<V> ws;
+    ws.o = f, f += static_cast<std::size_t>(kTileQ) * Dp;
+    ws.m = f, f += kTileQ * W;
+    ws.l = f, f += kTileQ * W;
+    ws.alpha = f, f += kTileQ * W;
+    ws.p = f;
+    ws.masks = reinterpret_cast<RowMasks*>(mine + EngineLayout::align(sizeof(float) * layout.scratch_floats));
     // Later query tiles see more keys under causal masks: hand them out first.
 #pragma omp for schedule(dynamic, 1)
     for (long t = tasks - 1; t >= 0; --t) {
       const int qt = static_cast<int>(t % q_tiles);
-      const int h = static_cast<int>((t / q_tiles) % a.H);
-      const int b = static_cast<int>(t / (static_cast<long>(q_tiles) * a.H));
-      const int valid_q = a.lens ? a.lens[b] : a.Nq;
-      const int valid_k = a.lens ? a.lens[b] : a.Nk;
+      const int h = static_cast<int>((t / q_tiles) % P.H);
+      const int b = static_cast<int>(t / (static_cast<long>(q_tiles) * P.H));
+      const int valid_q = P.valid_q(b);
+      const int valid_k = P.valid_k(b);
       const int q0 = qt * kTileQ;
-      const int tile_rows = std::min(kTileQ, a.Nq - q0);
+      const int tile_rows = std::min(kTileQ, P.Nq - q0);
       const int rows = std::max(0, std::min(tile_rows, valid_q - q0));
-      const float* q = a.q + ((static_cast<long>(b) * a.H + h) * a.Nq + q0) * D;
-      float* out = a.o + ((static_cast<long>(b) * a.H + h) * a.Nq + q0) * D;
+      const long row0 = (static_cast<long>(b) * P.H + h) * P.Nq + q0;
+      const float* q = a.in.q + row0 * D;
+      float* out = a.out.o + row0 * D;
+      float* lse = a.out.lse ? a.out.lse + row0 : nullptr;
       std::memset(out + static_cast<long>(rows) * D, 0, sizeof(float) * (tile_rows - rows) * D);
+      if (lse) std::fill(lse + rows, lse + tile_rows, neg_inf);
       if (rows == 0) continue;
 
-      const long kvhead = static_cast<long>(b) * a.Hkv + h / group;
-      const float* kt_head = packed.kt.data() + kvhead * packed.kt_head_stride();
+      const long kvhead = static_cast<long>(b) * P.Hkv + h / group;
+      const float* kt_head = packed.kt + kvhead * packed.kt_head_stride();
       const float* v_head = packed.v_base + kvhead * packed.v_head_stride();
       // Q.K^T reads the queries in place, one row block at a time: start fetching the whole
       // tile now (the copy this replaced streamed it in one pass).
       for (long i = 0; i < static_cast<long>(rows) * D; i += 64 / sizeof(float)) __builtin_prefetch(q + i, 0, 3);
-      std::fill(ws.o.data(), ws.o.data() + static_cast<std::size_t>(rows) * Dp, 0.0f);
-      std::fill(ws.m.data(), ws.m.data() + static_cast<std::size_t>(rows) * W, neg_inf);
-      std::fill(ws.l.data(), ws.l.data() + static_cast<std::size_t>(rows) * W, 0.0f);
+      std::fill(ws.o, ws.o + static_cast<std::size_t>(rows) * Dp, 0.0f);
+      std::fill(ws.m, ws.m + static_cast<std::size_t>(rows) * W, neg_inf);
+      std::fill(ws.l, ws.l + static_cast<std::size_t>(rows) * W, 0.0f);
 
       const int lh = a.plan.layout_heads == 1 ? 0 : h;
       const std::size_t slot = static_cast<std::size_t>(lh) * a.plan.q_tiles + qt;
@@ -460,32 +486,24 @@ void masked_attention(const MaskedAttentionArgs& a) {
         const int kn = std::min(kTileK, valid_k - k0);
         const bool masked = ref.kind != TileKind::full || kn < kTileK;
         if (ref.kind == TileKind::band && !have_bands) {
-          a.mask->row_bands(q0, rows, ws.masks.band_lo, ws.masks.band_hi);
+          a.mask->row_bands(q0, rows, ws.masks->band_lo, ws.masks->band_hi);
           have_bands = true;
         }
-        if (masked) build_row_masks(a, h, q0, rows, k0, kn, ref.kind, ws.masks);
+        if (masked) build_row_masks(a, h, q0, rows, k0, kn, ref.kind, *ws.masks);
         const float* kt = kt_head + static_cast<std::size_t>(ref.k_tile) * kTileK * D;
         const float* vt = v_head + static_cast<std::size_t>(k0) * Dp;
-        row_blocks<V, Blk::R>(0, rows, q, kt, vt, D, Dp, masked ? &ws.masks : nullptr, ws);
+        row_blocks<V, Blk::R>(0, rows, q, kt, vt, D, Dp, masked ? ws.masks : nullptr, ws);
       }
-      normalize_rows<V>(ws, rows, D, Dp, out);
+      normalize_rows<V>(ws, rows, D, Dp, out, lse);
     }
   }
 }
 
-// Extra memory the engine uses for a call: packed K (and V unless read in place) plus per-thread
-// tile scratch. The buffers persist between calls, sized by the largest call so far.
-inline std::size_t masked_attention_workspace(const MaskedAttentionArgs& a, int W) {
-  const std::size_t k_tiles = (a.Nk + kTileK - 1) / kTileK;
-  const std::size_t Dp = round_up(a.D, W);
-  const std::size_t v_floats = v_in_place(a.D, W) ? 0 : Dp;
-  const std::size_t packed = static_cast<std::size_t>(a.B) * a.Hkv * k_tiles * kTileK * (a.D + v_floats);
-  // o, m, l, alpha and the hole-mask bias per tile row, plus the score rows of one group
-  // (at most 3 blocks of 6 rows, see Blocking).
-  const std::size_t scratch_floats = static_cast<std::size_t>(kTileQ) * (Dp + 3 * W + kTileK) +
-                                     static_cast<std::size_t>(3 * 6) * kTileK;
-  const std::size_t per_thread = sizeof(float) * scratch_floats + sizeof(RowMasks);
-  return sizeof(float) * packed + per_thread * omp_get_max_threads();
+// Bytes of workspace masked_attention needs for this problem on `threads` threads.
+template <class Arch>
+std::size_t masked_attention_workspace(const Problem& p, int threads) {
+  using Blk = Blocking<simd::Vec<Arch>>;
+  return EngineLayout(p, Blk::W, Blk::R, Blk::G).total(threads);
 }
 
 }  // namespace attn::kernels

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "problem.hpp"
+
 namespace attn {
 
 // Engine tile sizes. Block plans and masks are built at this granularity.
@@ -43,17 +45,15 @@ class ElementMask {
 };
 
 struct MaskedAttentionArgs {
-  int B = 1, H = 1, Hkv = 1, Nq = 1, Nk = 1, D = 1;
-  float scale = 1.0f;
-  const float* q = nullptr;  // [B, H, Nq, D]
-  const float* k = nullptr;  // [B, Hkv, Nk, D]
-  const float* v = nullptr;  // [B, Hkv, Nk, D]
-  float* o = nullptr;        // [B, H, Nq, D]
-  // Optional [B] valid lengths (self-attention, Nq == Nk): item b uses its first lens[b] queries
-  // and keys; its other query rows are written as zeros.
-  const int* lens = nullptr;
+  const Problem* p = nullptr;  // shapes, causal, scale, lengths (rows past a length are zeros)
+  Tensors in;
+  Outputs out;
   TilePlanView plan;
   const ElementMask* mask = nullptr;  // needed only if the plan has band or partial tiles
+  // The plan's buffer of masked_attention_workspace(p, threads) bytes, 64-byte aligned: packed
+  // K (and V), then each thread's tile scratch. The engine allocates nothing itself.
+  void* workspace = nullptr;
+  int threads = 1;  // OpenMP threads the workspace was sized for
 };
 
 }  // namespace attn

@@ -43,6 +43,14 @@ class MaskVariant final : public MaskedSoftmaxVariant {
  public:
   explicit MaskVariant(std::function<std::unique_ptr<AttentionMask>(const Problem&)> make) : make_(std::move(make)) {}
   std::unique_ptr<AttentionMask> make_mask(const Problem& p) const override { return make_(p); }
+  // These test masks are their own rule: the band plus the holes.
+  Rule rule(const Problem& p) const override {
+    std::shared_ptr<const AttentionMask> m = make_(p);
+    return [m](int h, long i, long j) {
+      const KeyRange r = m->key_range(i);
+      return j >= r.lo && j <= r.hi && (!m->has_holes() || m->visible(h, i, j));
+    };
+  }
 
  private:
   std::function<std::unique_ptr<AttentionMask>(const Problem&)> make_;

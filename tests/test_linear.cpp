@@ -88,7 +88,7 @@ TEST_CASE("linear: --lens uses each item's first tokens and writes exact zeros p
       const auto v = make_variant(spec);
       auto in = test::make_inputs(3, 2, 1, 150, 150, 40, causal, 5);
       in.lens = {150, 1, 77};
-      in.p.lens = in.lens.data();
+      in.p.lens = in.lens;
       check_against_reference(*v, in, 1e-4);
       for (Isa isa : supported_isas()) {
         const auto out = test::run(*v, in, isa);
@@ -116,7 +116,7 @@ TEST_CASE("linear: the reference equals SPEC's formula summed pair by pair") {
     }
   auto in = test::make_inputs(2, 2, 1, 60, 60, 8, true, 2);
   in.lens = {60, 23};
-  in.p.lens = in.lens.data();
+  in.p.lens = in.lens;
   const auto ref = test::reference(*make_variant("linear"), in);
   const auto quad = quadratic_linear(in, false);
   double err = 0;

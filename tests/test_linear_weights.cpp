@@ -42,7 +42,7 @@ TEST_CASE("linear weights: >= 0, rows sum to 1, match the float64 formula and th
         auto in = test::make_inputs(2, 4, 2, 45, 45, 6, causal, 17);
         if (with_lens) {
           in.lens = {45, 19};
-          in.p.lens = in.lens.data();
+          in.p.lens = in.lens;
         }
         const Problem& p = in.p;
         const auto variant = make_variant(spec);

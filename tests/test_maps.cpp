@@ -30,7 +30,7 @@ test::Inputs item_alone(const test::Inputs& in, int b, int len) {
   const Problem& p = in.p;
   test::Inputs one;
   one.p = p;
-  one.p.B = 1, one.p.Nq = one.p.Nk = len, one.p.lens = nullptr;
+  one.p.B = 1, one.p.Nq = one.p.Nk = len, one.p.lens.clear();
   for (int h = 0; h < p.H; ++h)
     for (long i = 0; i < len; ++i)
       for (int d = 0; d < p.D; ++d) one.q.push_back(in.q[((static_cast<long>(b) * p.H + h) * p.Nq + i) * p.D + d]);
@@ -66,7 +66,7 @@ TEST_CASE("with random lengths every variant matches each item computed alone at
     for (bool causal : {false, true}) {
       auto in = test::make_inputs(B, H, Hkv, N, N, D, causal, 5);
       in.lens = {N, 1, static_cast<int>(rng() % N) + 1, static_cast<int>(rng() % N) + 1};
-      in.p.lens = in.lens.data();
+      in.p.lens = in.lens;
       if (!variant->unsupported_reason(in.p).empty()) continue;
       for (Isa isa : supported_isas()) {
         CAPTURE(info.spec());
@@ -96,7 +96,7 @@ TEST_CASE("visible pairs with lengths count only real tokens") {
   const auto dense = make_variant("dense");
   auto in = test::make_inputs(3, 2, 2, 40, 40, 8, true, 1);
   in.lens = {40, 7, 19};
-  in.p.lens = in.lens.data();
+  in.p.lens = in.lens;
   CHECK(dense->visible_pairs(in.p) == 2.0 * (40 * 41 / 2 + 7 * 8 / 2 + 19 * 20 / 2));
 }
 
@@ -294,6 +294,6 @@ TEST_CASE("mass_recall: 1 for dense, below 1 for window and bigbird, higher on l
   }
   // With lengths, only real rows count and padded keys carry no mass.
   gaussian.lens = {100};
-  gaussian.p.lens = gaussian.lens.data();
+  gaussian.p.lens = gaussian.lens;
   CHECK(recall("dense", gaussian).mean == doctest::Approx(1.0).epsilon(1e-12));
 }

@@ -72,7 +72,12 @@ struct BlockPlan {
 
 BlockPlan build_block_plan(const Problem& p, const VisibleKeys& keys);
 
-// Visible (query, key) pairs summed over batch items and heads, honouring lengths.
-double count_visible_pairs(const Problem& p, const VisibleKeys& keys, const BlockPlan& plan);
+// build_block_plan(p, keys).refs.size() without storing the plan: O(q_tiles) for masks without
+// holes, one classify() per tile in the band otherwise.
+std::size_t count_plan_tiles(const Problem& p, const VisibleKeys& keys);
+
+// Visible (query, key) pairs summed over batch items and heads, honouring lengths. Without holes
+// it sums each row's band, O(Nq) (per item with lengths), without building a plan.
+double count_visible_pairs(const Problem& p, const VisibleKeys& keys);
 
 }  // namespace attn

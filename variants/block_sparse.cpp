@@ -72,11 +72,20 @@ class BlockSparse final : public MaskedSoftmaxVariant {
     return path_.empty() ? std::vector<std::string>{} : std::vector<std::string>{path_};
   }
 
-  std::string unsupported_reason(const Problem& p) const override {
+  // A generated layout holds one byte per block, per head for the random patterns; a file's is
+  // loaded once, with the variant.
+  int layout_heads(const Problem& p) const override {
+    if (file_) return file_->heads;
+    return params_.pattern == "bigbird" || params_.pattern == "random" ? p.H : 1;
+  }
+  std::size_t mask_bytes(const Problem& p) const override {
+    return file_ ? 0 : static_cast<std::size_t>(layout_cells(p));
+  }
+
+  std::string shape_reason(const Problem& p) const override {
     const long b = params_.block, qb = blocks(p.Nq, b), kb = blocks(p.Nk, b);
-    if (!file_) {  // a generated layout holds one byte per block (per head for random ones)
-      const bool per_head = params_.pattern == "bigbird" || params_.pattern == "random";
-      const double cells = double(per_head ? p.H : 1) * qb * kb;
+    if (!file_) {
+      const double cells = layout_cells(p);
       if (cells > kMaxLayoutCells)
         return "block=" + std::to_string(b) + " makes a layout of " + std::to_string(static_cast<long>(cells)) +
                " blocks for this problem (limit " + std::to_string(kMaxLayoutCells) + "); use a larger block";
@@ -91,6 +100,14 @@ class BlockSparse final : public MaskedSoftmaxVariant {
     return "";
   }
 
+  // L[h or 0][i / b][j / b] != 0 on the layout (file or generated) for this problem.
+  Rule rule(const Problem& p) const override {
+    auto layout = file_ ? file_ : std::make_shared<BlockLayout>(generate_block_layout(params_, p));
+    return [layout, b = params_.block](int h, long i, long j) {
+      return layout->at(layout->heads == 1 ? 0 : h, i / b, j / b) != 0;
+    };
+  }
+
   std::unique_ptr<AttentionMask> make_mask(const Problem& p) const override {
     const std::string why = unsupported_reason(p);
     if (!why.empty()) throw UserError("block_sparse: " + why);
@@ -100,6 +117,10 @@ class BlockSparse final : public MaskedSoftmaxVariant {
   }
 
  private:
+  double layout_cells(const Problem& p) const {
+    return double(layout_heads(p)) * blocks(p.Nq, params_.block) * blocks(p.Nk, params_.block);
+  }
+
   BlockPatternParams params_;
   std::shared_ptr<const BlockLayout> file_;
   std::string path_;
@@ -116,17 +137,22 @@ std::unique_ptr<Variant> make_block_sparse(const Options& o) {
   BlockPatternParams params;
   params.block = block;
   params.pattern = o.has("pattern") ? o.get_choice("pattern", block_pattern_names()) : "bigbird";
+  o.record("pattern", params.pattern);
   const auto& used = block_pattern_options(params.pattern);
   for (const char* key : {"window", "stride", "summary", "global", "random", "seed"})
     if (o.has(key) && std::find(used.begin(), used.end(), key) == used.end())
       throw UserError("block_sparse: option " + std::string(key) + " does not apply to pattern=" + params.pattern);
-  auto get = [&](const char* key, long fallback, long min) { return o.has(key) ? o.get_int(key, min, 1L << 30) : fallback; };
+  // Only the pattern's own options are read, so only they enter the canonical spec.
+  auto get = [&](const char* key, long fallback, long min) {
+    const bool applies = std::find(used.begin(), used.end(), key) != used.end();
+    return applies ? o.get_int_or(key, fallback, min, key == std::string("seed") ? 1L << 62 : 1L << 30) : fallback;
+  };
   params.window = get("window", params.pattern == "longformer" ? 2 : 1, 0);
   params.stride = get("stride", params.stride, 1);
   params.summary = get("summary", params.summary, 1);
   params.global = get("global", params.global, 0);
   params.random = get("random", params.pattern == "random" ? 3 : 2, 0);
-  params.seed = static_cast<uint64_t>(o.has("seed") ? o.get_int("seed", 0, 1L << 62) : 0);
+  params.seed = static_cast<uint64_t>(get("seed", 0, 0));
   if (params.pattern == "fixed" && params.summary > params.stride)
     throw UserError("block_sparse: pattern=fixed needs summary <= stride");
   return std::make_unique<BlockSparse>(params);

@@ -30,19 +30,21 @@ void softmax_row(float* s, long n, long lo, long hi) {
 
 class DenseBlas final : public FullScoresVariant {
  public:
-  // The ISA argument does not apply: OpenBLAS picks its own kernels for this CPU.
-  void forward(const Problem& p, const Tensors& t, float* out, Isa) const override {
+  // OpenBLAS picks its own kernels for this CPU, whatever ISA is asked for.
+  std::string impl_name() const override { return "f32-sgemm-softmax-sgemm-openblas"; }
+  std::unique_ptr<Plan> plan(const Problem& p, Isa isa) const override {
+    blas_library().set_num_threads(1);  // loads the library outside the timed call
+    return FullScoresVariant::plan(p, isa);
+  }
+  void head(const Problem& p, const VisibleKeys& keys, const Tensors& t, int b, int h, float* scores,
+            float* o) const override {
     const BlasLibrary& blas = blas_library();
-    blas.set_num_threads(1);
-    const auto mask = make_mask(p);
-    const VisibleKeys keys(p, *mask);
     const long Nq = p.Nq, Nk = p.Nk, D = p.D;
     const float scale = p.effective_scale();
-    for_each_head(p, [&](int b, int h, float* scores) {
+    {
       const long bh = static_cast<long>(b) * p.H + h;
       const long kv = (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
       const long nq = p.valid_q(b), nk = p.valid_k(b);  // --lens: only the leading block is used
-      float* o = out + bh * Nq * D;
       blas.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, D, scale, t.q + bh * Nq * D, D, t.k + kv, D, 0.0f,
                  scores, Nk);
       for (long i = 0; i < nq; ++i) {
@@ -51,7 +53,7 @@ class DenseBlas final : public FullScoresVariant {
       }
       blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, scores, Nk, t.v + kv, D, 0.0f, o, D);
       std::fill(o + nq * D, o + Nq * D, 0.0f);
-    });
+    }
   }
 };
 }  // namespace

@@ -47,6 +47,13 @@ class Dilated final : public MaskedSoftmaxVariant {
   std::unique_ptr<AttentionMask> make_mask(const Problem& p) const override {
     return std::make_unique<DilatedMask>(p, left_, right_, dilation_);
   }
+  Rule rule(const Problem& p) const override {
+    return [shift = static_cast<long>(p.Nk) - p.Nq, left = left_, right = right_, d = dilation_](int, long i, long j) {
+      const long pos = i + shift;
+      const bool in_window = (left < 0 || j >= pos - left) && (right < 0 || j <= pos + right);
+      return in_window && ((pos - j) % d + d) % d == 0;
+    };
+  }
 
  private:
   long left_, right_, dilation_;

@@ -13,7 +13,7 @@
 #include <random>
 
 #include "errors.hpp"
-#include "kernel_table.hpp"
+#include "impl_list.hpp"
 #include "variant.hpp"
 
 namespace attn {
@@ -53,13 +53,21 @@ std::vector<float> orthogonal_random_features(int M, int D, unsigned seed) {
   return w;
 }
 
+const LinearImpl& linear_impl(const Problem& p, Isa max_isa) {
+  const LinearImpl* impl = select_impl(linear_impls(), p, max_isa);
+  if (!impl)
+    throw UserError(std::string("no linear attention implementation supports ") + dtype_name(p.dtype) + " " +
+                    pass_name(p.pass) + " up to " + isa_name(max_isa));
+  return *impl;
+}
+
 class Linear final : public Variant {
  public:
   Linear(FeatureMap map, int features, unsigned seed) : map_(map), features_(features), seed_(seed) {}
 
   bool exact() const override { return false; }
 
-  std::string unsupported_reason(const Problem& p) const override {
+  std::string shape_reason(const Problem& p) const override {
     if (p.causal && p.Nq != p.Nk)
       return "causal linear attention needs Nq == Nk (got Nq=" + std::to_string(p.Nq) + ", Nk=" +
              std::to_string(p.Nk) + ")";
@@ -85,16 +93,30 @@ class Linear final : public Variant {
 
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override {
     const std::size_t w = map_ == FeatureMap::favor ? sizeof(float) * feature_dim(p) * p.D : 0;
-    return w + kernel_table(isa).linear_attention_workspace(args(p, Tensors{}, nullptr, nullptr));
+    return w + linear_impl(p, isa).workspace(args(p, Tensors{}, nullptr, nullptr));
   }
 
-  void forward(const Problem& p, const Tensors& t, float* out, Isa isa) const override {
+  // The random features (favor) are drawn here, once; run() is the kernel alone.
+  std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override {
+    const LinearImpl& impl = linear_impl(p, max_isa);
     std::vector<float> w;
     if (map_ == FeatureMap::favor) w = orthogonal_random_features(feature_dim(p), p.D, seed_);
-    kernel_table(isa).linear_attention(args(p, t, out, w.data()));
+    const std::size_t bytes = workspace_bytes(p, max_isa);
+    return std::make_unique<FunctionPlan>(
+        p, impl.name, omp_get_max_threads(), bytes,
+        [this, &impl, w = std::move(w)](const Problem& q, const Tensors& t, const Outputs& out) {
+          impl.run(args(q, t, out.o, w.data()));
+        });
   }
 
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
+
+  // phi(x) <= |x| + 1 elementwise (elu1, relu; favor's features are stabilised to <= 1), so
+  // |phi(q).S| and phi(q).z are at most (|q| + sqrt(M)) (|k| + sqrt(M)) Nk max(|v|, 1).
+  double intermediate_bound(const Problem& p, const InputMagnitudes& m) const override {
+    const double root_m = std::sqrt(static_cast<double>(feature_dim(p)));
+    return (m.q_norm + root_m) * (m.k_norm + root_m) * p.Nk * std::max(m.v_abs, 1.0);
+  }
 
   // The weights linear attention implies: phi(q_i).phi(k_j) / sum_j' phi(q_i).phi(k_j') over the
   // keys the row reads (j' <= i when causal), without eps so each row sums to 1. A row whose
@@ -113,7 +135,7 @@ class Linear final : public Variant {
     a.causal = p.causal;
     a.eps = static_cast<float>(kEps);
     a.q = t.q, a.k = t.k, a.v = t.v, a.o = out;
-    a.lens = p.lens;
+    a.lens = p.has_lens() ? p.lens.data() : nullptr;
     a.map = map_;
     a.M = feature_dim(p);
     a.favor_w = w;

@@ -1,6 +1,11 @@
 #include "masked_softmax_variant.hpp"
 
-#include "kernel_table.hpp"
+#include <omp.h>
+
+#include <cstring>
+
+#include "errors.hpp"
+#include "impl_list.hpp"
 #include "reference.hpp"
 
 namespace attn {
@@ -20,38 +25,78 @@ class MaskPattern final : public KeyPattern {
   VisibleKeys keys_;
 };
 
-MaskedAttentionArgs engine_args(const Problem& p, const Tensors& t, float* out) {
-  MaskedAttentionArgs a;
-  a.B = p.B, a.H = p.H, a.Hkv = p.Hkv, a.Nq = p.Nq, a.Nk = p.Nk, a.D = p.D;
-  a.scale = p.effective_scale();
-  a.q = t.q, a.k = t.k, a.v = t.v, a.o = out;
-  a.lens = p.lens;
-  return a;
+// The engine's implementation for p at most max_isa; UserError when none supports it.
+const FlashForwardImpl& flash_impl(const Problem& p, Isa max_isa) {
+  const FlashForwardImpl* impl = select_impl(flash_forward_impls(), p, max_isa);
+  if (!impl)
+    throw UserError(std::string("no flash implementation supports ") + dtype_name(p.dtype) + " " + pass_name(p.pass) +
+                    " up to " + isa_name(max_isa));
+  return *impl;
 }
+
+class MaskedSoftmaxPlan final : public Plan {
+ public:
+  MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl)
+      : Plan(p, impl.name, omp_get_max_threads()),
+        mask_(v.make_mask(problem())),
+        keys_(problem(), *mask_),
+        blocks_(build_block_plan(problem(), keys_)),
+        impl_(impl),
+        workspace_((impl.workspace(problem(), threads()) + sizeof(float) - 1) / sizeof(float)) {
+    // Touch every page now, so the first timed call does not pay the page faults.
+    std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
+  }
+  std::size_t workspace_bytes() const override {
+    return workspace_.size() * sizeof(float) + blocks_.begin.size() * sizeof(uint32_t) +
+           blocks_.refs.size() * sizeof(TileRef);
+  }
+  bool gives_lse() const override { return true; }
+  void run(const Tensors& in, const Outputs& out) override {
+    MaskedAttentionArgs a;
+    a.p = &problem();
+    a.in = in, a.out = out;
+    a.plan = blocks_.view();
+    a.mask = &keys_;
+    a.workspace = workspace_.data();
+    a.threads = threads();
+    impl_.run(a);
+  }
+
+ private:
+  std::unique_ptr<AttentionMask> mask_;  // refers to problem()
+  VisibleKeys keys_;
+  BlockPlan blocks_;
+  const FlashForwardImpl& impl_;
+  AlignedBuffer workspace_;
+};
 }  // namespace
 
 double MaskedSoftmaxVariant::visible_pairs(const Problem& p) const {
   const auto mask = make_mask(p);
   const VisibleKeys keys(p, *mask);
-  return count_visible_pairs(p, keys, build_block_plan(p, keys));
+  return count_visible_pairs(p, keys);
 }
 
 std::size_t MaskedSoftmaxVariant::workspace_bytes(const Problem& p, Isa isa) const {
   const auto mask = make_mask(p);
   const VisibleKeys keys(p, *mask);
-  const BlockPlan plan = build_block_plan(p, keys);
-  return kernel_table(isa).masked_attention_workspace(engine_args(p, Tensors{}, nullptr)) +
-         plan.begin.size() * sizeof(uint32_t) + plan.refs.size() * sizeof(TileRef);
+  const std::size_t slots = static_cast<std::size_t>(keys.layout_heads()) * ((p.Nq + kTileQ - 1) / kTileQ) + 1;
+  return flash_impl(p, isa).workspace(p, omp_get_max_threads()) + mask_bytes(p) + slots * sizeof(uint32_t) +
+         count_plan_tiles(p, keys) * sizeof(TileRef);
 }
 
-void MaskedSoftmaxVariant::forward(const Problem& p, const Tensors& t, float* out, Isa isa) const {
-  const auto mask = make_mask(p);
-  const VisibleKeys keys(p, *mask);
-  const BlockPlan plan = build_block_plan(p, keys);
-  MaskedAttentionArgs a = engine_args(p, t, out);
-  a.plan = plan.view();
-  a.mask = &keys;
-  kernel_table(isa).masked_attention(a);
+WorkspaceRange MaskedSoftmaxVariant::workspace_range(const Problem& p, Isa isa) const {
+  const double q_tiles = (p.Nq + kTileQ - 1) / kTileQ, k_tiles = (p.Nk + kTileK - 1) / kTileK;
+  const double heads = layout_heads(p);
+  WorkspaceRange r;
+  r.floor = static_cast<double>(flash_impl(p, isa).workspace(p, omp_get_max_threads())) +
+            static_cast<double>(mask_bytes(p)) + (heads * q_tiles + 1) * sizeof(uint32_t);
+  r.bound = r.floor + heads * q_tiles * k_tiles * sizeof(TileRef);
+  return r;
+}
+
+std::unique_ptr<Plan> MaskedSoftmaxVariant::plan(const Problem& p, Isa max_isa) const {
+  return std::make_unique<MaskedSoftmaxPlan>(*this, p, flash_impl(p, max_isa));
 }
 
 void MaskedSoftmaxVariant::reference(const Problem& p, const Tensors& t, const std::vector<long>& rows,

@@ -2,6 +2,7 @@
 // mask's block plan, the reference applies the same mask in float64. A new variant only
 // supplies make_mask() (see README, "Adding a variant").
 #pragma once
+#include <functional>
 #include <memory>
 
 #include "attention_mask.hpp"
@@ -13,11 +14,26 @@ class MaskedSoftmaxVariant : public Variant {
  public:
   // The mask for this problem (it may keep a reference to p).
   virtual std::unique_ptr<AttentionMask> make_mask(const Problem& p) const = 0;
+  // The variant's visibility rule written plainly, element by element, from its definition and
+  // without the mask machinery (key ranges, holes, tile classes): may query row i of head h see
+  // key j? Causal and lengths are not part of it (the tests apply them). The registry-wide
+  // test (tests/test_variant_rules.cpp) checks every plan, mask and engine against it.
+  using Rule = std::function<bool(int h, long i, long j)>;
+  virtual Rule rule(const Problem& p) const = 0;
+  // What make_mask(p) allocates (a generated block layout), and make_mask(p)->layout_heads(),
+  // both known in O(1) without building the mask: they size the workspace bounds.
+  virtual std::size_t mask_bytes(const Problem&) const { return 0; }
+  virtual int layout_heads(const Problem&) const { return 1; }
 
   bool exact() const override { return false; }
   double visible_pairs(const Problem& p) const override;
+  // The engine's buffers, the mask and the tile plan; counting the plan's tiles allocates nothing.
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override;
-  void forward(const Problem& p, const Tensors& t, float* out, Isa isa) const override;
+  // The block plan, the element mask and the engine's workspace, built once; run() packs K and
+  // runs the tiled engine (see kernels/impl_list.hpp for the implementations).
+  std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override;
+  // The plan holds at most layout_heads x q_tiles x k_tiles tiles.
+  WorkspaceRange workspace_range(const Problem& p, Isa isa) const override;
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
   std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const override;
   bool has_weights() const override { return true; }

@@ -11,17 +11,16 @@ namespace attn {
 namespace {
 class Naive final : public FullScoresVariant {
  public:
-  void forward(const Problem& p, const Tensors& t, float* out, Isa) const override {
-    const auto mask = make_mask(p);
-    const VisibleKeys keys(p, *mask);
+  std::string impl_name() const override { return "f32-naive-scalar"; }
+  void head(const Problem& p, const VisibleKeys& keys, const Tensors& t, int b, int h, float* scores,
+            float* o) const override {
     const long Nq = p.Nq, Nk = p.Nk, D = p.D;
     const float scale = p.effective_scale();
-    for_each_head(p, [&](int b, int h, float* scores) {
+    {
       const long bh = static_cast<long>(b) * p.H + h;
       const float* q = t.q + bh * Nq * D;
       const float* k = t.k + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
       const float* v = t.v + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * Nk * D;
-      float* o = out + bh * Nq * D;
       for (long i = 0; i < Nq; ++i)
         for (long j = 0; j < Nk; ++j) {
           float s = 0;
@@ -43,7 +42,7 @@ class Naive final : public FullScoresVariant {
           o[i * D + d] = sum > 0 ? acc / sum : 0.0f;
         }
       }
-    });
+    }
   }
 };
 }  // namespace

@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -61,6 +62,20 @@ Options::Options(const std::string& variant, const std::vector<OptionSpec>& spec
 
 bool Options::has(const std::string& key) const { return values_.count(key) != 0; }
 
+std::string Options::canonical() const {
+  std::map<std::string, std::string> all = values_;
+  for (const auto& [key, value] : resolved_) all[key] = value;
+  std::string out;
+  for (const auto& [key, value] : all) out += (out.empty() ? "" : ",") + key + "=" + value;
+  return out;
+}
+
+long Options::get_int_or(const std::string& key, long fallback, long min, long max) const {
+  if (has(key)) return get_int(key, min, max);
+  resolved_[key] = std::to_string(fallback);
+  return fallback;
+}
+
 std::string Options::get_string(const std::string& key) const {
   auto it = values_.find(key);
   if (it == values_.end()) throw UserError("variant '" + variant_ + "' needs option '" + key + "'");
@@ -72,11 +87,13 @@ long Options::get_int(const std::string& key, long min, long max) const {
   errno = 0;
   char* end = nullptr;
   const long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno == ERANGE)
+  // strtol skips leading whitespace: "left=\n5" is not the number 5.
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) || *end != '\0' || errno == ERANGE)
     throw UserError("variant '" + variant_ + "': option " + key + "=" + text + " is not an integer");
   if (v < min || v > max)
     throw UserError("variant '" + variant_ + "': option " + key + "=" + text + " is out of range [" +
                     std::to_string(min) + ", " + std::to_string(max) + "]");
+  resolved_[key] = std::to_string(v);
   return v;
 }
 
@@ -84,7 +101,7 @@ double Options::get_double(const std::string& key, double min, double max) const
   const std::string text = get_string(key);
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !std::isfinite(v))
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])) || *end != '\0' || !std::isfinite(v))
     throw UserError("variant '" + variant_ + "': option " + key + "=" + text + " is not a number");
   if (v < min || v > max)
     throw UserError("variant '" + variant_ + "': option " + key + "=" + text + " is out of range");

@@ -28,15 +28,25 @@ class Options {
   Options(const std::string& variant, const std::vector<OptionSpec>& specs,
           const std::vector<std::pair<std::string, std::string>>& given);
   bool has(const std::string& key) const;
+  // "key=value,..." for every option the variant has a value for (given, defaulted, or a
+  // fallback it asked for with get_int_or), numbers as the variant read them, sorted by key:
+  // equal computations get equal text.
+  std::string canonical() const;
   std::string get_string(const std::string& key) const;
   long get_int(const std::string& key, long min, long max) const;
+  // get_int, or `fallback` (recorded for canonical()) when the option is unset: for defaults
+  // that depend on other options.
+  long get_int_or(const std::string& key, long fallback, long min, long max) const;
   double get_double(const std::string& key, double min, double max) const;
+  // Records a value the variant settled on for an unset option (see canonical()).
+  void record(const std::string& key, const std::string& value) const { resolved_[key] = value; }
   // get_string, checked against a list of allowed values.
   std::string get_choice(const std::string& key, const std::vector<std::string>& allowed) const;
 
  private:
   std::string variant_;
   std::map<std::string, std::string> values_;
+  mutable std::map<std::string, std::string> resolved_;  // what the variant read, normalised
 };
 
 }  // namespace attn

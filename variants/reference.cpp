@@ -6,15 +6,16 @@
 
 namespace attn {
 
-void reference_softmax_weights(const Problem& p, const Tensors& t, const VisibleKeys& keys, int b, int h, long i,
+double reference_softmax_weights(const Problem& p, const Tensors& t, const VisibleKeys& keys, int b, int h, long i,
                                double* w) {
   const int D = p.D;
   const double scale = p.effective_scale();
   const long kvh = static_cast<long>(b) * p.Hkv + p.kv_head(h);
   const float* q = t.q + ((static_cast<long>(b) * p.H + h) * p.Nq + i) * D;
   const float* k = t.k + kvh * p.Nk * D;
+  constexpr double neg_inf = -std::numeric_limits<double>::infinity();
   std::fill(w, w + p.Nk, 0.0);
-  if (i >= p.valid_q(b)) return;
+  if (i >= p.valid_q(b)) return neg_inf;
   double mx = -std::numeric_limits<double>::infinity();
   std::vector<char> vis(p.Nk);
   for (long j = 0; j < p.valid_k(b); ++j) {
@@ -30,8 +31,9 @@ void reference_softmax_weights(const Problem& p, const Tensors& t, const Visible
     w[j] = vis[j] ? std::exp(w[j] - mx) : 0.0;
     sum += w[j];
   }
-  if (sum > 0)
-    for (long j = 0; j < p.Nk; ++j) w[j] /= sum;
+  if (sum == 0) return neg_inf;
+  for (long j = 0; j < p.Nk; ++j) w[j] /= sum;
+  return mx + std::log(sum);
 }
 
 void reference_softmax(const Problem& p, const Tensors& t, const VisibleKeys& keys, const std::vector<long>& rows,

@@ -14,7 +14,8 @@ void reference_softmax(const Problem& p, const Tensors& t, const VisibleKeys& ke
                        double* out);
 
 // Softmax probabilities of one query row over all Nk keys, in float64 (0 where invisible).
-void reference_softmax_weights(const Problem& p, const Tensors& t, const VisibleKeys& keys, int b, int h, long i,
+// Returns the row's log-sum-exp, ln sum_j e^(scale q.k_j) over its visible keys (-inf if none).
+double reference_softmax_weights(const Problem& p, const Tensors& t, const VisibleKeys& keys, int b, int h, long i,
                                double* weights);
 
 }  // namespace attn

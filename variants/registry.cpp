@@ -43,11 +43,10 @@ std::unique_ptr<Variant> make_variant(const std::string& spec) {
     for (const auto& i : variant_registry()) names += (names.empty() ? "" : ", ") + i.name;
     throw UserError("unknown variant '" + parsed.name + "' (known: " + names + ")");
   }
-  auto v = info->make(Options(info->name, info->options, parsed.options));
-  std::string canonical = parsed.name;
-  for (std::size_t i = 0; i < parsed.options.size(); ++i)
-    canonical += (i == 0 ? ":" : ",") + parsed.options[i].first + "=" + parsed.options[i].second;
-  v->set_identity(parsed.name, canonical);
+  const Options options(info->name, info->options, parsed.options);
+  auto v = info->make(options);
+  const std::string values = options.canonical();
+  v->set_identity(parsed.name, values.empty() ? parsed.name : parsed.name + ":" + values);
   return v;
 }
 
@@ -57,9 +56,11 @@ void check_problem(const Variant& v, const Problem& p) {
   if (p.D < 1 || p.D > 256) fail("head size D=" + std::to_string(p.D) + " is outside 1..256");
   if (p.H % p.Hkv != 0)
     fail("query heads H=" + std::to_string(p.H) + " is not a multiple of key/value heads Hkv=" + std::to_string(p.Hkv));
-  if (p.lens) {
+  if (p.has_lens()) {
     if (p.Nq != p.Nk) fail("--lens needs self-attention (Nq == Nk), got Nq=" + std::to_string(p.Nq) +
                            " Nk=" + std::to_string(p.Nk));
+    if (static_cast<int>(p.lens.size()) != p.B)
+      fail("--lens holds " + std::to_string(p.lens.size()) + " lengths for a batch of " + std::to_string(p.B));
     for (int b = 0; b < p.B; ++b)
       if (p.lens[b] < 1 || p.lens[b] > p.Nk)
         fail("length " + std::to_string(p.lens[b]) + " of batch item " + std::to_string(b) + " is outside 1.." +

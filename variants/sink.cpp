@@ -42,6 +42,13 @@ class Sink final : public MaskedSoftmaxVariant {
   std::unique_ptr<AttentionMask> make_mask(const Problem& p) const override {
     return std::make_unique<SinkMask>(p, sink_, window_);
   }
+  // Never a key after the query's position; before it, the sinks and the recent window.
+  Rule rule(const Problem& p) const override {
+    return [shift = static_cast<long>(p.Nk) - p.Nq, sink = sink_, window = window_](int, long i, long j) {
+      const long pos = i + shift;
+      return j <= pos && (j < sink || j >= pos - window);
+    };
+  }
 
  private:
   long sink_, window_;

@@ -6,12 +6,19 @@
 #include <string>
 #include <vector>
 
+#include "input_range.hpp"
 #include "isa.hpp"
 #include "key_pattern.hpp"
 #include "options.hpp"
+#include "plan.hpp"
 #include "problem.hpp"
 
 namespace attn {
+
+// Bounds on a variant's workspace_bytes: floor <= workspace_bytes <= bound.
+struct WorkspaceRange {
+  double floor = 0, bound = 0;
+};
 
 class Variant {
  public:
@@ -21,16 +28,32 @@ class Variant {
   const std::string& name() const { return name_; }
   // True if the variant computes exact softmax attention (its approx_err should be ~0).
   virtual bool exact() const = 0;
-  // "" if the variant can run this problem, otherwise why not (one line).
-  virtual std::string unsupported_reason(const Problem&) const { return ""; }
+  // "" if the variant can run this problem, otherwise why not (one line): precision and pass
+  // first (implemented()), then the variant's own shape rules (shape_reason()).
+  std::string unsupported_reason(const Problem& p) const;
+  // False for variants that run their own code whatever ISA is asked for (naive, dense_blas):
+  // they form one sweep case whatever --isa lists.
+  virtual bool uses_isa() const { return true; }
   // Visible (query, key) pairs summed over batch and heads; density = this / (B H Nq Nk).
   virtual double visible_pairs(const Problem& p) const = 0;
   // Useful flops (SPEC.md): 4 D per visible pair for softmax variants.
   virtual double flops(const Problem& p) const { return 4.0 * p.D * visible_pairs(p); }
   // Extra memory forward() allocates beyond inputs and output.
   virtual std::size_t workspace_bytes(const Problem&, Isa) const = 0;
-  // out is [B, H, Nq, D]. Uses the OpenMP thread count in effect.
-  virtual void forward(const Problem&, const Tensors&, float* out, Isa isa) const = 0;
+  // workspace_bytes bounded in O(1) time and memory, so a memory check can turn a problem down
+  // before anything that grows with N (a tile plan, a layout) is built. The default asks
+  // workspace_bytes itself: a variant whose workspace_bytes is not O(1) overrides this.
+  virtual WorkspaceRange workspace_range(const Problem& p, Isa isa) const;
+  // Builds the plan for this problem: everything but the computation, on the OpenMP thread
+  // count in effect, with the best implementation at most max_isa. Throws UserError when no
+  // implementation supports the problem.
+  virtual std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const = 0;
+  // plan() then run() once: out is [B, H, Nq, D]. For one-off calls; benchmarks time run().
+  void forward(const Problem& p, const Tensors& t, float* out, Isa isa) const { plan(p, isa)->run(t, {out, nullptr}); }
+  // A bound on the largest |float32 intermediate| forward() computes for inputs of these
+  // magnitudes (check_input_range refuses inputs above kFloat32SafeBound). The default is the
+  // softmax rule: scaled scores (Cauchy-Schwarz) and the P.V sums.
+  virtual double intermediate_bound(const Problem& p, const InputMagnitudes& m) const;
   // float64 reference for query rows `rows` of every (b, h): out is [B, H, rows.size(), D].
   virtual void reference(const Problem&, const Tensors&, const std::vector<long>& rows, double* out) const = 0;
   // Which keys each query row reads (see key_pattern.hpp). Default: every key, causal-aware.
@@ -51,6 +74,12 @@ class Variant {
     spec_ = std::move(spec);
   }
 
+ protected:
+  // Which precisions and passes this variant implements (default: float32 forward).
+  virtual bool implemented(DType d, Pass pass) const { return d == DType::f32 && pass == Pass::fwd; }
+  // The variant's own rules for shapes it cannot run ("" if none).
+  virtual std::string shape_reason(const Problem&) const { return ""; }
+
  private:
   std::string name_, spec_;
 };
@@ -65,7 +94,9 @@ struct VariantInfo {
 // Every variant, in the order `attnbench list` shows them.
 const std::vector<VariantInfo>& variant_registry();
 const VariantInfo* find_variant(const std::string& name);
-// Parses "NAME[:key=value,...]" and builds the variant; throws UserError with one line.
+// Parses "NAME[:key=value,...]" and builds the variant; throws UserError with one line. The
+// variant's spec() is canonical: every option with its value (defaults filled in), sorted by
+// name, so equal computations have equal specs ("window" == "window:right=0,left=256").
 std::unique_ptr<Variant> make_variant(const std::string& spec);
 // Shape and option checks shared by every variant (H % Hkv, D in 1..256, sizes >= 1, lens).
 // Throws UserError; then asks the variant itself.

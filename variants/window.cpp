@@ -29,6 +29,12 @@ class Window final : public MaskedSoftmaxVariant {
   std::unique_ptr<AttentionMask> make_mask(const Problem& p) const override {
     return std::make_unique<WindowMask>(p, left_, right_);
   }
+  Rule rule(const Problem& p) const override {
+    return [shift = static_cast<long>(p.Nk) - p.Nq, left = left_, right = right_](int, long i, long j) {
+      const long pos = i + shift;
+      return (left < 0 || j >= pos - left) && (right < 0 || j <= pos + right);
+    };
+  }
 
  private:
   long left_, right_;

@@ -40,6 +40,8 @@ def main():
                 problems.append("exit status %d" % r.returncode)
             if lines != 1 or not text.endswith("\n"):
                 problems.append("%d lines of output" % lines)
+            if any((ord(c) < 0x20 and c != "\n") or c == "\x7f" for c in text):
+                problems.append("prints raw control characters")
             if "nan" in text.lower().split(":")[-1] and "nan" not in name.lower() and "scale" not in name:
                 problems.append("prints NaN")
             left = set(os.listdir(tmp)) - before

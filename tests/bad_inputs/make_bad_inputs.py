@@ -89,6 +89,13 @@ def hostile_npys():
         "one_inf": npy_bytes(data=floats([0.5] * 7 + [float("inf")])),
         "float64_overflowing_float32": npy_bytes(descr="<f8", data=struct.pack("<8d", *([1e300] * 8))),
         "head_dim_257": npy_bytes(shape="(2, 257)", data=floats([0.1] * 514)),
+        # A second key was ignored: the data was read with the first shape.
+        "duplicate_shape": npy_bytes(dict_text="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), "
+                                               "'shape': (1, 8), }", data=good),
+        "duplicate_descr": npy_bytes(dict_text="{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, "
+                                               "'shape': (2, 4), }", data=good),
+        "duplicate_fortran_order": npy_bytes(dict_text="{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), "
+                                                       "\"fortran_order\": True, }", data=good),
     }
 
 
@@ -164,10 +171,37 @@ def make_cases(out_dir):
     cases.append(("flag without value", run(["--threads"])))
     cases.append(("missing --q", ["run", "--variant", "dense", "--k", k, "--v", k, "--out", out]))
     cases += sweep_cases(out_dir)
+    cases += overflow_cases(put)
     from io_cases import io_cases  # output targets and unbounded inputs (imports this module)
     cases += io_cases(out_dir)
     cases.append(("no command", []))
     cases.append(("unknown command", ["frobnicate"]))
+    cases += misc_cases(out_dir)
+    return cases
+
+
+def overflow_cases(put):
+    """A query row and a key row of 1e30 (finite, but their score overflows float32): every
+    variant on every ISA must refuse, not write a row of zeros."""
+    shape = [1, 2, 9, 8]
+    n = 2 * 9 * 8
+    def with_big_row(row, fill):
+        values = [0.25 * ((i * 7) % 5 - 2) for i in range(n)]
+        for d in range(8):
+            values[row * 8 + d] = fill
+        return npy_bytes(shape="(1, 2, 9, 8)", data=floats(values))
+    q = put("overflow_q.npy", with_big_row(3, 1e30))
+    k = put("overflow_k.npy", with_big_row(5, 1e30))
+    v = put("overflow_v.npy", tensor(shape))
+    big_v = put("overflow_big_v.npy", with_big_row(2, 3e37))
+    cases = []
+    for variant in ["dense", "naive", "dense_blas", "window:left=-1,right=-1", "window", "dilated", "block_sparse",
+                    "block_sparse:pattern=local,block=4", "sink", "linear"]:
+        for isa in ["auto", "avx2", "sse2", "scalar"]:
+            for name, (k_, v_) in {"q.k overflows": (k, v), "P.V overflows": (v, big_v)}.items():
+                cases.append(("%s: %s --isa %s" % (name, variant, isa),
+                              ["run", "--variant", variant, "--q", q if k_ == k else v, "--k", k_, "--v", v_,
+                               "--out", os.path.join(os.path.dirname(q), "out.npy"), "--isa", isa]))
     return cases
 
 
@@ -200,4 +234,53 @@ def sweep_cases(out_dir):
     cases.append(("sweep --out in missing dir", run + ["--out", "/nonexistent/dir/s.jsonl"]))
     cases.append(("sweep --out is a directory", run + ["--out", out_dir]))
     cases.append(("sweep without --seq", ["sweep", "--variant", "dense", "--head-dim", "16"]))
+    return cases
+
+
+def misc_cases(out_dir):
+    """Hostile filters, integer overflow, unknown options, control characters in errors."""
+    base = ["sweep", "--variant", "dense", "--seq", "64", "--head-dim", "16", "--dry-run"]
+    cases = []
+    # std::regex recursed once per nesting level and overflowed the stack.
+    deep = "(" * 30000 + ")" * 30000
+    cases.append(("sweep --filter 30000 nested parens", base + ["--filter", deep]))
+    cfg = os.path.join(out_dir, "deep_filter.cfg")
+    with open(cfg, "w") as f:
+        f.write("filter = %s\n" % deep)
+    cases.append(("sweep config filter 30000 nested parens", base + ["--config", cfg]))
+    for pattern in ["(?=x)", "a**", "x{1001}", "a" * 4097]:
+        cases.append(("sweep --filter %r" % pattern[:20], base + ["--filter", pattern]))
+
+    # Integers past their type are refused, never wrapped (4294967297 = 2^32 + 1 became 1).
+    for shard in ["4294967297/3", "1/4294967299", "2147483648/2147483649", "18446744073709551617/2", "+1/2",
+                  " 1/2", "1/2 ", "1/+2", "1/2x", "01/1e3"]:
+        cases.append(("sweep --shard %r" % shard, base + ["--shard", shard]))
+    for flag, value in [("--repetitions", "4294967297"), ("--seq", "4294967297"), ("--threads", "4294967297"),
+                        ("--heads", "18446744073709551617"), ("--seq", "4194304k")]:
+        cases.append(("sweep %s %s" % (flag, value), base + [flag, value]))
+    mask_out = os.path.join(out_dir, "mask.npy")
+    for value in ["9223372036854775807k", "18446744073709551617", "4294967297"]:
+        cases.append(("mask --seq %s" % value, ["mask", "--variant", "dense", "--seq", value, "--out", mask_out]))
+    cases.append(("mask --heads 2^32+1", ["mask", "--variant", "dense", "--seq", "64", "--heads", "4294967297",
+                                         "--out", mask_out]))
+    cases.append(("peak --threads 2^32+1", ["peak", "--threads", "4294967297"]))
+
+    # Every command refuses unknown options and stray words instead of ignoring them.
+    cases += [("list --bogus", ["list", "--bogus"]), ("list stray word", ["list", "extra"]),
+              ("peak --bogus", ["peak", "--bogus"]), ("peak stray word", ["peak", "extra"]),
+              ("sweep stray word", base + ["extra"]), ("table --bogus", ["table", "--preset", "lra", "--bogus"]),
+              ("mask stray word", ["mask", "--variant", "dense", "--seq", "64", "--out", mask_out, "extra"]),
+              ("mask --bogus", ["mask", "--variant", "dense", "--seq", "64", "--out", mask_out, "--bogus"])]
+    q, k = os.path.join(out_dir, "q.npy"), os.path.join(out_dir, "k.npy")  # written by make_cases
+    run = ["run", "--variant", "dense", "--q", q, "--k", k, "--v", k, "--out", os.path.join(out_dir, "out.npy")]
+    cases += [("run stray word", run + ["extra"]), ("run --threads 2^32+1", run + ["--threads", "4294967297"])]
+
+    # Control characters quoted in an error are escaped: still one line, no terminal escapes.
+    hostile_name = os.path.join(out_dir, "ctl\nname\x1b[2J\r.npy")
+    cases.append(("missing file name with newline and ESC", run[:4] + [hostile_name] + run[5:]))
+    with open(os.path.join(out_dir, "ctl_descr.npy"), "wb") as f:
+        f.write(npy_bytes(descr="<f\n\x1b[2J4", data=floats([0.25] * 8)))
+    cases.append(("npy descr with newline and ESC", run[:4] + [os.path.join(out_dir, "ctl_descr.npy")] + run[5:]))
+    for spec in ["dense:\nx=1", "\x1b[2Jdense", "window:left=\n5", "block_sparse:layout=\n\x1b[2J.npy"]:
+        cases.append(("variant spec with control bytes %r" % spec, run[:2] + [spec] + run[3:]))
     return cases

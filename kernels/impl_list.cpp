@@ -1,0 +1,60 @@
+#include "impl_list.hpp"
+
+#include "kernel_table.hpp"
+
+namespace attn {
+
+namespace {
+// Widest first: the order the lists are searched in.
+constexpr Isa kIsaOrder[] = {Isa::avx512, Isa::avx2, Isa::sse2, Isa::scalar};
+
+bool f32_forward(const Problem& p) { return p.dtype == DType::f32 && p.pass == Pass::fwd; }
+}  // namespace
+
+// Built on first use from the ISA tables of the CPUs that can run them (kernel_table refuses
+// the others, and an entry this CPU cannot run is never selected anyway).
+const std::vector<FlashForwardImpl>& flash_forward_impls() {
+  static const std::vector<FlashForwardImpl> list = [] {
+    std::vector<FlashForwardImpl> out;
+    for (Isa isa : kIsaOrder) {
+      if (!cpu_supports(isa)) continue;
+      const KernelTable& t = kernel_table(isa);
+      out.push_back({"f32-flash-" + t.flash_tile + "-" + isa_name(isa), isa, &f32_forward, t.masked_attention,
+                     t.masked_attention_workspace});
+    }
+    return out;
+  }();
+  return list;
+}
+
+const UkernelLists& ukernels() {
+  static const UkernelLists lists = [] {
+    UkernelLists all;
+    for (Isa isa : kIsaOrder) {
+      if (!cpu_supports(isa)) continue;
+      const UkernelLists& u = kernel_table(isa).ukernels;
+      all.qk.insert(all.qk.end(), u.qk.begin(), u.qk.end());
+      all.pv.insert(all.pv.end(), u.pv.begin(), u.pv.end());
+      all.exp2.insert(all.exp2.end(), u.exp2.begin(), u.exp2.end());
+      all.transpose.insert(all.transpose.end(), u.transpose.begin(), u.transpose.end());
+    }
+    return all;
+  }();
+  return lists;
+}
+
+const std::vector<LinearImpl>& linear_impls() {
+  static const std::vector<LinearImpl> list = [] {
+    std::vector<LinearImpl> out;
+    for (Isa isa : kIsaOrder) {
+      if (!cpu_supports(isa)) continue;
+      const KernelTable& t = kernel_table(isa);
+      out.push_back({std::string("f32-linear-") + isa_name(isa), isa, &f32_forward, t.linear_attention,
+                     t.linear_attention_workspace});
+    }
+    return out;
+  }();
+  return list;
+}
+
+}  // namespace attn

@@ -1,0 +1,46 @@
+// Ordered implementation lists, oneDNN style: for each operation, every implementation this
+// build has, best first and the scalar reference last. A caller asks for the first one whose
+// ISA it allows, this CPU runs and whose supports() accepts the problem; the chosen name goes
+// into the record (`impl`). New paths (decode, bf16, int8, backward) are new entries.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "isa.hpp"
+#include "linear_attention_args.hpp"
+#include "masked_attention_args.hpp"
+
+namespace attn {
+
+// The tiled online-softmax forward (kernels/masked_attention.hpp).
+struct FlashForwardImpl {
+  std::string name;  // dtype-op-tile-isa, e.g. "f32-flash-6x4v-avx512"
+  Isa isa;
+  bool (*supports)(const Problem&);
+  void (*run)(const MaskedAttentionArgs&);
+  std::size_t (*workspace)(const Problem&, int threads);
+};
+
+// Linear attention (kernels/linear_attention.hpp).
+struct LinearImpl {
+  std::string name;  // e.g. "f32-linear-avx512"
+  Isa isa;
+  bool (*supports)(const Problem&);
+  void (*run)(const LinearAttentionArgs&);
+  std::size_t (*workspace)(const LinearAttentionArgs&);
+};
+
+const std::vector<FlashForwardImpl>& flash_forward_impls();
+const std::vector<LinearImpl>& linear_impls();
+
+// The first entry of `list` with isa <= max_isa that this CPU runs and that supports p, or
+// nullptr when none does.
+template <class Impl>
+const Impl* select_impl(const std::vector<Impl>& list, const Problem& p, Isa max_isa) {
+  for (const Impl& impl : list)
+    if (impl.isa <= max_isa && cpu_supports(impl.isa) && impl.supports(p)) return &impl;
+  return nullptr;
+}
+
+}  // namespace attn

@@ -1,0 +1,59 @@
+// Named micro-kernels, XNNPACK style: dtype-op-tile-isa, one list per operation, every entry
+// filled in by the ISA build that compiles it (kernels/isa/instantiate.hpp) and unit-tested on
+// every ISA this CPU runs against a float64 reference (tests/test_ukernels.cpp). They are the
+// pieces the flash engine (masked_attention.hpp) is built from.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "isa.hpp"
+
+namespace attn {
+
+// S[r][c] = sum_d Q[r][d] Kt[d][c] for R rows and C vectors of W keys; Kt is [D][kTileK]
+// (64-byte aligned), S has row stride kTileK (aligned).
+struct QkUkernel {
+  std::string name;  // e.g. "f32-qk-6x4v-avx512"
+  Isa isa;
+  int R, C, W;
+  void (*fn)(const float* q, int D, const float* kt, float* s);
+};
+
+// O[r][c] = alpha[r] O[r][c] + sum_{jb <= j < je} P[r][j] V[j][c] for R rows and C vectors of
+// W head dims; P has row stride kTileK, V row stride Dp, O row stride Dp (aligned); alpha is one
+// broadcast vector per row or null (no rescale).
+struct PvUkernel {
+  std::string name;  // e.g. "f32-pv-6x4v-avx512"
+  Isa isa;
+  int R, C, W;
+  void (*fn)(const float* p, int jb, int je, const float* v, int Dp, float* o, const float* alpha);
+};
+
+// y = 2^x for n floats (n a multiple of W), as the online softmax computes it: exactly 0 at
+// and below -150 and for -inf.
+struct Exp2Ukernel {
+  std::string name;  // e.g. "f32-exp2-softmax-avx512"
+  Isa isa;
+  int W;
+  void (*fn)(const float* x, float* y, int n);
+};
+
+// dst[j][i] = src[i][j] for a W x W block (row strides ld_src, ld_dst; dst aligned).
+struct TransposeUkernel {
+  std::string name;  // e.g. "f32-transpose-16x16-avx512"
+  Isa isa;
+  int W;
+  void (*fn)(const float* src, long ld_src, float* dst, long ld_dst);
+};
+
+struct UkernelLists {
+  std::vector<QkUkernel> qk;
+  std::vector<PvUkernel> pv;
+  std::vector<Exp2Ukernel> exp2;
+  std::vector<TransposeUkernel> transpose;
+};
+
+// Every micro-kernel of every ISA this CPU runs, widest ISA first.
+const UkernelLists& ukernels();
+
+}  // namespace attn

@@ -1,0 +1,129 @@
+// Every named micro-kernel (kernels/ukernels.hpp) of every ISA this CPU runs, against float64
+// loops, at odd sizes: a wrong index, a dropped vector or a bad polynomial fails here even when
+// the end-to-end variant tests would average it away.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "aligned_buffer.hpp"
+#include "masked_attention_args.hpp"
+#include "ukernels.hpp"
+
+using namespace attn;
+
+namespace {
+std::vector<float> gaussian(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (float& v : x) v = normal(rng);
+  return x;
+}
+}  // namespace
+
+TEST_CASE("the micro-kernel lists name one entry per ISA this CPU runs") {
+  const std::size_t isas = supported_isas().size();
+  CHECK(ukernels().qk.size() == isas);
+  CHECK(ukernels().pv.size() == isas);
+  CHECK(ukernels().exp2.size() == isas);
+  CHECK(ukernels().transpose.size() == isas);
+  CHECK(ukernels().qk.front().name.rfind("f32-qk-", 0) == 0);
+}
+
+TEST_CASE("qk micro-kernels: R rows x C vectors of keys, every D") {
+  for (const QkUkernel& uk : ukernels().qk)
+    for (int D : {1, 3, 40, 64, 129}) {
+      CAPTURE(uk.name);
+      CAPTURE(D);
+      const int cols = uk.C * uk.W;
+      const auto q = gaussian(static_cast<std::size_t>(uk.R) * D, 1);
+      const auto k = gaussian(static_cast<std::size_t>(D) * kTileK, 2);
+      AlignedBuffer kt(static_cast<std::size_t>(D) * kTileK), s(static_cast<std::size_t>(uk.R) * kTileK);
+      for (std::size_t i = 0; i < k.size(); ++i) kt[i] = k[i];
+      uk.fn(q.data(), D, kt.data(), s.data());
+      double worst = 0;
+      for (int r = 0; r < uk.R; ++r)
+        for (int c = 0; c < cols; ++c) {
+          double ref = 0, mag = 0;
+          for (int d = 0; d < D; ++d) {
+            ref += static_cast<double>(q[r * D + d]) * kt[static_cast<std::size_t>(d) * kTileK + c];
+            mag += std::abs(static_cast<double>(q[r * D + d]) * kt[static_cast<std::size_t>(d) * kTileK + c]);
+          }
+          // float32 dot product of D terms: |error| <= D u sum|terms| (u = 2^-24).
+          worst = std::max(worst, std::abs(s[r * kTileK + c] - ref) / (D * 0x1p-24 * mag + 1e-30));
+        }
+      CHECK(worst <= 1.0);
+    }
+}
+
+TEST_CASE("pv micro-kernels: with and without the alpha rescale, any key span") {
+  for (const PvUkernel& uk : ukernels().pv)
+    for (bool rescale : {false, true}) {
+      CAPTURE(uk.name);
+      CAPTURE(rescale);
+      const int Dp = uk.C * uk.W + uk.W;  // one vector more than the kernel writes
+      const int jb = 3, je = 50;
+      const auto p = gaussian(static_cast<std::size_t>(uk.R) * kTileK, 3);
+      const auto v = gaussian(static_cast<std::size_t>(kTileK) * Dp, 4);
+      const auto o0 = gaussian(static_cast<std::size_t>(uk.R) * Dp, 5);
+      AlignedBuffer o(o0.size()), alpha(static_cast<std::size_t>(uk.R) * uk.W);
+      for (std::size_t i = 0; i < o0.size(); ++i) o[i] = o0[i];
+      for (int r = 0; r < uk.R; ++r)
+        for (int l = 0; l < uk.W; ++l) alpha[r * uk.W + l] = 0.5f + 0.25f * r;
+      uk.fn(p.data(), jb, je, v.data(), Dp, o.data(), rescale ? alpha.data() : nullptr);
+      double worst = 0;
+      for (int r = 0; r < uk.R; ++r)
+        for (int c = 0; c < Dp; ++c) {
+          const double a = rescale ? 0.5 + 0.25 * r : 1.0;
+          if (c >= uk.C * uk.W) {  // outside the kernel's columns: untouched
+            CHECK(o[r * Dp + c] == o0[r * Dp + c]);
+            continue;
+          }
+          double ref = a * o0[r * Dp + c], mag = std::abs(ref);
+          for (int j = jb; j < je; ++j) {
+            ref += static_cast<double>(p[r * kTileK + j]) * v[static_cast<std::size_t>(j) * Dp + c];
+            mag += std::abs(static_cast<double>(p[r * kTileK + j]) * v[static_cast<std::size_t>(j) * Dp + c]);
+          }
+          worst = std::max(worst, std::abs(o[r * Dp + c] - ref) / ((je - jb + 2) * 0x1p-24 * mag + 1e-30));
+        }
+      CHECK(worst <= 1.0);
+    }
+}
+
+TEST_CASE("exp2 micro-kernels: relative error of a few ulp, exact zeros at -150 and -inf") {
+  for (const Exp2Ukernel& uk : ukernels().exp2) {
+    CAPTURE(uk.name);
+    std::vector<float> x;
+    for (float t = -149.0f; t <= 20.0f; t += 0.37f) x.push_back(t);
+    for (float t : {-150.0f, -200.0f, -1e30f, -INFINITY}) x.push_back(t);
+    while (x.size() % uk.W) x.push_back(0.0f);
+    std::vector<float> y(x.size());
+    uk.fn(x.data(), y.data(), static_cast<int>(x.size()));
+    double worst = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (x[i] <= -150.0f) {
+        CHECK(y[i] == 0.0f);
+        continue;
+      }
+      if (x[i] < -126.0f) continue;  // subnormal results: absolute error only
+      worst = std::max(worst, std::abs(y[i] / std::exp2(static_cast<double>(x[i])) - 1.0));
+    }
+    CHECK(worst < 4e-7);
+  }
+}
+
+TEST_CASE("transpose micro-kernels: W x W blocks with strides") {
+  for (const TransposeUkernel& uk : ukernels().transpose) {
+    CAPTURE(uk.name);
+    const long ld_src = uk.W + 3, ld_dst = kTileK;
+    const auto src = gaussian(static_cast<std::size_t>(uk.W) * ld_src, 6);
+    AlignedBuffer dst(static_cast<std::size_t>(uk.W) * ld_dst);
+    uk.fn(src.data(), ld_src, dst.data(), ld_dst);
+    int wrong = 0;
+    for (int i = 0; i < uk.W; ++i)
+      for (int j = 0; j < uk.W; ++j) wrong += dst[j * ld_dst + i] != src[i * ld_src + j];
+    CHECK(wrong == 0);
+  }
+}
