@@ -10,6 +10,7 @@
 #include "mask_map.hpp"
 #include "memory.hpp"
 #include "npy.hpp"
+#include "output_file.hpp"
 #include "png.hpp"
 #include "variant.hpp"
 
@@ -49,6 +50,9 @@ int cmd_mask(int argc, const char* const* argv) {
   if (png_max < 1 || png_max > 16384) throw UserError("--png-max must be in 1..16384, got " + std::to_string(png_max));
 
   const auto variant = make_variant(variant_spec);
+  std::vector<NamedPath> inputs;
+  for (const std::string& file : variant->input_files()) inputs.push_back({"--variant", file});
+  check_outputs({{"--out", out_path}, {"--png", png_path}}, inputs);
   Problem p;
   p.H = heads, p.Hkv = 1, p.D = 64;
   p.Nq = p.Nk = static_cast<int>(parse_length(seq_text, "--seq"));

@@ -11,6 +11,7 @@
 #include "isa_choice.hpp"
 #include "memory.hpp"
 #include "npy.hpp"
+#include "output_file.hpp"
 #include "run_options.hpp"
 #include "variant.hpp"
 #include "workspace_fit.hpp"
@@ -57,9 +58,11 @@ int cmd_run(int argc, const char* const* argv) {
   if (vm.count("threads")) set_thread_count(threads);
   if (vm.count("scale") && (!std::isfinite(scale) || scale == 0.0f))
     throw UserError("--scale must be a finite non-zero number");
-  require_writable_path(out_path);  // fail now, not after the computation
-  if (!weights.path.empty()) require_writable_path(weights.path);
   const auto variant = make_variant(variant_spec);
+  // Outputs are judged now, not after the computation; none may be an input or each other.
+  std::vector<NamedPath> inputs = {{"--q", q_path}, {"--k", k_path}, {"--v", v_path}, {"--lens", lens_path}};
+  for (const std::string& file : variant->input_files()) inputs.push_back({"--variant", file});
+  check_outputs({{"--out", out_path}, {"--weights", weights.path}}, inputs);
   AttentionInputs in = load_attention_inputs(q_path, k_path, v_path, lens_path);
   in.problem.causal = vm["causal"].as<bool>();
   in.problem.scale = scale;

@@ -12,10 +12,12 @@
 #include "commands.hpp"
 #include "errors.hpp"
 #include "jsonl_output.hpp"
+#include "output_file.hpp"
 #include "printable.hpp"
 #include "reporters.hpp"
 #include "sweep_case.hpp"
 #include "sweep_options.hpp"
+#include "sweep_resume.hpp"
 #include "variant.hpp"
 
 namespace attn {
@@ -87,15 +89,21 @@ int cmd_sweep(int argc, const char* const* argv) {
     std::cout << opt.help_text << "\n";
     return 0;
   }
+  // --out is judged before it is read (--resume) or appended to: a FIFO would block the read,
+  // a device or a read-only file must not be written.
+  if (!opt.out.empty() && (opt.resume || !opt.dry_run)) check_output_target(opt.out);
   std::vector<SweepCase> cases = select_cases(opt);
   check_cases(cases);
   auto reporter = make_reporter(opt.format, stdout);
 
   if (opt.resume) {
-    const auto done = finished_case_ids(opt.out);
+    const FinishedCases done = finished_cases(opt.out);
+    if (done.unreadable > 0)
+      std::fprintf(stderr, "attnbench sweep: --resume: ignored %zu unreadable line(s) in %s (torn or corrupt records; "
+                   "their cases run again)\n", done.unreadable, opt.out.c_str());
     std::vector<SweepCase> todo;
     for (const auto& c : cases)
-      if (!done.count(c.case_id())) todo.push_back(c);
+      if (!done.ids.count(c.case_id())) todo.push_back(c);
     std::fprintf(stderr, "attnbench sweep: --resume: %zu of %zu cases already in %s\n", cases.size() - todo.size(),
                  cases.size(), printable(opt.out).c_str());
     cases.swap(todo);
@@ -109,8 +117,11 @@ int cmd_sweep(int argc, const char* const* argv) {
   std::unique_ptr<JsonlOutput> out;
   if (!opt.out.empty()) {
     out = std::make_unique<JsonlOutput>(opt.out);
-    if (out->repaired()) std::fprintf(stderr, "attnbench sweep: dropped a partial last line from %s\n",
-                                   printable(opt.out).c_str());
+    if (out->repair() == JsonlOutput::Repair::partial_line_dropped)
+      std::fprintf(stderr, "attnbench sweep: dropped a partial last line from %s\n", printable(opt.out).c_str());
+    if (out->repair() == JsonlOutput::Repair::newline_added)
+      std::fprintf(stderr, "attnbench sweep: added the missing newline after the last record of %s\n",
+                   printable(opt.out).c_str());
   }
   init_benchmark_library(opt.timing);
   install_sigint_handler();

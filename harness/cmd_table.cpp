@@ -6,7 +6,7 @@
 
 #include "commands.hpp"
 #include "errors.hpp"
-#include "npy.hpp"
+#include "output_file.hpp"
 #include "printable.hpp"
 #include "table_presets.hpp"
 #include "table_records.hpp"
@@ -71,6 +71,11 @@ int cmd_table(int argc, const char* const* argv) {
   po::notify(vm);
   if (files.empty()) throw UserError("no JSONL files given");
   const TableFormat format = parse_table_format(format_name);
+  if (!out_path.empty()) {  // before reading anything: a bad --out fails at once
+    std::vector<NamedPath> inputs = {{"--expect", expect_path}};
+    for (const auto& file : files) inputs.push_back({"input", file});
+    check_outputs({{"--out", out_path}}, inputs);
+  }
 
   std::vector<std::string> problems;
   std::vector<CaseRecord> records = read_case_records(files, problems);

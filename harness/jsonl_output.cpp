@@ -6,49 +6,82 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "errors.hpp"
-#include "record.hpp"
+#include "input_file.hpp"
+#include "jsonl_reader.hpp"
+#include "output_file.hpp"
 
 namespace attn {
 
 namespace {
-[[noreturn]] void fail(const std::string& what, const std::string& path) {
-  throw UserError("cannot " + what + " --out " + path + ": " + std::strerror(errno));
+[[noreturn]] void fail(const std::string& what, const std::string& path, int err) {
+  throw UserError("cannot " + what + " --out " + path + ": " + std::strerror(err));
+}
+
+[[noreturn]] void short_read(const std::string& path, ssize_t n) {
+  if (n < 0) fail("read", path, errno);
+  throw UserError("cannot read --out " + path + ": it shrank while being read (another writer?)");
 }
 
 // Size of the file up to and including its last '\n' (0 if it has none).
-off_t complete_prefix(int fd, off_t size) {
+off_t complete_prefix(int fd, off_t size, const std::string& path) {
   char buf[4096];
   off_t end = size;
   while (end > 0) {
     const off_t start = end > static_cast<off_t>(sizeof buf) ? end - static_cast<off_t>(sizeof buf) : 0;
     const ssize_t n = pread(fd, buf, static_cast<size_t>(end - start), start);
-    if (n != end - start) return -1;
+    if (n != end - start) short_read(path, n);
     for (ssize_t i = n - 1; i >= 0; --i)
       if (buf[i] == '\n') return start + i + 1;
     end = start;
   }
   return 0;
 }
+
+bool is_whole_record(const std::string& line) {
+  try {
+    return json::parse(line).kind == json::Value::Kind::Object;
+  } catch (const UserError&) {
+    return false;
+  }
+}
 }  // namespace
 
 JsonlOutput::JsonlOutput(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd_ < 0) fail("open", path);
+  const std::string target = check_output_target(path);
+  // O_NONBLOCK: should the path have become a FIFO since the check, open() must not wait.
+  fd_ = ::open(target.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd_ < 0) fail("open", path, errno);
   struct stat st{};
-  if (fstat(fd_, &st) != 0) fail("stat", path);
+  if (fstat(fd_, &st) != 0) fail("stat", path, errno);
   if (!S_ISREG(st.st_mode)) {
     ::close(fd_);
-    throw UserError("--out " + path + " is not a regular file");
+    fd_ = -1;
+    throw UserError("--out " + path + " is " + file_kind_name(st.st_mode) + ", not a regular file");
   }
-  const off_t keep = complete_prefix(fd_, st.st_size);
-  if (keep < 0) fail("read", path);
-  if (keep != st.st_size) {
-    if (ftruncate(fd_, keep) != 0) fail("repair", path);
-    repaired_ = true;
+  (void)::fcntl(fd_, F_SETFL, O_APPEND);  // back to blocking writes (O_NONBLOCK was for open only)
+  repair_last_line(st.st_size);
+}
+
+void JsonlOutput::repair_last_line(off_t size) {
+  const off_t keep = complete_prefix(fd_, size, path_);
+  if (keep == size) return;
+  // A whole record that lacks only its newline is kept (it counted as finished for --resume).
+  const off_t tail = size - keep;
+  if (tail <= static_cast<off_t>(kMaxJsonlLineBytes)) {
+    std::string line(static_cast<std::size_t>(tail), '\0');
+    const ssize_t n = pread(fd_, &line[0], line.size(), keep);
+    if (n != tail) short_read(path_, n);
+    if (is_whole_record(line)) {
+      write_all(fd_, "\n", 1, "--out " + path_);
+      if (fdatasync(fd_) != 0) fail("sync", path_, errno);
+      repair_ = Repair::newline_added;
+      return;
+    }
   }
+  if (ftruncate(fd_, keep) != 0) fail("repair", path_, errno);
+  repair_ = Repair::partial_line_dropped;
 }
 
 JsonlOutput::~JsonlOutput() {
@@ -57,25 +90,15 @@ JsonlOutput::~JsonlOutput() {
 
 void JsonlOutput::append(const std::string& line) {
   const std::string bytes = line + "\n";
-  const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
-  if (n != static_cast<ssize_t>(bytes.size())) {
-    // Never leave half a line behind: cut back what a short write added.
-    struct stat st{};
-    if (n > 0 && fstat(fd_, &st) == 0) (void)ftruncate(fd_, st.st_size - n);
-    fail("write", path_);
+  struct stat st{};
+  if (fstat(fd_, &st) != 0) fail("stat", path_, errno);
+  try {
+    write_all(fd_, bytes.data(), bytes.size(), "--out " + path_);  // one write() unless the disk is full
+  } catch (const UserError&) {
+    (void)!ftruncate(fd_, st.st_size);  // never leave half a line behind
+    throw;
   }
-  fdatasync(fd_);
-}
-
-std::set<std::string> finished_case_ids(const std::string& path) {
-  std::set<std::string> ids;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (in.eof()) break;  // no newline: a partial line from a killed run
-    if (json_string_field(line, "status") == "ok") ids.insert(json_string_field(line, "case_id"));
-  }
-  return ids;
+  if (fdatasync(fd_) != 0) fail("sync", path_, errno);
 }
 
 }  // namespace attn

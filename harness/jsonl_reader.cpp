@@ -5,10 +5,10 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include "errors.hpp"
+#include "input_file.hpp"
 
 namespace attn::json {
 
@@ -221,6 +221,9 @@ std::vector<Line> parse_jsonl(const std::string& text, const std::string& name, 
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.size() > kMaxJsonlLineBytes)
+      throw UserError(name + ":" + std::to_string(number) + ": line is over the " + format_bytes(kMaxJsonlLineBytes) +
+                      " limit for one record");
     Line l{name, number, {}};
     try {
       l.value = parse(line);
@@ -240,12 +243,7 @@ std::vector<Line> parse_jsonl(const std::string& text, const std::string& name, 
 }
 
 std::vector<Line> read_jsonl(const std::string& path, std::string* partial_last_line) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError("cannot open " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw UserError("cannot read " + path);
-  return parse_jsonl(text.str(), path, partial_last_line);
+  return parse_jsonl(read_file_capped(path, kMaxJsonlBytes, "JSONL file", kMaxJsonlLineBytes), path, partial_last_line);
 }
 
 }  // namespace attn::json

@@ -32,7 +32,8 @@ struct Line {
   Value value;   // always an object
 };
 
-// Reads a JSON-lines file: every non-blank line must be one JSON object.
+// Reads a JSON-lines file: every non-blank line must be one JSON object. Bounded: the file may
+// hold at most kMaxJsonlBytes (1 GiB) and each line kMaxJsonlLineBytes (1 MiB, input_file.hpp).
 // Throws UserError "FILE:LINE: <problem>" on the first bad line. If `partial_last_line` is given,
 // a malformed last line without a final newline (a writer killed mid-line) is left out and
 // described there instead.

@@ -1,20 +1,16 @@
 #include "npy.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
 
 #include "errors.hpp"
+#include "input_file.hpp"
 #include "memory.hpp"
+#include "output_file.hpp"
 
 namespace attn {
 
@@ -67,22 +63,34 @@ void refuse_duplicate_keys(const std::string& dict, const std::string& what) {
   }
 }
 
-Header parse_header(const std::string& bytes, const std::string& what) {
+// Where the header dict starts and how long it is, from the first 10 (v1) or 12 bytes.
+struct Extent {
+  std::size_t pos = 0, len = 0;
+};
+
+Extent header_extent(const std::string& bytes, const std::string& what) {
   static const char magic[] = "\x93NUMPY";
+  if (bytes.empty()) bad(what, "not a .npy file (the file is empty)");
   if (bytes.size() < 10 || std::memcmp(bytes.data(), magic, 6) != 0) bad(what, "not a .npy file (bad magic)");
   const int major = static_cast<unsigned char>(bytes[6]);
-  std::size_t len = 0, pos = 0;
+  Extent e;
   if (major == 1) {
-    len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
-    pos = 10;
+    e.len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    e.pos = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) bad(what, "truncated .npy header");
-    for (int i = 3; i >= 0; --i) len = (len << 8) | static_cast<unsigned char>(bytes[8 + i]);
-    pos = 12;
+    for (int i = 3; i >= 0; --i) e.len = (e.len << 8) | static_cast<unsigned char>(bytes[8 + i]);
+    e.pos = 12;
   } else {
     bad(what, "unsupported .npy version " + std::to_string(major));
   }
-  if (len > kMaxHeaderBytes) bad(what, "absurd .npy header length " + std::to_string(len));
+  if (e.len > kMaxHeaderBytes) bad(what, "absurd .npy header length " + std::to_string(e.len));
+  return e;
+}
+
+Header parse_header(const std::string& bytes, const std::string& what) {
+  const Extent e = header_extent(bytes, what);
+  const std::size_t pos = e.pos, len = e.len;
   if (bytes.size() < pos + len) bad(what, "truncated .npy header");
   const std::string dict = bytes.substr(pos, len);
   refuse_duplicate_keys(dict, what);
@@ -239,85 +247,48 @@ NpyInts parse_npy_ints(const std::string& bytes, const std::string& what) {
   return a;
 }
 
-std::string read_file_bytes(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw UserError(path + ": is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path + ": cannot open for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw UserError(path + ": read error");
-  return ss.str();
-}
-
 namespace {
-// Reads a .npy file, but first checks its header against the file's size and the memory
-// available, so a header claiming a huge shape fails before anything big is allocated.
-// `out_item_bytes` is the size of one parsed element (float or long).
+// Reads a .npy file in bounded steps: the fixed prefix, the header (at most kMaxHeaderBytes),
+// then exactly the data its shape declares plus one byte to catch trailing data. A regular
+// file is checked against its size, and the claim against available memory, before the data
+// is read; a pipe can never make us read more than the header promised.
 std::string read_npy_file(const std::string& path, std::size_t out_item_bytes,
-                          void (*require_dtype)(const Header&, const std::string&)) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) throw UserError(path + ": cannot open for reading (" + std::strerror(errno) + ")");
-  if (S_ISDIR(st.st_mode)) throw UserError(path + ": is a directory, not a file");
-  if (!S_ISREG(st.st_mode)) return read_file_bytes(path);  // a pipe: its size is unknown in advance
-  const std::size_t file_size = static_cast<std::size_t>(st.st_size);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path + ": cannot open for reading");
-  std::string prefix(std::min<std::size_t>(file_size, 12 + kMaxHeaderBytes), '\0');
-  in.read(&prefix[0], static_cast<std::streamsize>(prefix.size()));
-  if (in.gcount() != static_cast<std::streamsize>(prefix.size())) throw UserError(path + ": read error");
-  const Header h = parse_header(prefix, path);
+                          void (*require_dtype)(const Header&, const std::string&), std::size_t max_elements) {
+  InputFile in(path, ".npy input");
+  std::string bytes;
+  in.read_up_to(12, bytes);
+  const Extent e = header_extent(bytes, path);
+  const std::size_t data_offset = e.pos + e.len;
+  if (in.regular() && in.size() < data_offset) bad(path, "truncated .npy header");
+  if (bytes.size() < data_offset) in.read_up_to(data_offset - bytes.size(), bytes);
+  const Header h = parse_header(bytes, path);
   require_dtype(h, path);
   const std::size_t n = element_count(h, path);
-  check_data_size(h, n, file_size - h.data_offset, path);
-  require_memory(file_size + n * out_item_bytes, path);
-  return read_file_bytes(path);
+  if (n > max_elements)
+    bad(path, "the array has " + std::to_string(n) + " elements, more than the " + std::to_string(max_elements) +
+                  " allowed here");
+  const std::size_t item = static_cast<std::size_t>(h.item_bytes);
+  if (n > (std::numeric_limits<std::size_t>::max() - data_offset - 1) / (item + out_item_bytes))
+    bad(path, "array is too large");
+  if (in.regular()) check_data_size(h, n, in.size() - data_offset, path);
+  require_memory(data_offset + n * (item + out_item_bytes), path);
+  const std::size_t have = bytes.size() - data_offset;  // data already read with the prefix
+  if (n * item + 1 > have) in.read_up_to(n * item + 1 - have, bytes);
+  return bytes;  // the parser reports truncated or trailing data
 }
 }  // namespace
 
 NpyArray read_npy_floats(const std::string& path) {
-  return parse_npy_floats(read_npy_file(path, sizeof(float), require_float_dtype), path);
+  return parse_npy_floats(read_npy_file(path, sizeof(float), require_float_dtype, kNoLimit), path);
 }
-NpyInts read_npy_ints(const std::string& path) { return parse_npy_ints(read_npy_file(path, sizeof(long), require_int_dtype), path); }
-
-void write_file_atomic(const std::string& path, const std::string& bytes) {
-  require_writable_path(path);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw UserError(path + ": cannot open for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw UserError(path + ": write failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw UserError(path + ": cannot write (rename failed)");
-  }
-}
-
-void require_writable_path(const std::string& path) {
-  if (path.empty()) throw UserError("output path is empty");
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw UserError(path + ": is a directory, not a file");
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw UserError(path + ": cannot write (directory " + dir + " does not exist)");
-  if (::access(dir.c_str(), W_OK) != 0) throw UserError(path + ": cannot write (directory " + dir + " is not writable)");
+NpyInts read_npy_ints(const std::string& path, std::size_t max_elements) {
+  return parse_npy_ints(read_npy_file(path, sizeof(long), require_int_dtype, max_elements), path);
 }
 
 namespace {
-std::string npy_bytes(const std::vector<long>& shape, const char* descr, const void* data, std::size_t item) {
+std::string npy_header(const std::vector<long>& shape, const char* descr) {
   std::string dims;
-  std::size_t n = 1;
-  for (long d : shape) {
-    dims += std::to_string(d) + ",";
-    n *= static_cast<std::size_t>(d);
-  }
+  for (long d : shape) dims += std::to_string(d) + ",";
   if (shape.size() > 1) dims.pop_back();  // (3,) keeps its comma, (2,3) has none
   std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Pad so the data starts on a 64-byte boundary, ending the header with '\n'.
@@ -327,18 +298,27 @@ std::string npy_bytes(const std::vector<long>& shape, const char* descr, const v
   std::string out("\x93NUMPY\x01\x00", 8);
   out.push_back(static_cast<char>(dict.size() & 0xff));
   out.push_back(static_cast<char>(dict.size() >> 8));
-  out += dict;
-  out.append(static_cast<const char*>(data), n * item);
-  return out;
+  return out + dict;
+}
+
+// Header and data straight from the caller's buffer: no second copy of a large array.
+void write_npy_bytes(const std::string& path, const std::vector<long>& shape, const char* descr, const void* data,
+                     std::size_t item) {
+  std::size_t n = 1;
+  for (long d : shape) n *= static_cast<std::size_t>(d);
+  AtomicFile file(path);
+  file.write(npy_header(shape, descr));
+  file.write(static_cast<const char*>(data), n * item);
+  file.commit();
 }
 }  // namespace
 
 void write_npy(const std::string& path, const std::vector<long>& shape, const float* data) {
-  write_file_atomic(path, npy_bytes(shape, "<f4", data, sizeof(float)));
+  write_npy_bytes(path, shape, "<f4", data, sizeof(float));
 }
 
 void write_npy_u8(const std::string& path, const std::vector<long>& shape, const uint8_t* data) {
-  write_file_atomic(path, npy_bytes(shape, "|u1", data, 1));
+  write_npy_bytes(path, shape, "|u1", data, 1);
 }
 
 }  // namespace attn

@@ -1,6 +1,8 @@
 // .npy files (NumPy format 1.0-3.0): a careful reader for user input and an atomic writer.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -23,18 +25,17 @@ NpyArray parse_npy_floats(const std::string& bytes, const std::string& what);
 // Integer arrays (int32/int64/uint8 ...), e.g. lengths or block layouts.
 NpyInts parse_npy_ints(const std::string& bytes, const std::string& what);
 
-NpyArray read_npy_floats(const std::string& path);
-NpyInts read_npy_ints(const std::string& path);
+constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
 
-// Writes to a temporary file beside `path`, then renames it: never a partly written file.
+// Read a file (or pipe) in bounded steps: the header first (at most 1 MiB), then exactly the
+// data it declares (+1 byte to catch trailing data), checked first against the file's size and
+// the memory available; never more. `max_elements` caps what a caller accepts (block layouts).
+NpyArray read_npy_floats(const std::string& path);
+NpyInts read_npy_ints(const std::string& path, std::size_t max_elements = kNoLimit);
+
+// Write through output_file.hpp's AtomicFile: the target is checked (regular file or absent, not
+// read-only), written to a temporary file beside it and renamed, never left partly written.
 void write_npy(const std::string& path, const std::vector<long>& shape, const float* data);
 void write_npy_u8(const std::string& path, const std::vector<long>& shape, const uint8_t* data);
-// Reads a whole file; throws UserError if it cannot.
-std::string read_file_bytes(const std::string& path);
-// Throws UserError unless `path` names a file this process can create or replace (checked
-// before long computations, so an unwritable --out fails at once).
-void require_writable_path(const std::string& path);
-// Writes bytes atomically (temporary file + rename).
-void write_file_atomic(const std::string& path, const std::string& bytes);
 
 }  // namespace attn

@@ -73,13 +73,4 @@ std::string record_json(const SweepRecord& r) {
   return o.str();
 }
 
-std::string json_string_field(const std::string& line, const std::string& key) {
-  const std::string needle = json_quote(key) + ": \"";
-  const auto at = line.find(needle);
-  if (at == std::string::npos) return "";
-  const auto start = at + needle.size();
-  const auto end = line.find('"', start);
-  return end == std::string::npos ? "" : line.substr(start, end - start);
-}
-
 }  // namespace attn

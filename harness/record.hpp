@@ -53,7 +53,4 @@ struct SweepRecord {
 // The JSON line (no trailing newline).
 std::string record_json(const SweepRecord& r);
 
-// Value of a top-level string field in one JSON line written by record_json, or "".
-std::string json_string_field(const std::string& line, const std::string& key);
-
 }  // namespace attn

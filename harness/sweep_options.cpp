@@ -10,9 +10,9 @@
 #include "case_filter.hpp"
 #include "case_inputs.hpp"
 #include "errors.hpp"
+#include "input_file.hpp"
 #include "isa_choice.hpp"
 #include "list_parsing.hpp"
-#include "npy.hpp"
 #include "run_options.hpp"
 #include "variant.hpp"
 
@@ -151,7 +151,7 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
   for (const std::string& file : {vm.count("config") ? vm["config"].as<std::string>() : std::string(),
                                   vm.count("preset") ? preset_path(vm["preset"].as<std::string>()) : std::string()}) {
     if (file.empty()) continue;
-    std::istringstream in(read_file_bytes(file));  // a missing file or a directory: one clear line
+    std::istringstream in(read_file_capped(file, kMaxConfigBytes, "config file"));  // bounded: not /dev/urandom
     po::store(po::parse_config_file(in, in_file), vm);
   }
   po::notify(vm);

@@ -3,11 +3,12 @@
 #include <cmath>
 #include <cstdio>
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "errors.hpp"
+#include "input_file.hpp"
 
 namespace attn {
 
@@ -124,8 +125,7 @@ std::vector<std::string> drop_duplicate_cases(std::vector<CaseRecord>& records) 
 }
 
 std::vector<ExpectedCase> read_expected_cases(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw UserError("cannot open " + path);
+  std::istringstream in(read_file_capped(path, kMaxJsonlBytes, "--expect file"));
   std::vector<ExpectedCase> ids;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {

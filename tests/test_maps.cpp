@@ -13,6 +13,7 @@
 #include "cli_util.hpp"
 #include "errors.hpp"
 #include "independent_reference.hpp"
+#include "input_file.hpp"
 #include "key_pattern.hpp"
 #include "local_inputs.hpp"
 #include "mass_recall.hpp"
@@ -211,7 +212,7 @@ TEST_CASE("mask writes the visibility rule as .npy and a PNG that decodes to the
     CHECK(wrong == 0);
 
     // Decode the PNG with zlib: 300 keys at most 128 px -> 3 keys per pixel, 100 x 100.
-    const std::string bytes = read_file_bytes(png);
+    const std::string bytes = read_file_capped(png, 1 << 20, "PNG");
     REQUIRE(bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
     auto u32 = [&](std::size_t at) {
       return (uint32_t(uint8_t(bytes[at])) << 24) | (uint32_t(uint8_t(bytes[at + 1])) << 16) |

@@ -54,7 +54,7 @@ class BlockSparse final : public MaskedSoftmaxVariant {
   // From a file: shape [heads, q_blocks, k_blocks] (or [q_blocks, k_blocks]), checked per problem.
   BlockSparse(long block, const std::string& path) {
     params_.block = block;
-    const NpyInts a = read_npy_ints(path);
+    const NpyInts a = read_npy_ints(path, kMaxLayoutCells);  // the same cap as a generated layout
     if (a.shape.size() != 2 && a.shape.size() != 3)
       throw UserError(path + ": a block layout must be 3-D [1 or H, q_blocks, k_blocks], got " +
                       std::to_string(a.shape.size()) + "-D");
@@ -66,6 +66,10 @@ class BlockSparse final : public MaskedSoftmaxVariant {
     std::transform(a.data.begin(), a.data.end(), file->cells.begin(), [](long x) { return x != 0; });
     file_ = std::move(file);
     path_ = path;
+  }
+
+  std::vector<std::string> input_files() const override {
+    return path_.empty() ? std::vector<std::string>{} : std::vector<std::string>{path_};
   }
 
   // A generated layout holds one byte per block, per head for the random patterns; a file's is

@@ -58,6 +58,9 @@ class Variant {
   virtual void reference(const Problem&, const Tensors&, const std::vector<long>& rows, double* out) const = 0;
   // Which keys each query row reads (see key_pattern.hpp). Default: every key, causal-aware.
   virtual std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const;
+  // Files the spec names and the variant read (block_sparse:layout=FILE.npy): an output must not
+  // overwrite them.
+  virtual std::vector<std::string> input_files() const { return {}; }
   // True if weights() gives this variant's attention weights (`run --weights`).
   virtual bool has_weights() const { return false; }
   // Attention weights over the Nk keys of query rows `rows` of heads `heads`, every batch item,

@@ -1,9 +1,11 @@
 """Runs attnbench on every generated bad input (make_bad_inputs.py) and checks that each is
 refused cleanly: a non-zero exit that is not a signal, exactly one line of output, no output
-file and no temporary file left behind. Then checks that good input still works.
+file and no temporary file left behind, within the case's time limit, and whatever the case's
+own check asks (a refused output target is left as it was). Then checks that good input still works.
 
 usage: check_bad_inputs.py ATTNBENCH_BINARY"""
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -18,11 +20,16 @@ def main():
     with tempfile.TemporaryDirectory(prefix="attnbench_bad_inputs_") as tmp:
         cases = make_cases(tmp)
         before = set(os.listdir(tmp))
-        for name, argv in cases:
+        for case in cases:
+            name, argv = case[0], case[1]
+            opts = case[2] if len(case) > 2 else {}
+            limit = opts.get("seconds", 60)
+            fsize = opts.get("fsize")
+            preexec = (lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))) if fsize else None
             try:
-                r = subprocess.run([binary] + argv, capture_output=True, timeout=60)
+                r = subprocess.run([binary] + argv, capture_output=True, timeout=limit, preexec_fn=preexec)
             except subprocess.TimeoutExpired:
-                failures.append("%s: hung (no exit within 60 s)" % name)
+                failures.append("%s: hung (no exit within %g s)" % (name, limit))
                 continue
             text = (r.stdout + r.stderr).decode("utf-8", "replace")
             lines = text.count("\n")
@@ -42,6 +49,10 @@ def main():
                 problems.append("left files behind: %s" % sorted(left))
                 for f in left:
                     os.remove(os.path.join(tmp, f))
+            if "check" in opts:  # e.g. the refused target is still what it was
+                problem = opts["check"](text)
+                if problem:
+                    problems.append(problem)
             if problems:
                 failures.append("%s: %s\n    args: %s\n    output: %s" % (name, "; ".join(problems), argv[:12], text[:500]))
         # The battery is only meaningful if good input still runs.

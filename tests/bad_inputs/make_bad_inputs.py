@@ -2,7 +2,8 @@
 impossible command lines. Plain Python (no NumPy) so the bytes are exactly what we say.
 
 make_cases(dir) writes the files into `dir` and returns [(name, argv)] where argv is the
-attnbench command line (without the program) that must be refused cleanly."""
+attnbench command line (without the program) that must be refused cleanly; some cases carry a
+third element, options for the checker (see io_cases.py)."""
 import os
 import struct
 
@@ -171,6 +172,8 @@ def make_cases(out_dir):
     cases.append(("missing --q", ["run", "--variant", "dense", "--k", k, "--v", k, "--out", out]))
     cases += sweep_cases(out_dir)
     cases += overflow_cases(put)
+    from io_cases import io_cases  # output targets and unbounded inputs (imports this module)
+    cases += io_cases(out_dir)
     cases.append(("no command", []))
     cases.append(("unknown command", ["frobnicate"]))
     cases += misc_cases(out_dir)
