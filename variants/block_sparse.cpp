@@ -9,7 +9,7 @@
 #include "block_patterns.hpp"
 #include "errors.hpp"
 #include "masked_softmax_variant.hpp"
-#include "npy.hpp"
+#include "npy_read.hpp"
 
 namespace attn {
 

@@ -1,4 +1,5 @@
-// .npy files (NumPy format 1.0-3.0): a careful reader for user input and an atomic writer.
+// Reading .npy files (NumPy format 1.0-3.0) carefully: user input for `run`, block layouts for
+// block_sparse. Part of the library; the atomic writer is the harness's (harness/io/npy.hpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -32,10 +33,5 @@ constexpr std::size_t kNoLimit = std::numeric_limits<std::size_t>::max();
 // the memory available; never more. `max_elements` caps what a caller accepts (block layouts).
 NpyArray read_npy_floats(const std::string& path);
 NpyInts read_npy_ints(const std::string& path, std::size_t max_elements = kNoLimit);
-
-// Write through output_file.hpp's AtomicFile: the target is checked (regular file or absent, not
-// read-only), written to a temporary file beside it and renamed, never left partly written.
-void write_npy(const std::string& path, const std::vector<long>& shape, const float* data);
-void write_npy_u8(const std::string& path, const std::vector<long>& shape, const uint8_t* data);
 
 }  // namespace attn
