@@ -57,4 +57,13 @@ struct Outputs {
   float* lse = nullptr;
 };
 
+// What a backward writes: the gradients of sum(O * dO) with respect to Q, K and V. dK and dV
+// of a key/value head sum the contributions of every query head that reads it (GQA/MQA).
+// Rows at or past an item's length are zeros.
+struct Gradients {
+  float* dq = nullptr;  // [B, H, Nq, D]
+  float* dk = nullptr;  // [B, Hkv, Nk, D]
+  float* dv = nullptr;  // [B, Hkv, Nk, D]
+};
+
 }  // namespace attn

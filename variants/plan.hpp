@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -32,11 +33,29 @@ class Plan {
   // one call at a time: run() uses the plan's buffers.
   virtual void run(const Tensors& in, const Outputs& out) = 0;
 
+  // True if run_backward() works: the variant has a backward and the plan was made for a problem
+  // whose pass is bwd or fwdbwd (only then does it hold the backward's buffers).
+  virtual bool gives_backward() const { return false; }
+  // The backward (SPEC "--pass bwd"): writes g, the gradients of sum(O * dO), given the inputs,
+  // the forward's output o [B, H, Nq, D] and log-sum-exp lse [B, H, Nq] (as run() writes them)
+  // and dout = dO [B, H, Nq, D]. Throws std::logic_error when !gives_backward().
+  virtual void run_backward(const Tensors& in, const float* o, const float* lse, const float* dout,
+                            const Gradients& g);
+  // Pass fwdbwd: run() with the log-sum-exp into out.lse (required), then run_backward().
+  void run_forward_backward(const Tensors& in, const Outputs& out, const float* dout, const Gradients& g) {
+    run(in, out);
+    run_backward(in, out.o, out.lse, dout, g);
+  }
+
  private:
   Problem problem_;
   std::string impl_;
   int threads_;
 };
+
+inline void Plan::run_backward(const Tensors&, const float*, const float*, const float*, const Gradients&) {
+  throw std::logic_error("plan " + impl_ + " has no backward (plan a problem with pass bwd or fwdbwd)");
+}
 
 // A plan whose computation is a function of the problem and tensors alone (the baselines).
 class FunctionPlan final : public Plan {

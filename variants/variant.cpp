@@ -31,6 +31,11 @@ WorkspaceRange Variant::workspace_range(const Problem& p, Isa isa) const {
 
 std::unique_ptr<KeyPattern> Variant::key_pattern(const Problem& p) const { return all_keys_pattern(p); }
 
+void Variant::reference_backward(const Problem&, const Tensors&, const float*, const std::vector<long>&,
+                                 const GradientsF64&) const {
+  throw UserError(spec() + " has no backward reference");
+}
+
 void Variant::weights(const Problem&, const Tensors&, const std::vector<int>&, const std::vector<long>&,
                       float*) const {
   throw UserError(spec() + " cannot give attention weights (it has no per-key probabilities)");

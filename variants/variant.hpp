@@ -20,6 +20,13 @@ struct WorkspaceRange {
   double floor = 0, bound = 0;
 };
 
+// float64 gradients (see Variant::reference_backward).
+struct GradientsF64 {
+  double* dq = nullptr;
+  double* dk = nullptr;
+  double* dv = nullptr;
+};
+
 class Variant {
  public:
   virtual ~Variant() = default;
@@ -56,6 +63,14 @@ class Variant {
   virtual double intermediate_bound(const Problem& p, const InputMagnitudes& m) const;
   // float64 reference for query rows `rows` of every (b, h): out is [B, H, rows.size(), D].
   virtual void reference(const Problem&, const Tensors&, const std::vector<long>& rows, double* out) const = 0;
+  // float64 gradients of sum(O * dO) (dout = dO, [B, H, Nq, D]) for the (batch, key/value head)
+  // groups `groups` (each b * Hkv + g, increasing; every group when empty): out.dq is
+  // [groups, H / Hkv, Nq, D] (the query heads that read the group's key/value head), out.dk and
+  // out.dv are [groups, Nk, D]. With every group these are the [B, H, Nq, D] and [B, Hkv, Nk, D]
+  // layouts. dK and dV need every query row, so a group is the smallest unit a caller can sample.
+  // The default throws UserError: only variants that implement a backward have one.
+  virtual void reference_backward(const Problem& p, const Tensors& t, const float* dout,
+                                  const std::vector<long>& groups, const GradientsF64& out) const;
   // Which keys each query row reads (see key_pattern.hpp). Default: every key, causal-aware.
   virtual std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const;
   // Files the spec names and the variant read (block_sparse:layout=FILE.npy): an output must not
