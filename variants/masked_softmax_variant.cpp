@@ -7,6 +7,7 @@
 #include "errors.hpp"
 #include "impl_list.hpp"
 #include "reference.hpp"
+#include "reference_backward.hpp"
 
 namespace attn {
 
@@ -107,6 +108,12 @@ void MaskedSoftmaxVariant::reference(const Problem& p, const Tensors& t, const s
                                      double* out) const {
   const auto mask = make_mask(p);
   reference_softmax(p, t, VisibleKeys(p, *mask), rows, out);
+}
+
+void MaskedSoftmaxVariant::reference_backward(const Problem& p, const Tensors& t, const float* dout,
+                                              const std::vector<long>& groups, const GradientsF64& out) const {
+  const auto mask = make_mask(p);
+  reference_softmax_backward(p, t, VisibleKeys(p, *mask), dout, groups, out);
 }
 
 std::unique_ptr<KeyPattern> MaskedSoftmaxVariant::key_pattern(const Problem& p) const {

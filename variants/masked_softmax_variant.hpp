@@ -38,6 +38,9 @@ class MaskedSoftmaxVariant : public Variant {
   // The plan holds at most layout_heads x q_tiles x k_tiles tiles.
   WorkspaceRange workspace_range(const Problem& p, Isa isa) const override;
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
+  // The float64 gradients under the same mask (variants/reference_backward.hpp).
+  void reference_backward(const Problem& p, const Tensors& t, const float* dout, const std::vector<long>& groups,
+                          const GradientsF64& out) const override;
   std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const override;
   bool has_weights() const override { return true; }
   void weights(const Problem& p, const Tensors& t, const std::vector<int>& heads, const std::vector<long>& rows,
