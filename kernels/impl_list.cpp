@@ -10,6 +10,7 @@ constexpr Isa kIsaOrder[] = {Isa::avx512, Isa::avx2, Isa::sse2, Isa::scalar};
 
 bool f32_forward(const Problem& p) { return p.dtype == DType::f32 && p.pass == Pass::fwd; }
 // Few query rows: a stream over K and V (kernels/decode_attention.hpp).
+bool f32_backward(const Problem& p) { return p.dtype == DType::f32 && p.pass != Pass::fwd; }
 bool f32_decode(const Problem& p) { return f32_forward(p) && p.Nq <= kDecodeMaxQ; }
 }  // namespace
 
@@ -30,6 +31,20 @@ const std::vector<FlashForwardImpl>& flash_forward_impls() {
       const KernelTable& t = kernel_table(isa);
       out.push_back({"f32-flash-" + t.flash_tile + "-" + isa_name(isa), isa, &f32_forward, t.masked_attention,
                      t.masked_attention_workspace});
+    }
+    return out;
+  }();
+  return list;
+}
+
+const std::vector<FlashBackwardImpl>& flash_backward_impls() {
+  static const std::vector<FlashBackwardImpl> list = [] {
+    std::vector<FlashBackwardImpl> out;
+    for (Isa isa : kIsaOrder) {
+      if (!cpu_supports(isa)) continue;
+      const KernelTable& t = kernel_table(isa);
+      out.push_back({"f32-flash-bwd-" + t.flash_tile + "-" + isa_name(isa), isa, &f32_backward, t.flash_backward,
+                     t.flash_backward_workspace});
     }
     return out;
   }();

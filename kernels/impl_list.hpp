@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "flash_backward_args.hpp"
 #include "isa.hpp"
 #include "linear_attention_args.hpp"
 #include "masked_attention_args.hpp"
@@ -23,6 +24,16 @@ struct FlashForwardImpl {
   std::size_t (*workspace)(const Problem&, int threads);
 };
 
+// The FlashAttention-2 backward (kernels/flash_backward.hpp): dQ, dK, dV from the forward's O
+// and log-sum-exp. Problems with pass bwd or fwdbwd; the forward of fwdbwd is a FlashForwardImpl.
+struct FlashBackwardImpl {
+  std::string name;  // e.g. "f32-flash-bwd-6x4v-avx512"
+  Isa isa;
+  bool (*supports)(const Problem&);
+  void (*run)(const FlashBackwardArgs&);
+  std::size_t (*workspace)(const Problem&, int threads);
+};
+
 // Linear attention (kernels/linear_attention.hpp).
 struct LinearImpl {
   std::string name;  // e.g. "f32-linear-avx512"
@@ -33,6 +44,7 @@ struct LinearImpl {
 };
 
 const std::vector<FlashForwardImpl>& flash_forward_impls();
+const std::vector<FlashBackwardImpl>& flash_backward_impls();
 const std::vector<LinearImpl>& linear_impls();
 
 // The first entry of `list` with isa <= max_isa that this CPU runs and that supports p, or

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 
+#include "flash_backward_args.hpp"
 #include "isa.hpp"
 #include "linear_attention_args.hpp"
 #include "masked_attention_args.hpp"
@@ -22,6 +23,9 @@ struct KernelTable {
   // The same contract for few query rows (kernels/decode_attention.hpp).
   void (*decode_attention)(const MaskedAttentionArgs&);
   std::size_t (*decode_attention_workspace)(const Problem&, int threads);
+  // The FlashAttention-2 backward (kernels/flash_backward.hpp), same R x C register blocking.
+  void (*flash_backward)(const FlashBackwardArgs&);
+  std::size_t (*flash_backward_workspace)(const Problem&, int threads);
   // Runs `iterations` rounds of independent vector FMAs on this thread; returns the flops done.
   double (*fma_loop)(long iterations);
   // Sums n floats (a multiple of 64; p 64-byte aligned): the read-bandwidth probe.

@@ -20,6 +20,9 @@ class FullScoresVariant : public MaskedSoftmaxVariant {
   // Exact in O(1): no tile plan here, only the score matrices.
   WorkspaceRange workspace_range(const Problem& p, Isa isa) const override { return Variant::workspace_range(p, isa); }
 
+  // The backward of the baselines comes with their next commit.
+  bool implemented(DType d, Pass pass) const override { return d == DType::f32 && pass == Pass::fwd; }
+
   // The implementation name records carry (e.g. "f32-naive-scalar").
   virtual std::string impl_name() const = 0;
   // Output rows of (batch b, head h) into o ([Nq, D]); scores is this thread's Nq x Nk matrix.

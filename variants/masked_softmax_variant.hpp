@@ -33,8 +33,10 @@ class MaskedSoftmaxVariant : public Variant {
   // The block plan, the element mask and the engine's workspace, built once; run() packs K and
   // runs the tiled engine (see kernels/impl_list.hpp for the implementations).
   std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override;
-  // The plan on one given implementation (tests run every implementation that supports p).
-  std::unique_ptr<Plan> plan_with(const Problem& p, const FlashForwardImpl& impl) const;
+  // The plan on given implementations (tests run every implementation that supports p): the
+  // forward, and the backward for a problem whose pass is bwd or fwdbwd (null otherwise).
+  std::unique_ptr<Plan> plan_with(const Problem& p, const FlashForwardImpl& impl,
+                                  const FlashBackwardImpl* backward = nullptr) const;
   // The plan holds at most layout_heads x q_tiles x k_tiles tiles.
   WorkspaceRange workspace_range(const Problem& p, Isa isa) const override;
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
@@ -45,6 +47,14 @@ class MaskedSoftmaxVariant : public Variant {
   bool has_weights() const override { return true; }
   void weights(const Problem& p, const Tensors& t, const std::vector<int>& heads, const std::vector<long>& rows,
                float* out) const override;
+
+ protected:
+  // float32 forward, backward and both (kernels/flash_backward.hpp).
+  bool implemented(DType d, Pass) const override { return d == DType::f32; }
+
+ private:
+  // The engine's buffer: the forward's, or the larger of the forward's and the backward's.
+  std::size_t engine_bytes(const Problem& p, Isa isa) const;
 };
 
 }  // namespace attn

@@ -4,6 +4,7 @@
 #include "../read_loop.hpp"
 #include "../kernel_table.hpp"
 #include "../decode_attention.hpp"
+#include "../flash_backward.hpp"
 #include "../linear_attention.hpp"
 #include "../masked_attention.hpp"
 
@@ -16,6 +17,10 @@ std::size_t masked_attention_workspace_entry(const Problem& p, int threads) {
 void decode_attention_entry(const MaskedAttentionArgs& a) { decode_attention<ATTN_ARCH>(a); }
 std::size_t decode_attention_workspace_entry(const Problem& p, int threads) {
   return decode_attention_workspace<ATTN_ARCH>(p, threads);
+}
+void flash_backward_entry(const FlashBackwardArgs& a) { flash_backward<ATTN_ARCH>(a); }
+std::size_t flash_backward_workspace_entry(const Problem& p, int threads) {
+  return flash_backward_workspace<ATTN_ARCH>(p, threads);
 }
 std::string flash_tile() {
   using Blk = Blocking<simd::Vec<ATTN_ARCH>>;
@@ -59,6 +64,7 @@ UkernelLists ukernel_lists() {
 KernelTable ATTN_TABLE_FN() {
   return KernelTable{ATTN_ISA, static_cast<int>(simd::Vec<ATTN_ARCH>::size), flash_tile(), &masked_attention_entry,
                      &masked_attention_workspace_entry, &decode_attention_entry, &decode_attention_workspace_entry,
+                     &flash_backward_entry, &flash_backward_workspace_entry,
                      &fma_loop<ATTN_ARCH>, &read_loop<ATTN_ARCH>,
                      &linear_attention_entry, &linear_attention_workspace_entry, ukernel_lists()};
 }
