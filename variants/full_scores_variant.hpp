@@ -1,6 +1,10 @@
 // Base for the baselines that materialise the whole Nq x Nk score matrix of a (batch, head):
 // exact attention under the empty mask (causal and lengths come from VisibleKeys), and one
-// score matrix per thread that has a (batch, head) to work on, allocated by the plan.
+// score matrix per thread that has a (batch, head) to work on, allocated by the plan. Their
+// backward (PyTorch's math path: P recomputed from the log-sum-exp, dP, the softmax backward
+// dS = P (dP - rowsum(P dP)), then plain products) holds P and dP, two matrices per thread that
+// has a (batch, kv head) group to work on; a group's query heads run in turn on one thread, so
+// dK and dV sum without races.
 #pragma once
 #include <string>
 
@@ -20,14 +24,24 @@ class FullScoresVariant : public MaskedSoftmaxVariant {
   // Exact in O(1): no tile plan here, only the score matrices.
   WorkspaceRange workspace_range(const Problem& p, Isa isa) const override { return Variant::workspace_range(p, isa); }
 
-  // The backward of the baselines comes with their next commit.
-  bool implemented(DType d, Pass pass) const override { return d == DType::f32 && pass == Pass::fwd; }
-
   // The implementation name records carry (e.g. "f32-naive-scalar").
   virtual std::string impl_name() const = 0;
-  // Output rows of (batch b, head h) into o ([Nq, D]); scores is this thread's Nq x Nk matrix.
+  // Output rows of (batch b, head h) into o ([Nq, D]) and, if lse is not null, each row's
+  // log-sum-exp into lse ([Nq], -inf for a row that sees no key or lies past its length);
+  // scores is this thread's Nq x Nk matrix.
   virtual void head(const Problem& p, const VisibleKeys& keys, const Tensors& t, int b, int h, float* scores,
-                    float* o) const = 0;
+                    float* o, float* lse) const = 0;
+
+  // What one backward call reads besides Q, K, V.
+  struct BackwardInputs {
+    const float* o;     // the forward's output
+    const float* lse;   // its log-sum-exp [B, H, Nq]
+    const float* dout;  // dO
+  };
+  // dK and dV of kv head g of batch item b ([Nk, D] each, overwritten) and dQ of its query heads;
+  // p_mat and dp_mat are this thread's two Nq x Nk matrices.
+  virtual void group_backward(const Problem& p, const VisibleKeys& keys, const Tensors& t, const BackwardInputs& x,
+                              int b, int g, float* p_mat, float* dp_mat, const Gradients& grads) const = 0;
 };
 
 }  // namespace attn
