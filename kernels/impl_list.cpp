@@ -11,6 +11,8 @@ constexpr Isa kIsaOrder[] = {Isa::avx512, Isa::avx2, Isa::sse2, Isa::scalar};
 bool f32_forward(const Problem& p) { return p.dtype == DType::f32 && p.pass == Pass::fwd; }
 // Few query rows: a stream over K and V (kernels/decode_attention.hpp).
 bool f32_backward(const Problem& p) { return p.dtype == DType::f32 && p.pass != Pass::fwd; }
+// Causal linear attention has no backward yet (its prefix state would need a reverse scan).
+bool f32_linear_backward(const Problem& p) { return f32_backward(p) && !p.causal; }
 bool f32_decode(const Problem& p) { return f32_forward(p) && p.Nq <= kDecodeMaxQ; }
 }  // namespace
 
@@ -45,6 +47,20 @@ const std::vector<FlashBackwardImpl>& flash_backward_impls() {
       const KernelTable& t = kernel_table(isa);
       out.push_back({"f32-flash-bwd-" + t.flash_tile + "-" + isa_name(isa), isa, &f32_backward, t.flash_backward,
                      t.flash_backward_workspace});
+    }
+    return out;
+  }();
+  return list;
+}
+
+const std::vector<LinearBackwardImpl>& linear_backward_impls() {
+  static const std::vector<LinearBackwardImpl> list = [] {
+    std::vector<LinearBackwardImpl> out;
+    for (Isa isa : kIsaOrder) {
+      if (!cpu_supports(isa)) continue;
+      const KernelTable& t = kernel_table(isa);
+      out.push_back({std::string("f32-linear-bwd-") + isa_name(isa), isa, &f32_linear_backward, t.linear_backward,
+                     t.linear_backward_workspace});
     }
     return out;
   }();

@@ -44,7 +44,17 @@ struct LinearImpl {
 };
 
 const std::vector<FlashForwardImpl>& flash_forward_impls();
+// Non-causal linear attention's backward (kernels/linear_backward.hpp).
+struct LinearBackwardImpl {
+  std::string name;  // e.g. "f32-linear-bwd-avx512"
+  Isa isa;
+  bool (*supports)(const Problem&);
+  void (*run)(const LinearBackwardArgs&);
+  std::size_t (*workspace)(const LinearAttentionArgs&);
+};
+
 const std::vector<FlashBackwardImpl>& flash_backward_impls();
+const std::vector<LinearBackwardImpl>& linear_backward_impls();
 const std::vector<LinearImpl>& linear_impls();
 
 // The first entry of `list` with isa <= max_isa that this CPU runs and that supports p, or

@@ -32,6 +32,9 @@ struct KernelTable {
   float (*read_loop)(const float* p, long n);
   void (*linear_attention)(const LinearAttentionArgs&);
   std::size_t (*linear_attention_workspace)(const LinearAttentionArgs&);
+  // Non-causal linear attention's backward, elu1 and relu maps (kernels/linear_backward.hpp).
+  void (*linear_backward)(const LinearBackwardArgs&);
+  std::size_t (*linear_backward_workspace)(const LinearAttentionArgs&);
   // This ISA's entries of the micro-kernel lists.
   UkernelLists ukernels;
 };

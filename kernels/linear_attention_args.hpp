@@ -27,3 +27,17 @@ struct LinearAttentionArgs {
 };
 
 }  // namespace attn
+
+namespace attn {
+
+// The backward of linear attention: gradients of sum(O * dO) given the forward's O.
+struct LinearBackwardArgs {
+  LinearAttentionArgs fwd;     // fwd.o unused
+  const float* o = nullptr;     // the forward's output [B, H, Nq, D]
+  const float* dout = nullptr;  // dO [B, H, Nq, D]
+  float* dq = nullptr;          // [B, H, Nq, D]
+  float* dk = nullptr;          // [B, Hkv, Nk, D], summed over the query heads of a group
+  float* dv = nullptr;
+};
+
+}  // namespace attn

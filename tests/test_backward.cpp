@@ -73,6 +73,8 @@ TEST_CASE("backward reference: float64 gradients agree with finite differences o
       {"window:left=2,right=1", 1, 2, 2, 6, 6, 3, false, {}},
       {"sink:sink=1,window=1", 1, 1, 1, 7, 7, 2, false, {}},
       {"dense", 2, 2, 1, 4, 4, 2, false, {4, 2}},        // lengths: padding rows and keys get 0
+      {"linear", 1, 2, 1, 5, 7, 3, false, {}},           // linear attention, elu1 and relu maps
+      {"linear:map=relu", 2, 2, 2, 6, 6, 4, false, {6, 3}},
   };
   for (const Case& c : cases) {
     CAPTURE(std::string(c.spec));
@@ -227,4 +229,44 @@ TEST_CASE("naive and dense_blas backward: odd shapes against float64 gradients")
       CHECK(e.mag > 0.1);
     }
   }
+}
+
+TEST_CASE("linear backward: every implementation, odd shapes, against float64 gradients; causal and favor skip") {
+  for (const Shape& s : kShapes) {
+    if (s.causal) continue;
+    auto in = test::make_inputs(s.B, s.H, s.Hkv, s.Nq, s.Nk, s.D, false, 51);
+    in.p.lens = s.lens;
+    in.p.pass = Pass::bwd;
+    const auto dout = gaussian(in.p.q_elems(), 52);
+    // With one key O_i = v_1 up to eps, so dQ and dK are O(eps) differences of O(1) terms; with
+    // a few keys relu features can all be 0 and the denominator is eps (gradients 1e6 dO). Both
+    // are conditioning float32 cannot follow, the forward included.
+    if (s.Nk < 16) continue;
+    for (const char* spec : {"linear", "linear:map=relu"}) {
+      const auto variant = make_variant(spec);
+      REQUIRE(variant->unsupported_reason(in.p).empty());
+      Grads64 ref(in.p);
+      variant->reference_backward(in.p, in.tensors(), dout.data(), {}, ref.view());
+      for (Isa isa : supported_isas()) {
+        CAPTURE(std::string(spec));
+        CAPTURE(isa_name(isa));
+        INFO("B=", s.B, " H=", s.H, " Hkv=", s.Hkv, " Nq=", s.Nq, " Nk=", s.Nk, " D=", s.D, " lens=", s.lens.size());
+        auto plan = variant->plan(in.p, isa);
+        CHECK(plan->impl() == std::string("f32-linear-bwd-") + isa_name(isa));
+        Grads32 got(in.p);
+        run_backward(*plan, in, dout, got);
+        const GradErr e = compare(got, ref);
+        // Sums over Nk keys and Nq rows of positive features: a few 1e-6 expected.
+        CHECK(e.dq <= 3e-5);
+        CHECK(e.dk <= 3e-5);
+        CHECK(e.dv <= 3e-5);
+      }
+    }
+  }
+  Problem p;
+  p.Nq = p.Nk = 8, p.D = 4, p.pass = Pass::bwd, p.causal = true;
+  CHECK(make_variant("linear")->unsupported_reason(p).find("causal") != std::string::npos);
+  p.causal = false;
+  CHECK(make_variant("linear:map=favor")->unsupported_reason(p).find("favor") != std::string::npos);
+  CHECK(make_variant("linear")->unsupported_reason(p).empty());
 }

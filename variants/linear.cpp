@@ -53,12 +53,25 @@ std::vector<float> orthogonal_random_features(int M, int D, unsigned seed) {
   return w;
 }
 
+// The forward implementation (a bwd plan runs it too, for O).
 const LinearImpl& linear_impl(const Problem& p, Isa max_isa) {
-  const LinearImpl* impl = select_impl(linear_impls(), p, max_isa);
+  Problem fwd = p;
+  fwd.pass = Pass::fwd;
+  const LinearImpl* impl = select_impl(linear_impls(), fwd, max_isa);
   if (!impl)
     throw UserError(std::string("no linear attention implementation supports ") + dtype_name(p.dtype) + " " +
                     pass_name(p.pass) + " up to " + isa_name(max_isa));
   return *impl;
+}
+
+// The backward implementation for p (null for a forward-only problem).
+const LinearBackwardImpl* linear_backward_impl(const Problem& p, Isa max_isa) {
+  if (p.pass == Pass::fwd) return nullptr;
+  const LinearBackwardImpl* impl = select_impl(linear_backward_impls(), p, max_isa);
+  if (!impl)
+    throw UserError(std::string("no linear attention backward supports ") + dtype_name(p.dtype) + " " +
+                    pass_name(p.pass) + (p.causal ? " causal" : "") + " up to " + isa_name(max_isa));
+  return impl;
 }
 
 class Linear final : public Variant {
@@ -67,10 +80,18 @@ class Linear final : public Variant {
 
   bool exact() const override { return false; }
 
+  // float32 forward everywhere; the backward for non-causal elu1 and relu (see shape_reason).
+  bool implemented(DType d, Pass) const override { return d == DType::f32; }
+
   std::string shape_reason(const Problem& p) const override {
     if (p.causal && p.Nq != p.Nk)
       return "causal linear attention needs Nq == Nk (got Nq=" + std::to_string(p.Nq) + ", Nk=" +
              std::to_string(p.Nk) + ")";
+    if (p.pass != Pass::fwd && p.causal)
+      return "the backward of causal linear attention is not implemented (its running state needs a reverse "
+             "chunked scan): non-causal only";
+    if (p.pass != Pass::fwd && map_ == FeatureMap::favor)
+      return "the backward of map=favor is not implemented (random-feature gradients): elu1 and relu only";
     return "";
   }
 
@@ -91,25 +112,19 @@ class Linear final : public Variant {
     return 2.0 * p.H * tokens * feature_dim(p) * p.D;
   }
 
+  // The forward's, or the larger of the forward's and the backward's (they never run at once).
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override {
     const std::size_t w = map_ == FeatureMap::favor ? sizeof(float) * feature_dim(p) * p.D : 0;
-    return w + linear_impl(p, isa).workspace(args(p, Tensors{}, nullptr, nullptr));
+    const LinearAttentionArgs a = args(p, Tensors{}, nullptr, nullptr);
+    const LinearBackwardImpl* bwd = linear_backward_impl(p, isa);
+    return w + std::max(linear_impl(p, isa).workspace(a), bwd ? bwd->workspace(a) : 0);
   }
 
-  // The random features (favor) are drawn here, once; run() is the kernel alone.
-  std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override {
-    const LinearImpl& impl = linear_impl(p, max_isa);
-    std::vector<float> w;
-    if (map_ == FeatureMap::favor) w = orthogonal_random_features(feature_dim(p), p.D, seed_);
-    const std::size_t bytes = workspace_bytes(p, max_isa);
-    return std::make_unique<FunctionPlan>(
-        p, impl.name, omp_get_max_threads(), bytes,
-        [this, &impl, w = std::move(w)](const Problem& q, const Tensors& t, const Outputs& out) {
-          impl.run(args(q, t, out.o, w.data()));
-        });
-  }
+  std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override;
 
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
+  void reference_backward(const Problem& p, const Tensors& t, const float* dout, const std::vector<long>& groups,
+                          const GradientsF64& out) const override;
 
   // phi(x) <= |x| + 1 elementwise (elu1, relu; favor's features are stabilised to <= 1), so
   // |phi(q).S| and phi(q).z are at most (|q| + sqrt(M)) (|k| + sqrt(M)) Nk max(|v|, 1).
@@ -126,6 +141,7 @@ class Linear final : public Variant {
                float* out) const override;
 
  private:
+  friend class LinearPlan;
   int feature_dim(const Problem& p) const { return map_ == FeatureMap::favor && features_ > 0 ? features_ : p.D; }
   double favor_x_scale(const Problem& p) const { return std::pow(static_cast<double>(p.D), -0.25); }
 
@@ -151,6 +167,41 @@ class Linear final : public Variant {
   int features_;
   unsigned seed_;
 };
+
+// The random features (favor) are drawn once, in the plan; run() and run_backward() are the
+// kernels alone.
+class LinearPlan final : public Plan {
+ public:
+  LinearPlan(const Linear& v, const Problem& p, const LinearImpl& impl, const LinearBackwardImpl* bwd, std::size_t bytes)
+      : Plan(p, bwd ? (p.pass == Pass::bwd ? bwd->name : impl.name + "+" + bwd->name) : impl.name,
+             omp_get_max_threads()),
+        v_(v), impl_(impl), bwd_(bwd), bytes_(bytes) {
+    if (v.map_ == FeatureMap::favor) w_ = orthogonal_random_features(v.feature_dim(p), p.D, v.seed_);
+  }
+  std::size_t workspace_bytes() const override { return bytes_; }
+  void run(const Tensors& in, const Outputs& out) override { impl_.run(v_.args(problem(), in, out.o, w_.data())); }
+  bool gives_backward() const override { return bwd_ != nullptr; }
+  void run_backward(const Tensors& in, const float* o, const float* lse, const float* dout,
+                    const Gradients& g) override {
+    if (!bwd_) return Plan::run_backward(in, o, lse, dout, g);
+    LinearBackwardArgs a;
+    a.fwd = v_.args(problem(), in, nullptr, w_.data());
+    a.o = o, a.dout = dout, a.dq = g.dq, a.dk = g.dk, a.dv = g.dv;
+    bwd_->run(a);
+  }
+
+ private:
+  const Linear& v_;
+  const LinearImpl& impl_;
+  const LinearBackwardImpl* bwd_;
+  std::size_t bytes_;
+  std::vector<float> w_;
+};
+
+std::unique_ptr<Plan> Linear::plan(const Problem& p, Isa max_isa) const {
+  return std::make_unique<LinearPlan>(*this, p, linear_impl(p, max_isa), linear_backward_impl(p, max_isa),
+                                      workspace_bytes(p, max_isa));
+}
 
 std::vector<double> Linear::features(const Problem& p, const std::vector<float>& w, const float* x, long n,
                                      bool is_key) const {
@@ -225,6 +276,75 @@ void Linear::reference(const Problem& p, const Tensors& t, const std::vector<lon
       }
       for (int d = 0; d < D; ++d) o[d] /= den;
     }
+  }
+}
+
+// The gradients of sum(O * dO) in float64 for the elementwise maps (see
+// kernels/linear_backward.hpp for the formulas), written per (batch, kv head) group with plain
+// loops over its query heads.
+void Linear::reference_backward(const Problem& p, const Tensors& t, const float* dout, const std::vector<long>& groups_in,
+                                const GradientsF64& out) const {
+  if (p.causal || map_ == FeatureMap::favor) throw UserError(spec() + ": " + shape_reason(p));
+  const int D = p.D, M = feature_dim(p), group = p.H / p.Hkv;
+  std::vector<long> groups = groups_in;
+  if (groups.empty())
+    for (long g = 0; g < static_cast<long>(p.B) * p.Hkv; ++g) groups.push_back(g);
+  auto slope = [&](double x) { return x > 0 ? 1.0 : map_ == FeatureMap::elu1 ? std::exp(x) : 0.0; };
+  const std::vector<float> none;
+#pragma omp parallel for schedule(dynamic)
+  for (long gi = 0; gi < static_cast<long>(groups.size()); ++gi) {
+    const long kvh = groups[gi];
+    const int b = static_cast<int>(kvh / p.Hkv);
+    const long nk = p.valid_k(b), nq = p.valid_q(b);
+    const float* k = t.k + kvh * p.Nk * D;
+    const float* v = t.v + kvh * p.Nk * D;
+    const auto phik = features(p, none, k, nk, true);
+    std::vector<double> S(static_cast<std::size_t>(M) * D, 0.0), z(M, 0.0), dS(S.size(), 0.0), dz(M, 0.0);
+    for (long j = 0; j < nk; ++j)
+      for (int m = 0; m < M; ++m) {
+        z[m] += phik[j * M + m];
+        for (int d = 0; d < D; ++d) S[m * D + d] += phik[j * M + m] * v[j * D + d];
+      }
+    for (int hh = 0; hh < group; ++hh) {
+      const long bh = static_cast<long>(b) * p.H + (kvh % p.Hkv) * group + hh;
+      const float* q = t.q + bh * p.Nq * D;
+      const float* go = dout + bh * p.Nq * D;
+      double* dq = out.dq + (gi * group + hh) * p.Nq * D;
+      std::fill(dq, dq + static_cast<long>(p.Nq) * D, 0.0);
+      const auto phiq = features(p, none, q, nq, false);
+      for (long i = 0; i < nq; ++i) {
+        double den = kEps, dot_o = 0;
+        std::vector<double> num(D, 0.0);
+        for (int m = 0; m < M; ++m) {
+          den += phiq[i * M + m] * z[m];
+          for (int d = 0; d < D; ++d) num[d] += phiq[i * M + m] * S[m * D + d];
+        }
+        for (int d = 0; d < D; ++d) dot_o += go[i * D + d] * num[d] / den;
+        const double c = -dot_o / den;
+        for (int m = 0; m < M; ++m) {
+          double dphi = c * z[m];
+          for (int d = 0; d < D; ++d) {
+            dphi += S[m * D + d] * go[i * D + d] / den;
+            dS[m * D + d] += phiq[i * M + m] * go[i * D + d] / den;
+          }
+          dz[m] += c * phiq[i * M + m];
+          dq[i * D + m] = slope(q[i * D + m]) * dphi;  // elementwise maps: M == D
+        }
+      }
+    }
+    double* dk = out.dk + gi * p.Nk * D;
+    double* dv = out.dv + gi * p.Nk * D;
+    std::fill(dk, dk + static_cast<long>(p.Nk) * D, 0.0);
+    std::fill(dv, dv + static_cast<long>(p.Nk) * D, 0.0);
+    for (long j = 0; j < nk; ++j)
+      for (int m = 0; m < M; ++m) {
+        double dphi = dz[m];
+        for (int d = 0; d < D; ++d) {
+          dphi += dS[m * D + d] * v[j * D + d];
+          dv[j * D + d] += phik[j * M + m] * dS[m * D + d];
+        }
+        dk[j * D + m] = slope(k[j * D + m]) * dphi;
+      }
   }
 }
 

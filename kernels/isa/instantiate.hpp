@@ -6,6 +6,7 @@
 #include "../decode_attention.hpp"
 #include "../flash_backward.hpp"
 #include "../linear_attention.hpp"
+#include "../linear_backward.hpp"
 #include "../masked_attention.hpp"
 
 namespace attn::kernels {
@@ -29,6 +30,10 @@ std::string flash_tile() {
 void linear_attention_entry(const LinearAttentionArgs& a) { linear_attention<ATTN_ARCH>(a); }
 std::size_t linear_attention_workspace_entry(const LinearAttentionArgs& a) {
   return linear_attention_workspace(a, static_cast<int>(simd::Vec<ATTN_ARCH>::size));
+}
+void linear_backward_entry(const LinearBackwardArgs& a) { linear_backward<ATTN_ARCH>(a); }
+std::size_t linear_backward_workspace_entry(const LinearAttentionArgs& a) {
+  return linear_backward_workspace(a, static_cast<int>(simd::Vec<ATTN_ARCH>::size));
 }
 
 // The engine's micro-kernels at their production tile sizes, for the named lists.
@@ -66,6 +71,7 @@ KernelTable ATTN_TABLE_FN() {
                      &masked_attention_workspace_entry, &decode_attention_entry, &decode_attention_workspace_entry,
                      &flash_backward_entry, &flash_backward_workspace_entry,
                      &fma_loop<ATTN_ARCH>, &read_loop<ATTN_ARCH>,
-                     &linear_attention_entry, &linear_attention_workspace_entry, ukernel_lists()};
+                     &linear_attention_entry, &linear_attention_workspace_entry,
+                     &linear_backward_entry, &linear_backward_workspace_entry, ukernel_lists()};
 }
 }  // namespace attn::kernels
