@@ -4,11 +4,15 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <map>
 #include <random>
 #include <vector>
 
+#include "cli_util.hpp"
 #include "impl_list.hpp"
 #include "masked_softmax_variant.hpp"
+#include "sweep_records.hpp"
 #include "test_util.hpp"
 
 using namespace attn;
@@ -269,4 +273,98 @@ TEST_CASE("linear backward: every implementation, odd shapes, against float64 gr
   p.causal = false;
   CHECK(make_variant("linear:map=favor")->unsupported_reason(p).find("favor") != std::string::npos);
   CHECK(make_variant("linear")->unsupported_reason(p).empty());
+}
+
+TEST_CASE("run --grad-out --dq --dk --dv writes the float64-checked gradients in the inputs' ranks") {
+  // 3-D Q [H, Nq, D] and K, V [Hkv, Nk, D]: GQA, causal, Nq != Nk.
+  auto in = test::make_inputs(1, 4, 2, 37, 70, 24, true, 61);
+  in.p.pass = Pass::bwd;
+  const auto dout = gaussian(in.p.q_elems(), 62);
+  const std::vector<long> qs = {4, 37, 24}, ks = {2, 70, 24};
+  write_npy(test::temp_path("bwd_q.npy"), qs, in.q.data());
+  write_npy(test::temp_path("bwd_k.npy"), ks, in.k.data());
+  write_npy(test::temp_path("bwd_v.npy"), ks, in.v.data());
+  write_npy(test::temp_path("bwd_do.npy"), qs, dout.data());
+  const std::string io = " --q " + test::temp_path("bwd_q.npy") + " --k " + test::temp_path("bwd_k.npy") + " --v " +
+                         test::temp_path("bwd_v.npy") + " --out " + test::temp_path("bwd_o.npy");
+  const std::string grads = " --grad-out " + test::temp_path("bwd_do.npy") + " --dq " + test::temp_path("bwd_dq.npy") +
+                            " --dk " + test::temp_path("bwd_dk.npy") + " --dv " + test::temp_path("bwd_dv.npy");
+  for (const char* spec : {"dense", "window:left=9,right=2", "dense_blas"}) {
+    CAPTURE(std::string(spec));
+    const auto r = test::run_attnbench(std::string("run --variant ") + spec + " --causal" + io + grads);
+    REQUIRE(r.exit_code == 0);
+    const NpyArray dq = read_npy_floats(test::temp_path("bwd_dq.npy"));
+    const NpyArray dk = read_npy_floats(test::temp_path("bwd_dk.npy"));
+    const NpyArray dv = read_npy_floats(test::temp_path("bwd_dv.npy"));
+    CHECK(dq.shape == qs);
+    CHECK(dk.shape == ks);
+    CHECK(dv.shape == ks);
+    Grads64 ref(in.p);
+    make_variant(spec)->reference_backward(in.p, in.tensors(), dout.data(), {}, ref.view());
+    CHECK(test::rel_err(dq.data, ref.dq) <= 3e-5);
+    CHECK(test::rel_err(dk.data, ref.dk) <= 3e-5);
+    CHECK(test::rel_err(dv.data, ref.dv) <= 3e-5);
+  }
+  // One gradient alone is fine; the pieces must come together; dO must have O's shape.
+  CHECK(test::run_attnbench("run --variant dense" + io + " --grad-out " + test::temp_path("bwd_do.npy") + " --dv " +
+                            test::temp_path("bwd_dv.npy")).exit_code == 0);
+  auto fails = [&](const std::string& args, const std::string& words) {
+    const auto r = test::run_attnbench(args);
+    CAPTURE(args);
+    CAPTURE(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(r.lines() == 1);
+    CHECK(r.output.find(words) != std::string::npos);
+  };
+  fails("run --variant dense" + io + " --dq " + test::temp_path("bwd_dq.npy"), "--grad-out");
+  fails("run --variant dense" + io + " --grad-out " + test::temp_path("bwd_do.npy"), "at least one of");
+  fails("run --variant dense" + io + " --grad-out " + test::temp_path("bwd_k.npy") + " --dq " +
+            test::temp_path("bwd_dq.npy"), "O's shape");
+  const std::string self = " --q " + test::temp_path("bwd_q.npy") + " --k " + test::temp_path("bwd_q.npy") + " --v " +
+                           test::temp_path("bwd_q.npy") + " --out " + test::temp_path("bwd_o.npy");
+  fails("run --variant linear --causal" + self + grads, "not implemented");
+  fails("run --variant dense" + io + " --grad-out " + test::temp_path("bwd_do.npy") + " --dq " +
+            test::temp_path("bwd_q.npy"), "bwd_q.npy");
+}
+
+TEST_CASE("sweep --pass bwd,fwdbwd: records carry rel_err_dq/dk/dv, 2.5x and 3.5x the forward's flops") {
+  const std::string out = test::temp_path("bwd_sweep.jsonl");
+  std::remove(out.c_str());
+  const auto r = test::run_attnbench("sweep --variant dense --variant dense_blas --variant linear --seq 100 --head-dim 24 "
+                                     "--heads 4 --kv-heads 2 --causal both --threads 1 --pass fwd,bwd,fwdbwd --out " +
+                                     out + test::kFastTiming);
+  REQUIRE(r.exit_code == 0);
+  const auto lines = test::read_lines(out);
+  REQUIRE(lines.size() == 18);
+  std::map<std::string, double> fwd_flops;
+  int backward_ok = 0, skipped = 0;
+  for (const std::string& line : lines) {
+    const std::string pass = test::raw_field(line, "pass");
+    const std::string key = test::raw_field(line, "variant") + test::raw_field(line, "causal");
+    if (test::raw_field(line, "status") == "skipped") {
+      // Causal linear attention has no backward: it says so.
+      ++skipped;
+      CHECK(test::raw_field(line, "reason").find("causal") != std::string::npos);
+      continue;
+    }
+    if (pass == "fwd") {
+      fwd_flops[key] = test::num_field(line, "flops");
+      CHECK(!test::has_field(line, "rel_err_dq"));
+      continue;
+    }
+    ++backward_ok;
+    CAPTURE(line);
+    REQUIRE(fwd_flops.count(key));
+    CHECK(test::num_field(line, "flops") == doctest::Approx(fwd_flops[key] * (pass == "bwd" ? 2.5 : 3.5)));
+    const double dq = test::num_field(line, "rel_err_dq"), dk = test::num_field(line, "rel_err_dk"),
+                 dv = test::num_field(line, "rel_err_dv");
+    CHECK(dq < 3e-5);
+    CHECK(dk < 3e-5);
+    CHECK(dv < 3e-5);
+    CHECK(test::num_field(line, "rel_err") >= std::max({dq, dk, dv}));
+    CHECK(test::raw_field(line, "grad_groups") == "all");
+    if (pass == "bwd") CHECK(test::raw_field(line, "impl").find("bwd") != std::string::npos);
+  }
+  CHECK(skipped == 2);
+  CHECK(backward_ok == 10);
 }

@@ -56,6 +56,7 @@ class DenseBlas final : public FullScoresVariant {
  public:
   // OpenBLAS picks its own kernels for this CPU, whatever ISA is asked for.
   std::string impl_name() const override { return "f32-sgemm-softmax-sgemm-openblas"; }
+  std::string backward_impl_name() const override { return "f32-sgemm-softmax-bwd-openblas"; }
   std::unique_ptr<Plan> plan(const Problem& p, Isa isa) const override {
     blas_library().set_num_threads(1);  // loads the library outside the timed call
     return FullScoresVariant::plan(p, isa);

@@ -20,10 +20,16 @@ std::size_t matrix_floats(const Problem& p, int threads) {
   return p.pass == Pass::fwd ? fwd : std::max(fwd, 2 * matrix * busy_backward_threads(p, threads));
 }
 
+// Records' impl: what the timed call runs (fwdbwd: both, forward first).
+std::string plan_name(const FullScoresVariant& v, const Problem& p) {
+  if (p.pass == Pass::fwd) return v.impl_name();
+  return p.pass == Pass::bwd ? v.backward_impl_name() : v.impl_name() + "+" + v.backward_impl_name();
+}
+
 class FullScoresPlan final : public Plan {
  public:
   FullScoresPlan(const FullScoresVariant& v, const Problem& p)
-      : Plan(p, v.impl_name(), omp_get_max_threads()),
+      : Plan(p, plan_name(v, p), omp_get_max_threads()),
         variant_(v),
         mask_(v.make_mask(problem())),
         keys_(problem(), *mask_),

@@ -26,6 +26,8 @@ class FullScoresVariant : public MaskedSoftmaxVariant {
 
   // The implementation name records carry (e.g. "f32-naive-scalar").
   virtual std::string impl_name() const = 0;
+  // ... and for the backward (e.g. "f32-naive-bwd-scalar").
+  virtual std::string backward_impl_name() const = 0;
   // Output rows of (batch b, head h) into o ([Nq, D]) and, if lse is not null, each row's
   // log-sum-exp into lse ([Nq], -inf for a row that sees no key or lies past its length);
   // scores is this thread's Nq x Nk matrix.

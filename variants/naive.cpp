@@ -14,6 +14,7 @@ namespace {
 class Naive final : public FullScoresVariant {
  public:
   std::string impl_name() const override { return "f32-naive-scalar"; }
+  std::string backward_impl_name() const override { return "f32-naive-bwd-scalar"; }
   void head(const Problem& p, const VisibleKeys& keys, const Tensors& t, int b, int h, float* scores, float* o,
             float* lse) const override {
     const long Nq = p.Nq, Nk = p.Nk, D = p.D;

@@ -55,6 +55,7 @@ AttentionInputs load_attention_inputs(const std::string& q_path, const std::stri
   p.B = static_cast<int>(sq.b), p.H = static_cast<int>(sq.h), p.Hkv = static_cast<int>(sk.h);
   p.Nq = static_cast<int>(sq.n), p.Nk = static_cast<int>(sk.n), p.D = static_cast<int>(sq.d);
   in.q_rank = static_cast<int>(q.shape.size());
+  in.kv_rank = static_cast<int>(k.shape.size());
   in.q = std::move(q.data), in.k = std::move(k.data), in.v = std::move(v.data);
   if (!lens_path.empty()) {
     const NpyInts lens = read_npy_ints(lens_path);
@@ -74,6 +75,12 @@ std::vector<long> output_shape(const AttentionInputs& in) {
   const Problem& p = in.problem;
   std::vector<long> full = {p.B, p.H, p.Nq, p.D};
   return std::vector<long>(full.end() - in.q_rank, full.end());
+}
+
+std::vector<long> kv_shape(const AttentionInputs& in) {
+  const Problem& p = in.problem;
+  std::vector<long> full = {p.B, p.Hkv, p.Nk, p.D};
+  return std::vector<long>(full.end() - in.kv_rank, full.end());
 }
 
 }  // namespace attn

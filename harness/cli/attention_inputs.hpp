@@ -11,7 +11,8 @@ struct AttentionInputs {
   Problem problem;
   std::vector<float> q, k, v;
   std::vector<int> lens;
-  int q_rank = 4;  // the output keeps Q's rank
+  int q_rank = 4;   // the output keeps Q's rank
+  int kv_rank = 4;  // dK and dV keep K's rank
   Tensors tensors() const { return {q.data(), k.data(), v.data()}; }
 };
 
@@ -22,5 +23,7 @@ AttentionInputs load_attention_inputs(const std::string& q_path, const std::stri
 
 // Output shape with Q's rank.
 std::vector<long> output_shape(const AttentionInputs& in);
+// K's shape with K's rank (the shape of dK and dV).
+std::vector<long> kv_shape(const AttentionInputs& in);
 
 }  // namespace attn

@@ -8,6 +8,7 @@
 #include "attention_weights.hpp"
 #include "commands.hpp"
 #include "errors.hpp"
+#include "gradient_outputs.hpp"
 #include "isa_choice.hpp"
 #include "memory.hpp"
 #include "npy.hpp"
@@ -35,6 +36,7 @@ int cmd_run(int argc, const char* const* argv) {
   float scale = 0.0f;
   int threads = 0;
   WeightsRequest weights;
+  GradientRequest grads;
   po::options_description desc("attnbench run --variant SPEC --q Q.npy --k K.npy --v V.npy --out O.npy");
   desc.add_options()("help,h", "this help")
       ("variant", po::value(&variant_spec)->required(), "variant spec, NAME[:key=value,...] (see attnbench list)")
@@ -50,7 +52,11 @@ int cmd_run(int argc, const char* const* argv) {
       ("weights", po::value(&weights.path), "also write the attention weights, float32 .npy [B,heads,rows,Nk]")
       ("weights-heads", po::value(&weights.heads), "heads to keep: A:B (B excluded) or LIST (default all)")
       ("weights-rows", po::value(&weights.rows), "query rows to keep: A:B (B excluded) or LIST (default all)")
-      ("weights-max-mb", po::value(&weights.max_mb), "refuse --weights larger than this (default 256 MiB)");
+      ("weights-max-mb", po::value(&weights.max_mb), "refuse --weights larger than this (default 256 MiB)")
+      ("grad-out", po::value(&grads.dout), "dO, float32 .npy of O's shape: also run the backward (gradients of sum(O*dO))")
+      ("dq", po::value(&grads.dq), "write dQ, Q's shape (needs --grad-out)")
+      ("dk", po::value(&grads.dk), "write dK, K's shape, summed over the query heads sharing a kv head (needs --grad-out)")
+      ("dv", po::value(&grads.dv), "write dV, V's shape, likewise (needs --grad-out)");
   po::variables_map vm;
   if (!parse_command_line(argc, argv, desc, vm)) return 0;
 
@@ -59,20 +65,26 @@ int cmd_run(int argc, const char* const* argv) {
   if (vm.count("scale") && (!std::isfinite(scale) || scale == 0.0f))
     throw UserError("--scale must be a finite non-zero number");
   const auto variant = make_variant(variant_spec);
+  check_gradient_request(grads);
   // Outputs are judged now, not after the computation; none may be an input or each other.
-  std::vector<NamedPath> inputs = {{"--q", q_path}, {"--k", k_path}, {"--v", v_path}, {"--lens", lens_path}};
+  std::vector<NamedPath> inputs = {{"--q", q_path}, {"--k", k_path}, {"--v", v_path}, {"--lens", lens_path},
+                                   {"--grad-out", grads.dout}};
   for (const std::string& file : variant->input_files()) inputs.push_back({"--variant", file});
-  check_outputs({{"--out", out_path}, {"--weights", weights.path}}, inputs);
+  std::vector<NamedPath> outputs = {{"--out", out_path}, {"--weights", weights.path}};
+  for (const NamedPath& g : grads.outputs()) outputs.push_back(g);
+  check_outputs(outputs, inputs);
   AttentionInputs in = load_attention_inputs(q_path, k_path, v_path, lens_path);
   in.problem.causal = vm["causal"].as<bool>();
   in.problem.scale = scale;
+  if (grads.given()) in.problem.pass = Pass::fwdbwd;  // variants without a backward say why
   check_problem(*variant, in.problem);
   const Problem& p = in.problem;
   check_input_range(*variant, p, in.tensors());
   const std::size_t out_elems = static_cast<std::size_t>(p.B) * p.H * p.Nq * p.D;
   // The inputs are loaded already; the output and the workspace must fit in what is left.
   const double limit = static_cast<double>(available_memory_bytes());
-  const WorkspaceFit fit = fit_workspace(*variant, p, isa, static_cast<double>(out_elems) * sizeof(float), limit);
+  const double extra = static_cast<double>(out_elems) * sizeof(float) + (grads.given() ? gradient_bytes(p) : 0.0);
+  const WorkspaceFit fit = fit_workspace(*variant, p, isa, extra, limit);
   if (!fit.fits)
     throw UserError(variant->spec() + " needs " + (fit.exact ? "" : "at least ") + gib_text(fit.need) +
                     " but only " + gib_text(limit) + " is available");
@@ -80,10 +92,14 @@ int cmd_run(int argc, const char* const* argv) {
     throw UserError("--weights-heads, --weights-rows and --weights-max-mb need --weights FILE.npy");
   WeightsPlan weights_plan;
   if (!weights.path.empty()) weights_plan = plan_weights(*variant, p, weights);
-  std::vector<float> out(out_elems);
-  variant->forward(p, in.tensors(), out.data(), isa);
-  require_finite_output(out, p);
-  write_npy(out_path, output_shape(in), out.data());
+  if (grads.given()) {
+    run_forward_backward(*variant, in, grads, isa, out_path);
+  } else {
+    std::vector<float> out(out_elems);
+    variant->forward(p, in.tensors(), out.data(), isa);
+    require_finite_output(out, p);
+    write_npy(out_path, output_shape(in), out.data());
+  }
   if (!weights.path.empty()) write_weights(*variant, p, in.tensors(), weights_plan);
   return 0;
 }

@@ -66,6 +66,11 @@ std::string record_json(const SweepRecord& r) {
     o.add("workspace_bytes", r.workspace_bytes);
     o.add("max_abs_err", r.max_abs_err).add("rel_err", r.rel_err).add("approx_err", r.approx_err);
     o.add("err_rows", r.err_rows).add("impl", r.impl).add("plan_ms", r.plan_ms);
+    // Backward fields (SPEC "Every record also carries": rel_err_dq, rel_err_dk, rel_err_dv).
+    if (!r.grad_groups.empty()) o.add("rel_err_dq", r.rel_err_dq);
+    if (!r.grad_groups.empty()) o.add("rel_err_dk", r.rel_err_dk);
+    if (!r.grad_groups.empty()) o.add("rel_err_dv", r.rel_err_dv);
+    if (!r.grad_groups.empty()) o.add("grad_groups", r.grad_groups);
     for (const auto& [key, value] : r.extra) o.add(key, value);
   }
   if (!r.note.empty()) o.add("note", r.note);

@@ -45,6 +45,10 @@ struct SweepRecord {
   std::string impl;             // the implementation that ran (Plan::impl())
   std::optional<double> plan_ms;  // building the plan, apart from time_ms
   std::string note;             // why a value is null
+  // Backward cases (pass bwd or fwdbwd) only: each gradient's max error over max |float64|,
+  // and which (batch, kv head) groups were checked ("all", "sample:K", "none"; empty: forward).
+  std::optional<double> rel_err_dq, rel_err_dk, rel_err_dv;
+  std::string grad_groups;
   // Further optional numbers (e.g. mass_recall), written in this order after the rest.
   std::vector<std::pair<std::string, std::optional<double>>> extra;
   std::string machine_json = "{}";

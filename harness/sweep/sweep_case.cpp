@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <random>
 
 #include "accuracy.hpp"
+#include "backward_accuracy.hpp"
 #include "case_inputs.hpp"
 #include "machine_info.hpp"
 #include "mass_recall.hpp"
@@ -29,11 +31,46 @@ Problem case_problem(const SweepCase& c) {
 
 namespace {
 // Q, K, V, O and the float64 accuracy buffers, in O(1) (no row list yet) and in double so that
-// absurd grids cannot overflow.
+// absurd grids cannot overflow. A backward adds dO, dQ, dK, dV, the log-sum-exp and the float64
+// gradient buffers.
 double fixed_bytes(const Problem& p) {
   const double q = static_cast<double>(p.B) * p.H * p.Nq * p.D, kv = static_cast<double>(p.B) * p.Hkv * p.Nk * p.D;
   const double rows = static_cast<double>(accuracy_row_count(p));
-  return sizeof(float) * (2 * q + 2 * kv) + 3.0 * sizeof(double) * p.B * p.H * rows * p.D;
+  const double fwd = sizeof(float) * (2 * q + 2 * kv) + 3.0 * sizeof(double) * p.B * p.H * rows * p.D;
+  if (p.pass == Pass::fwd) return fwd;
+  return fwd + sizeof(float) * (2 * q + 2 * kv + static_cast<double>(p.B) * p.H * p.Nq) + backward_accuracy_bytes(p);
+}
+
+// FLOPs of a pass as FlashAttention counts them (SPEC): bwd = 2.5 x fwd, fwdbwd = 3.5 x fwd.
+double pass_factor(Pass pass) { return pass == Pass::fwd ? 1.0 : pass == Pass::bwd ? 2.5 : 3.5; }
+
+// What a backward case holds: dO (seeded from the shape, like Q, K, V), the forward's
+// log-sum-exp, and the gradients.
+struct BackwardBuffers {
+  std::vector<float> dout, lse, dq, dk, dv;
+  BackwardBuffers(const Problem& p, std::uint64_t seed)
+      : dout(p.q_elems()), lse(static_cast<std::size_t>(p.B) * p.H * p.Nq), dq(p.q_elems()), dk(p.kv_elems()),
+        dv(p.kv_elems()) {
+    std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (float& x : dout) x = normal(rng);
+  }
+  Gradients grads() { return {dq.data(), dk.data(), dv.data()}; }
+};
+
+// Folds the gradients' accuracy into r: rel_err is their maximum (bwd), or also the forward's
+// (fwdbwd, whose timed call writes O as well); max_abs_err likewise.
+void add_backward_accuracy(SweepRecord& r, const BackwardAccuracy& b, Pass pass) {
+  r.rel_err_dq = b.rel_err_dq, r.rel_err_dk = b.rel_err_dk, r.rel_err_dv = b.rel_err_dv;
+  r.grad_groups = b.groups;
+  auto larger = [](std::optional<double> x, std::optional<double> y) -> std::optional<double> {
+    if (!x || !y) return std::nullopt;
+    return std::max(*x, *y);
+  };
+  const bool both = pass == Pass::fwdbwd;
+  r.rel_err = both ? larger(r.rel_err, b.rel_err()) : b.rel_err();
+  r.max_abs_err = both ? larger(r.max_abs_err, b.max_abs_err) : b.max_abs_err;
+  if (!b.note.empty()) r.note = r.note.empty() ? b.note : r.note + "; " + b.note;
 }
 
 // Query tokens of one forward, and (query, key) pairs: padding past --lens does not count.
@@ -96,7 +133,7 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   const double workspace = static_cast<double>(variant->workspace_bytes(p, c.isa));
   const std::vector<long> rows = accuracy_rows(p);
 
-  const double flops = variant->flops(p);
+  const double flops = variant->flops(p) * pass_factor(p.pass);
   const std::string family = c.family();
   if (opt.max_case_seconds > 0) {
     const auto it = state.last_in_family.find(family);
@@ -121,13 +158,29 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   const std::unique_ptr<Plan> plan = variant->plan(p, c.isa);
   r.plan_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - plan_start).count();
   r.impl = plan->impl();
-  plan->run(t, {out.data(), nullptr});
+  const bool backward = p.pass != Pass::fwd;
+  std::unique_ptr<BackwardBuffers> bb;
+  if (backward) {
+    if (!plan->gives_backward()) return skipped(r, plan->impl() + " has no backward");
+    bb = std::make_unique<BackwardBuffers>(p, input_seed(p, kind));
+  }
+  // bwd: the forward runs once here, outside the timing, for O and the log-sum-exp.
+  plan->run(t, {out.data(), backward ? bb->lse.data() : nullptr});
   const Accuracy acc = measure_accuracy(*variant, p, t, out.data());
   const MassRecall recall = measure_mass_recall(*variant, p, t, rows);
+  BackwardAccuracy bacc;
+  if (backward) {
+    plan->run_backward(t, out.data(), bb->lse.data(), bb->dout.data(), bb->grads());
+    bacc = measure_backward_accuracy(*variant, p, t, bb->dout.data(), bb->grads());
+  }
 
   const double peak = state.peaks.get(c.threads, c.isa);
-  const Timing timing = time_case(
-      c.canonical(), [&] { plan->run(t, {out.data(), nullptr}); }, c.threads, opt.timing);
+  std::function<void()> timed = [&] { plan->run(t, {out.data(), nullptr}); };
+  if (p.pass == Pass::bwd)
+    timed = [&] { plan->run_backward(t, out.data(), bb->lse.data(), bb->dout.data(), bb->grads()); };
+  if (p.pass == Pass::fwdbwd)
+    timed = [&] { plan->run_forward_backward(t, {out.data(), bb->lse.data()}, bb->dout.data(), bb->grads()); };
+  const Timing timing = time_case(c.canonical(), timed, c.threads, opt.timing);
   const double seconds = timing.median_ms * 1e-3;
   state.last_in_family[family] = {flops, seconds};
 
@@ -151,6 +204,7 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   r.approx_err = acc.approx_err;
   r.err_rows = acc.rows;
   r.note = acc.note;
+  if (backward) add_backward_accuracy(r, bacc, p.pass);
   r.extra.push_back({"mass_recall", recall.mean});
   r.extra.push_back({"mass_recall_min", recall.min});
   if (p.has_lens()) r.extra.push_back({"tokens", real_tokens(p)});
