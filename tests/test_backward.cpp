@@ -2,6 +2,7 @@
 // differences of the float64 forward (so it cannot be wrong the same way as the kernels), then
 // every softmax variant's backward on every ISA this CPU runs against that reference.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <cstdio>
@@ -367,4 +368,27 @@ TEST_CASE("sweep --pass bwd,fwdbwd: records carry rel_err_dq/dk/dv, 2.5x and 3.5
   }
   CHECK(skipped == 2);
   CHECK(backward_ok == 10);
+}
+
+TEST_CASE("flash backward: 1, 2 and 3 threads (dQ copies summed, dK/dV tasks spread) and pass fwdbwd") {
+  auto in = test::make_inputs(2, 6, 2, 150, 200, 40, true, 71);
+  in.p.pass = Pass::fwdbwd;
+  const auto dout = gaussian(in.p.q_elems(), 72);
+  const auto variant = make_variant("window:left=100,right=20");
+  Grads64 ref(in.p);
+  variant->reference_backward(in.p, in.tensors(), dout.data(), {}, ref.view());
+  const int before = omp_get_max_threads();
+  for (int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    omp_set_num_threads(threads);
+    auto plan = variant->plan(in.p, best_isa());
+    CHECK(plan->threads() == threads);
+    CHECK(plan->impl().find("+f32-flash-bwd-") != std::string::npos);
+    std::vector<float> o(in.p.q_elems()), lse(static_cast<std::size_t>(in.p.B) * in.p.H * in.p.Nq);
+    Grads32 got(in.p);
+    plan->run_forward_backward(in.tensors(), {o.data(), lse.data()}, dout.data(), got.view());
+    const GradErr e = compare(got, ref);
+    CHECK(e.worst() <= 1e-5);
+  }
+  omp_set_num_threads(before);
 }
