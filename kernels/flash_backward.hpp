@@ -1,21 +1,26 @@
 // The FlashAttention-2 backward, written once against simd::Vec<Arch> from the forward engine's
 // pieces (key packing, the Q.K^T and P.V micro-kernels, row masks, exp2).
 //
-// Tasks are (batch, kv head, key tile): the tile's dK and dV accumulate in the task's own scratch
-// over every query head of the GQA group and every query tile that visits the key tile (the
-// forward's block plan transposed, built by the plan), so no two threads write one dK/dV row and
-// nothing is atomic. dQ rows receive from every key tile: each thread accumulates into its own
-// float32 copy of dQ ([B, H, Nq, Dp]) and the copies are summed into dQ at the end. Extra memory:
-// threads x B H Nq Dp floats for those copies, 2 B H Nq floats (D_i, the log-sum-exp in log2
-// units) and O(tile) scratch per thread.
+// Tasks are (batch, kv head, group of up to 4 key tiles): the tiles' dK and dV accumulate in the
+// task's own scratch over every query head of the GQA group and every query tile that visits them
+// (the forward's block plan transposed, built by the plan), so no two threads write one dK/dV row
+// and nothing is atomic. dQ rows receive from every key tile: a query tile's contributions from
+// the task's key tiles accumulate in an L1 tile, then are added to the thread's dQ, which is the
+// output itself for thread 0 and a float32 copy [B, H, Nq, D] for each other thread, summed into
+// the output at the end. Grouping key tiles divides the traffic of Q, dO and dQ rows (which come
+// from L3 once N D outgrows L2) by the group size; the next query tile's rows are prefetched
+// while the current one computes. Extra memory: (threads - 1) x B H Nq D floats for the copies,
+// 2 B H Nq floats (D_i, the log-sum-exp in log2 units) and O(group x tile) scratch per thread.
 //
 // Per (key tile, query tile) pair, five products, each over the whole pair before the next so its
-// operand tile stays in L1 (32 KiB each at D = 128):
+// operand tile stays in L1 (32 KiB each at D = 128; the P.V-shaped products go 4 vectors of the
+// head dimension at a time to halve that):
 //   S  = Q K^T  (K^T packed with scale log2(e) folded in, as the forward)  P  = 2^(S - lse log2 e)
 //   dP = dO V^T (V^T packed)                                               dS = scale P (dP - D_i)
 //   dQ += dS K,  dV += P^T dO,  dK += dS^T Q
 // P is recomputed from the forward's log-sum-exp with the forward's own Q.K^T, masked exactly as
-// the forward (the plan's tile kinds and build_row_masks). D_i = dO_i . O_i, once per call.
+// the forward (the plan's tile kinds and build_row_masks). D_i = dO_i . O_i, once per call. Q,
+// dO and K rows are read in place when D is a whole number of vectors, else copied padded.
 #pragma once
 #include <omp.h>
 
@@ -29,55 +34,84 @@
 
 namespace attn::kernels {
 
-// Where everything lives in the workspace: D_i and lse log2(e) of every row, then per thread its
-// dQ copy, its tile scratch and its RowMasks. Every region starts on a 64-byte boundary.
+// Key tiles per task: up to 4 (they share each query tile's Q, dO and dQ traffic), fewer when
+// that would leave under 4 tasks per thread.
+inline int key_tiles_per_task(const Problem& P, int threads) {
+  const long kv_heads = static_cast<long>(P.B) * P.Hkv, k_tiles = (P.Nk + kTileK - 1) / kTileK;
+  int kb = 4;
+  while (kb > 1 && kv_heads * ((k_tiles + kb - 1) / kb) < 4L * threads) kb /= 2;
+  return kb;
+}
+
+// Where everything lives in the workspace: D_i and lse log2(e) of every row, per thread its tile
+// scratch and RowMasks, then the dQ copies of threads 1 .. threads - 1. Every region starts on a
+// 64-byte boundary.
 struct BackwardLayout {
   static std::size_t align(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
-  int k_tiles, Dp;
-  std::size_t rows, row_bytes, dq_floats, tile_floats, thread_bytes;
-  BackwardLayout(const Problem& P, int W) {
+  int k_tiles, Dp, kb;
+  bool in_place;  // Q, dO, K rows read where they lie (D a whole number of vectors)
+  std::size_t rows, row_bytes, key_floats, tile_floats, thread_bytes, copy_bytes;
+  BackwardLayout(const Problem& P, int W, int threads) {
     k_tiles = (P.Nk + kTileK - 1) / kTileK;
+    kb = key_tiles_per_task(P, threads);
     Dp = (P.D + W - 1) / W * W;
+    in_place = P.D % W == 0;
     rows = static_cast<std::size_t>(P.B) * P.H * P.Nq;
     row_bytes = align(sizeof(float) * 2 * rows);
-    dq_floats = rows * Dp;
-    // K^T, V^T [D][kTileK]; K, Q, dO, dK, dV rows [kTileK][Dp]; S/P and dP/dS [kTileQ][kTileK].
-    tile_floats = 2 * static_cast<std::size_t>(P.D) * kTileK + 5 * static_cast<std::size_t>(kTileK) * Dp +
-                  2 * static_cast<std::size_t>(kTileQ) * kTileK;
-    thread_bytes = align(sizeof(float) * dq_floats) + align(sizeof(float) * tile_floats) + align(sizeof(RowMasks));
+    const std::size_t kd = static_cast<std::size_t>(P.D) * kTileK, rd = static_cast<std::size_t>(kTileK) * Dp;
+    // Per key tile: K^T, V^T [D][kTileK], the dK, dV accumulators and a K copy [kTileK][Dp].
+    key_floats = 2 * kd + (in_place ? 2 : 3) * rd;
+    // Then the query tile's dQ accumulator, Q and dO copies, S/P and dP/dS [kTileQ][kTileK].
+    tile_floats = kb * key_floats + (in_place ? 1 : 3) * rd + 2 * static_cast<std::size_t>(kTileQ) * kTileK;
+    thread_bytes = align(sizeof(float) * tile_floats) + align(sizeof(RowMasks));
+    copy_bytes = align(sizeof(float) * rows * P.D);
   }
-  std::size_t total(int threads) const { return row_bytes + thread_bytes * threads; }
+  std::size_t total(int threads) const { return row_bytes + thread_bytes * threads + copy_bytes * (threads - 1); }
 };
 
 template <class Arch>
 std::size_t flash_backward_workspace(const Problem& p, int threads) {
-  return BackwardLayout(p, static_cast<int>(simd::Vec<Arch>::size)).total(threads);
+  return BackwardLayout(p, static_cast<int>(simd::Vec<Arch>::size), threads).total(threads);
 }
+
+// One key tile of a task: its packed K^T and V^T, its K rows, its dK and dV accumulators.
+struct KeyTileBuffers {
+  float *kt, *vt;    // [D][kTileK]
+  const float* krow;  // K rows as vectors: the caller's (stride D) or the padded copy (stride Dp)
+  float* kcopy;      // the padded copy (unused when in place)
+  float *dk, *dv;    // [kTileK][Dp]
+  int k0 = 0, kn = 0, tile_keys = 0;
+  std::size_t kv_off = 0;  // offset of its first row in K, V, dK, dV
+};
 
 // One thread's pieces of the workspace.
 struct BackwardScratch {
-  float* dq;                    // this thread's dQ copy [B H Nq][Dp]
-  float *kt, *vt;               // [D][kTileK]
-  float *krow, *qv, *dov;       // [kTileK][Dp], zero-padded
-  float *dk, *dv;               // the key tile's accumulators [kTileK][Dp]
-  float *s, *dp;                // S then P, dP then dS: [kTileQ][kTileK]
+  KeyTileBuffers keys[4];
+  float *qv, *dov;  // [kTileQ][Dp] copies, zero-padded (unused when in place)
+  float* dq;        // the query tile's dQ accumulator [kTileQ][Dp]
+  float *s, *dp;    // S then P, dP then dS: [kTileQ][kTileK]
   RowMasks* masks;
   BackwardScratch(char* mine, const BackwardLayout& L, int D) {
     float* f = reinterpret_cast<float*>(mine);
-    dq = f;
-    f = reinterpret_cast<float*>(mine + BackwardLayout::align(sizeof(float) * L.dq_floats));
     const std::size_t kd = static_cast<std::size_t>(D) * kTileK, rd = static_cast<std::size_t>(kTileK) * L.Dp;
-    kt = f, f += kd;
-    vt = f, f += kd;
-    krow = f, f += rd;
-    qv = f, f += rd;
-    dov = f, f += rd;
-    dk = f, f += rd;
-    dv = f, f += rd;
+    for (int k = 0; k < L.kb; ++k) {
+      KeyTileBuffers& t = keys[k];
+      t.kt = f, f += kd;
+      t.vt = f, f += kd;
+      t.dk = f, f += rd;
+      t.dv = f, f += rd;
+      t.kcopy = nullptr;
+      if (!L.in_place) t.kcopy = f, f += rd;
+    }
+    dq = f, f += rd;
+    qv = dov = nullptr;
+    if (!L.in_place) {
+      qv = f, f += rd;
+      dov = f, f += rd;
+    }
     s = f, f += static_cast<std::size_t>(kTileQ) * kTileK;
     dp = f;
-    masks = reinterpret_cast<RowMasks*>(mine + BackwardLayout::align(sizeof(float) * L.dq_floats) +
-                                        BackwardLayout::align(sizeof(float) * L.tile_floats));
+    masks = reinterpret_cast<RowMasks*>(mine + BackwardLayout::align(sizeof(float) * L.tile_floats));
   }
 };
 
@@ -90,40 +124,56 @@ inline void for_row_blocks(int r0, int r1, F&& f) {
 }
 
 // C[r][C vectors] += sum_{i < n} A[i][r] B[i][C vectors] for R rows of C, i.e. C += A^T B with A
-// read in place (row stride kTileK): dV += P^T dO and dK += dS^T Q. B and C rows (stride ld) are
-// aligned.
+// read in place (row stride kTileK): dV += P^T dO and dK += dS^T Q. B rows (stride ldb) may be
+// the caller's; C rows (stride ldc) are aligned.
 template <class V, int R, int C>
-[[gnu::noinline]] void tn_block(const float* a, int n, const float* b, int ld, float* c) {
+[[gnu::noinline]] void tn_block(const float* a, int n, const float* b, int ldb, float* c, int ldc) {
   constexpr int W = static_cast<int>(V::size);
   V acc[R][C];
   ATTN_UNROLL for (int r = 0; r < R; ++r)
-    ATTN_UNROLL for (int v = 0; v < C; ++v) acc[r][v] = V::load_aligned(c + r * ld + v * W);
+    ATTN_UNROLL for (int v = 0; v < C; ++v) acc[r][v] = V::load_aligned(c + r * ldc + v * W);
   for (int i = 0; i < n; ++i) {
     V bv[C];
-    ATTN_UNROLL for (int v = 0; v < C; ++v) bv[v] = V::load_aligned(b + static_cast<std::size_t>(i) * ld + v * W);
+    ATTN_UNROLL for (int v = 0; v < C; ++v) bv[v] = V::load_unaligned(b + static_cast<std::size_t>(i) * ldb + v * W);
     ATTN_UNROLL for (int r = 0; r < R; ++r) {
       const V ar(a[i * kTileK + r]);
       ATTN_UNROLL for (int v = 0; v < C; ++v) acc[r][v] = simd::vfma(ar, bv[v], acc[r][v]);
     }
   }
   ATTN_UNROLL for (int r = 0; r < R; ++r)
-    ATTN_UNROLL for (int v = 0; v < C; ++v) acc[r][v].store_aligned(c + r * ld + v * W);
+    ATTN_UNROLL for (int v = 0; v < C; ++v) acc[r][v].store_aligned(c + r * ldc + v * W);
 }
 
-// tn_block over all Dp / W vectors of C: blocks of C, then 2, then 1 (as pv_rows).
-template <class V, int R, int C>
-inline void tn_rows(const float* a, int n, const float* b, int Dp, float* c) {
+// Runs f(std::integral_constant<int, C>, v0) over the Dp / W vectors of a row: slabs of C, then 2,
+// then 1 (as pv_rows). The P.V-shaped products loop slabs outermost, so one slab of their
+// streamed operand (64 rows x C vectors: 16 KiB) stays in L1 across the row blocks.
+template <class V, int C, class F>
+inline void for_slabs(int Dp, F&& f) {
   constexpr int W = static_cast<int>(V::size);
   const int nvec = Dp / W;
   int v0 = 0;
-  for (; v0 + C <= nvec; v0 += C) tn_block<V, R, C>(a, n, b + v0 * W, Dp, c + v0 * W);
+  for (; v0 + C <= nvec; v0 += C) f(std::integral_constant<int, C>{}, v0);
   if constexpr (C >= 4) {
     if (v0 + 2 <= nvec) {
-      tn_block<V, R, 2>(a, n, b + v0 * W, Dp, c + v0 * W);
+      f(std::integral_constant<int, 2>{}, v0);
       v0 += 2;
     }
   }
-  for (; v0 < nvec; ++v0) tn_block<V, R, 1>(a, n, b + v0 * W, Dp, c + v0 * W);
+  for (; v0 < nvec; ++v0) f(std::integral_constant<int, 1>{}, v0);
+}
+
+// C [kn rows][Dp] += A^T B over n rows of A (kTileK stride) and B (stride ldb).
+template <class V>
+inline void tn_tile(const float* a, int n, int kn, const float* b, int ldb, float* c, int Dp) {
+  using Blk = Blocking<V>;
+  constexpr int W = Blk::W;
+  for_slabs<V, Blk::CV>(Dp, [&](auto cc, int v0) {
+    constexpr int C = decltype(cc)::value;
+    for_row_blocks<Blk::R>(0, kn, [&](auto rc, int j0) {
+      constexpr int R = decltype(rc)::value;
+      tn_block<V, R, C>(a + j0, n, b + v0 * W, ldb, c + static_cast<std::size_t>(j0) * Dp + v0 * W, Dp);
+    });
+  });
 }
 
 // One row: S -> P = 2^(S + mask - lse2) and dP -> dS = scale P (dP - di), over key vectors
@@ -152,17 +202,33 @@ inline void p_ds_row(float* s, float* dp, int c0, int c1, const float* add1, con
 struct PairInputs {
   const float* q;     // rows x D, in place (Q.K^T broadcasts its elements)
   const float* dout;  // rows x D, in place
+  const float* qv;    // Q rows as vectors: q (stride D) or the padded copy (stride Dp)
+  const float* dov;   // dO rows likewise
+  int ld;             // their row stride (and the key tile's krow's): D in place, else Dp
   const float* lse2;  // per row: lse log2(e) (+inf for a row that sees no key)
   const float* di;    // per row: dO . O
-  float* dq;          // this thread's dQ copy, rows x Dp
-  int rows, kn, D, Dp;
+  int rows, D, Dp;
   float scale;
   const RowMasks* masks;  // null: every key of the tile is visible to every row
+  // The next query tile's Q, dO and dQ rows (kTileQ x D each, or null): fetched into L2 while
+  // this one computes. They were last touched a task ago, so they come from L3 or memory
+  // otherwise, and the dQ flush and Q.K^T wait for them (measured: the flush alone took 5%).
+  const float *next_q, *next_dout, *next_dq;
+  int next_rows = 0;  // rows of that tile (the prefetches stay inside it)
 };
 
-// The five products of one pair; dQ, dK and dV accumulate.
+// Fetches rows [r0, r0 + n) of a kTileQ x D block into L2 (prefetcht1), one cache line at a time.
+inline void prefetch_rows(const float* base, int r0, int n, int D) {
+  if (!base) return;
+  const char* p = reinterpret_cast<const char*>(base + static_cast<long>(r0) * D);
+  const long bytes = static_cast<long>(n) * D * sizeof(float);
+  for (long off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 2);
+}
+
+// The five products of one (key tile, query tile) pair: dK, dV and the query tile's dQ
+// accumulate in the scratch.
 template <class V>
-void backward_pair(const PairInputs& x, BackwardScratch& ws) {
+void backward_pair(const PairInputs& x, KeyTileBuffers& kt, BackwardScratch& ws) {
   using Blk = Blocking<V>;
   constexpr int W = Blk::W, CV = Blk::CV;
   constexpr int CQ = (Blk::CQ * W > kTileK) ? kTileK / W : Blk::CQ;
@@ -174,33 +240,48 @@ void backward_pair(const PairInputs& x, BackwardScratch& ws) {
     int lo, hi;
     key_span(x.masks, rb, R, lo, hi);
     for (int r = rb; r < rb + R; ++r) jb[r] = lo, je[r] = hi;
-    qk_cols<V, R, CQ>(x.q + static_cast<std::size_t>(rb) * D, D, ws.kt, lo / W * W, round_up(hi, W),
+    if (rb < x.next_rows) prefetch_rows(x.next_q, rb, std::min(R, x.next_rows - rb), D);
+    qk_cols<V, R, CQ>(x.q + static_cast<std::size_t>(rb) * D, D, kt.kt, lo / W * W, round_up(hi, W),
                       ws.s + rb * kTileK);
   });
   // dP = dO V^T on the same keys, then P and dS row by row.
   for_row_blocks<Blk::R>(0, x.rows, [&](auto rc, int rb) {
     constexpr int R = decltype(rc)::value;
     const int c0 = jb[rb] / W, c1 = round_up(je[rb], W) / W;
-    qk_cols<V, R, CQ>(x.dout + static_cast<std::size_t>(rb) * D, D, ws.vt, c0 * W, c1 * W, ws.dp + rb * kTileK);
+    if (rb < x.next_rows) {
+      prefetch_rows(x.next_dout, rb, std::min(R, x.next_rows - rb), D);
+      prefetch_rows(x.next_dq, rb, std::min(R, x.next_rows - rb), D);
+    }
+    qk_cols<V, R, CQ>(x.dout + static_cast<std::size_t>(rb) * D, D, kt.vt, c0 * W, c1 * W, ws.dp + rb * kTileK);
     for (int r = rb; r < rb + R; ++r)
       p_ds_row<V>(ws.s + r * kTileK, ws.dp + r * kTileK, c0, c1, x.masks ? x.masks->first(r) : nullptr,
                   x.masks ? x.masks->second(r) : nullptr, x.lse2[r], x.di[r], x.scale);
   });
   // dQ += dS K.
-  for_row_blocks<Blk::R>(0, x.rows, [&](auto rc, int rb) {
-    constexpr int R = decltype(rc)::value;
-    pv_rows<V, R, CV>(ws.dp + rb * kTileK, jb[rb], je[rb], ws.krow, Dp, x.dq + static_cast<std::size_t>(rb) * Dp,
-                      nullptr);
+  for_slabs<V, CV>(Dp, [&](auto cc, int v0) {
+    constexpr int C = decltype(cc)::value;
+    for_row_blocks<Blk::R>(0, x.rows, [&](auto rc, int rb) {
+      constexpr int R = decltype(rc)::value;
+      pv_block<V, R, C>(ws.dp + rb * kTileK, jb[rb], je[rb], kt.krow + v0 * W, x.ld,
+                        ws.dq + static_cast<std::size_t>(rb) * Dp + v0 * W, nullptr);
+    });
   });
   // dV += P^T dO and dK += dS^T Q, R keys at a time.
-  for_row_blocks<Blk::R>(0, x.kn, [&](auto rc, int j0) {
-    constexpr int R = decltype(rc)::value;
-    tn_rows<V, R, CV>(ws.s + j0, x.rows, ws.dov, Dp, ws.dv + static_cast<std::size_t>(j0) * Dp);
-  });
-  for_row_blocks<Blk::R>(0, x.kn, [&](auto rc, int j0) {
-    constexpr int R = decltype(rc)::value;
-    tn_rows<V, R, CV>(ws.dp + j0, x.rows, ws.qv, Dp, ws.dk + static_cast<std::size_t>(j0) * Dp);
-  });
+  tn_tile<V>(ws.s, x.rows, kt.kn, x.dov, x.ld, kt.dv, Dp);
+  tn_tile<V>(ws.dp, x.rows, kt.kn, x.qv, x.ld, kt.dk, Dp);
+}
+
+// dst rows (stride D) += the first D columns of src rows (stride Dp).
+template <class V>
+inline void add_rows(const float* src, int rows, int D, int Dp, float* dst) {
+  constexpr int W = static_cast<int>(V::size);
+  const int d_vec = D / W * W;
+  for (int r = 0; r < rows; ++r) {
+    const float* s = src + static_cast<std::size_t>(r) * Dp;
+    float* d = dst + static_cast<long>(r) * D;
+    for (int c = 0; c < d_vec; c += W) (V::load_unaligned(d + c) + V::load_aligned(s + c)).store_unaligned(d + c);
+    for (int c = d_vec; c < D; ++c) d[c] += s[c];
+  }
 }
 
 // D_i = dO_i . O_i (double sums: O(N D) work) and lse log2(e) of every row, +inf for a row that
@@ -227,86 +308,154 @@ inline void store_rows(const float* acc, int n, int total, int D, int Dp, float*
   std::memset(out + static_cast<long>(n) * D, 0, sizeof(float) * (total - n) * D);
 }
 
+// The query tiles one task visits for one head, in increasing order: a merge of its key tiles'
+// lists (each sorted), which may differ (causal diagonals, windows, holes).
+struct QueryTileMerge {
+  const QueryTileRef* refs;
+  uint32_t cur[4], end[4];
+  int n;
+  // The smallest query tile left, or -1.
+  int peek() const {
+    int qt = -1;
+    for (int k = 0; k < n; ++k)
+      if (cur[k] < end[k] && (qt < 0 || refs[cur[k]].q_tile < qt)) qt = refs[cur[k]].q_tile;
+    return qt;
+  }
+  // Kinds of query tile qt against each key tile (empty where it is not listed), then past it.
+  void take(int qt, TileKind* kinds) {
+    for (int k = 0; k < n; ++k) {
+      kinds[k] = TileKind::empty;
+      if (cur[k] < end[k] && refs[cur[k]].q_tile == qt) kinds[k] = refs[cur[k]++].kind;
+    }
+  }
+};
+
 template <class Arch>
 void flash_backward(const FlashBackwardArgs& a) {
   using V = simd::Vec<Arch>;
   constexpr int W = static_cast<int>(V::size);
   const Problem& P = *a.p;
-  const BackwardLayout L(P, W);
+  const BackwardLayout L(P, W, a.threads);
   char* base = static_cast<char*>(a.workspace);
   float* lse2 = reinterpret_cast<float*>(base);
   float* di = lse2 + L.rows;
+  char* copies = base + L.row_bytes + L.thread_bytes * a.threads;
   const int D = P.D, Dp = L.Dp, group = P.H / P.Hkv;
   const float scale = P.effective_scale();
   const long kv_heads = static_cast<long>(P.B) * P.Hkv;
-  const long tasks = kv_heads * L.k_tiles;
+  const long tasks = kv_heads * ((L.k_tiles + L.kb - 1) / L.kb);
+  const std::size_t tile = static_cast<std::size_t>(kTileK) * Dp;
+  // The merged query-tile list of head h for the key tiles [kt0, kt0 + n).
+  auto merge_for = [&](int h, int kt0, int n) {
+    QueryTileMerge m;
+    m.refs = a.plan.refs, m.n = n;
+    const std::size_t slot0 = static_cast<std::size_t>(a.plan.layout_heads == 1 ? 0 : h) * a.plan.k_tiles + kt0;
+    for (int k = 0; k < n; ++k) m.cur[k] = a.plan.begin[slot0 + k], m.end[k] = a.plan.begin[slot0 + k + 1];
+    return m;
+  };
 
 #pragma omp parallel num_threads(a.threads)
   {
-    BackwardScratch ws(base + L.row_bytes + L.thread_bytes * omp_get_thread_num(), L, D);
-    std::fill(ws.dq, ws.dq + L.dq_floats, 0.0f);
+    const int tid = omp_get_thread_num();
+    BackwardScratch ws(base + L.row_bytes + L.thread_bytes * tid, L, D);
+    // This thread's dQ: the output itself for thread 0, a copy for the others.
+    float* dq_mine = tid == 0 ? a.grads.dq : reinterpret_cast<float*>(copies + L.copy_bytes * (tid - 1));
+    std::fill(dq_mine, dq_mine + L.rows * D, 0.0f);
     backward_rows(a, lse2, di);  // ends with a barrier
-    // Key tile outermost: under causal masks the first key tiles have the most query tiles, so
+    // Key tiles outermost: under causal masks the first key tiles have the most query tiles, so
     // they are handed out first.
 #pragma omp for schedule(dynamic, 1)
     for (long t = 0; t < tasks; ++t) {
-      const int kt = static_cast<int>(t / kv_heads);
+      const int kt0 = static_cast<int>(t / kv_heads) * L.kb;
       const long kvhead = t % kv_heads;
       const int b = static_cast<int>(kvhead / P.Hkv), g = static_cast<int>(kvhead % P.Hkv);
-      const int k0 = kt * kTileK;
-      const int tile_keys = std::min(kTileK, P.Nk - k0);
-      const int kn = std::clamp(P.valid_k(b) - k0, 0, tile_keys);
-      const std::size_t kv_off = (static_cast<std::size_t>(kvhead) * P.Nk + k0) * D;
-      if (kn == 0) {  // past this item's length: zero gradients
-        store_rows(nullptr, 0, tile_keys, D, Dp, a.grads.dk + kv_off);
-        store_rows(nullptr, 0, tile_keys, D, Dp, a.grads.dv + kv_off);
-        continue;
+      const int nk = std::min(L.kb, L.k_tiles - kt0);
+      for (int k = 0; k < nk; ++k) {
+        KeyTileBuffers& kb = ws.keys[k];
+        kb.k0 = (kt0 + k) * kTileK;
+        kb.tile_keys = std::min(kTileK, P.Nk - kb.k0);
+        kb.kn = std::clamp(P.valid_k(b) - kb.k0, 0, kb.tile_keys);  // 0: past this item's length
+        kb.kv_off = (static_cast<std::size_t>(kvhead) * P.Nk + kb.k0) * D;
+        if (kb.kn == 0) continue;
+        pack_key_tile<V>(a.in.k + kb.kv_off, kb.kn, D, scale * 1.4426950408889634f, kb.kt);
+        pack_key_tile<V>(a.in.v + kb.kv_off, kb.kn, D, 1.0f, kb.vt);
+        kb.krow = a.in.k + kb.kv_off;
+        if (!L.in_place) pack_value_tile(a.in.k + kb.kv_off, kb.kn, D, Dp, kb.kcopy), kb.krow = kb.kcopy;
+        std::fill(kb.dk, kb.dk + tile, 0.0f);
+        std::fill(kb.dv, kb.dv + tile, 0.0f);
       }
-      pack_key_tile<V>(a.in.k + kv_off, kn, D, scale * 1.4426950408889634f, ws.kt);
-      pack_key_tile<V>(a.in.v + kv_off, kn, D, 1.0f, ws.vt);
-      pack_value_tile(a.in.k + kv_off, kn, D, Dp, ws.krow);
-      std::fill(ws.dk, ws.dk + static_cast<std::size_t>(kTileK) * Dp, 0.0f);
-      std::fill(ws.dv, ws.dv + static_cast<std::size_t>(kTileK) * Dp, 0.0f);
       for (int hh = 0; hh < group; ++hh) {
         const int h = g * group + hh;
         const long bh = static_cast<long>(b) * P.H + h;
-        const int lh = a.plan.layout_heads == 1 ? 0 : h;
-        const std::size_t slot = static_cast<std::size_t>(lh) * a.plan.k_tiles + kt;
-        for (uint32_t e = a.plan.begin[slot]; e < a.plan.begin[slot + 1]; ++e) {
-          const QueryTileRef ref = a.plan.refs[e];
-          if (ref.kind == TileKind::empty) continue;
-          const int q0 = ref.q_tile * kTileQ;
-          const int rows = std::min({kTileQ, P.Nq - q0, P.valid_q(b) - q0});
-          if (rows <= 0) continue;
-          const bool masked = ref.kind != TileKind::full || kn < kTileK;
-          if (masked) {
-            if (ref.kind == TileKind::band) a.mask->row_bands(q0, rows, ws.masks->band_lo, ws.masks->band_hi);
-            build_row_masks(*a.mask, [&](int r) { return std::pair<int, long>(h, q0 + r); }, rows, k0, kn, ref.kind,
-                            *ws.masks);
+        QueryTileMerge m = merge_for(h, kt0, nk);
+        for (int qt = m.peek(); qt >= 0;) {
+          TileKind kinds[4];
+          m.take(qt, kinds);
+          const int next_qt = m.peek();
+          // The next query tile: this head's, or the next head's first.
+          long next_row0 = next_qt >= 0 ? bh * P.Nq + static_cast<long>(next_qt) * kTileQ : -1;
+          if (next_qt < 0 && hh + 1 < group) {
+            const int first = merge_for(h + 1, kt0, nk).peek();
+            if (first >= 0) next_row0 = (bh + 1) * P.Nq + static_cast<long>(first) * kTileQ;
           }
+          const int q0 = qt * kTileQ;
+          const int rows = std::min({kTileQ, P.Nq - q0, P.valid_q(b) - q0});
+          qt = next_qt;
+          if (rows <= 0) continue;
           const long row0 = bh * P.Nq + q0;
-          pack_value_tile(a.in.q + row0 * D, rows, D, Dp, ws.qv);
-          pack_value_tile(a.dout + row0 * D, rows, D, Dp, ws.dov);
-          PairInputs x{a.in.q + row0 * D, a.dout + row0 * D, lse2 + row0, di + row0,
-                       ws.dq + static_cast<std::size_t>(row0) * Dp, rows, kn, D, Dp, scale,
-                       masked ? ws.masks : nullptr};
-          backward_pair<V>(x, ws);
+          const float* q = a.in.q + row0 * D;
+          const float* dout = a.dout + row0 * D;
+          if (!L.in_place) {
+            pack_value_tile(q, rows, D, Dp, ws.qv);
+            pack_value_tile(dout, rows, D, Dp, ws.dov);
+          }
+          PairInputs x{q, dout, L.in_place ? q : ws.qv, L.in_place ? dout : ws.dov, Dp, lse2 + row0, di + row0,
+                       rows, D, Dp, scale, nullptr, nullptr, nullptr, nullptr};
+          if (next_row0 >= 0) {
+            x.next_rows = static_cast<int>(std::min<long>(kTileQ, (next_row0 / P.Nq + 1) * P.Nq - next_row0));
+            x.next_q = a.in.q + next_row0 * D, x.next_dout = a.dout + next_row0 * D, x.next_dq = dq_mine + next_row0 * D;
+          }
+          std::fill(ws.dq, ws.dq + static_cast<std::size_t>(rows) * Dp, 0.0f);
+          bool have_bands = false;
+          for (int k = 0; k < nk; ++k) {
+            KeyTileBuffers& kb = ws.keys[k];
+            if (kinds[k] == TileKind::empty || kb.kn == 0) continue;
+            const bool masked = kinds[k] != TileKind::full || kb.kn < kTileK;
+            if (kinds[k] == TileKind::band && !have_bands) {
+              a.mask->row_bands(q0, rows, ws.masks->band_lo, ws.masks->band_hi);
+              have_bands = true;
+            }
+            if (masked)
+              build_row_masks(*a.mask, [&](int r) { return std::pair<int, long>(h, q0 + r); }, rows, kb.k0, kb.kn,
+                              kinds[k], *ws.masks);
+            x.masks = masked ? ws.masks : nullptr;
+            backward_pair<V>(x, kb, ws);
+            // Prefetch the next query tile once, during the first pair.
+            x.next_q = x.next_dout = x.next_dq = nullptr;
+            x.next_rows = 0;
+          }
+          add_rows<V>(ws.dq, rows, D, Dp, dq_mine + row0 * D);
         }
       }
-      store_rows(ws.dk, kn, tile_keys, D, Dp, a.grads.dk + kv_off);
-      store_rows(ws.dv, kn, tile_keys, D, Dp, a.grads.dv + kv_off);
+      for (int k = 0; k < nk; ++k) {
+        const KeyTileBuffers& kb = ws.keys[k];
+        store_rows(kb.dk, kb.kn, kb.tile_keys, D, Dp, a.grads.dk + kb.kv_off);
+        store_rows(kb.dv, kb.kn, kb.tile_keys, D, Dp, a.grads.dv + kb.kv_off);
+      }
     }
-    // dQ = the sum of every thread's copy (rows nobody wrote are zeros in every copy).
+    // dQ += the other threads' copies (rows nobody wrote are zeros in every copy).
     const int team = omp_get_num_threads();
-    const char* copies = base + L.row_bytes;
+    if (team > 1) {
+      const long chunk = 1024;
+      const long elems = static_cast<long>(L.rows) * D;
 #pragma omp for schedule(static)
-    for (long row = 0; row < static_cast<long>(L.rows); ++row) {
-      float* out = a.grads.dq + row * D;
-      for (int d = 0; d < D; ++d) {
-        float sum = 0;
-        for (int t = 0; t < team; ++t)
-          sum += reinterpret_cast<const float*>(copies + L.thread_bytes * t)[static_cast<std::size_t>(row) * Dp + d];
-        out[d] = sum;
+      for (long c0 = 0; c0 < elems; c0 += chunk) {
+        const long n = std::min(chunk, elems - c0);
+        for (int t = 1; t < team; ++t) {
+          const float* src = reinterpret_cast<const float*>(copies + L.copy_bytes * (t - 1)) + c0;
+          float* dst = a.grads.dq + c0;
+          for (long e = 0; e < n; ++e) dst[e] += src[e];
+        }
       }
     }
   }

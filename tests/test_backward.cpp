@@ -134,6 +134,9 @@ const std::vector<Shape> kShapes = {
     {2, 4, 2, 100, 100, 64, false, {}}, {1, 4, 1, 64, 128, 32, false, {}}, {1, 2, 2, 40, 70, 256, true, {}},
     {2, 2, 1, 90, 90, 24, true, {90, 33}}, {3, 2, 2, 70, 70, 16, false, {1, 70, 64}},
     {1, 8, 1, 129, 129, 128, true, {}},
+    // Enough key tiles that tasks take 4 (or 2 and a remainder) at once: their query-tile lists
+    // merge (causal diagonals and windows make them differ).
+    {1, 4, 2, 1000, 1000, 16, true, {}}, {1, 2, 2, 700, 1100, 8, false, {}},
 };
 
 struct Grads32 {
