@@ -20,11 +20,13 @@
 //   dQ += dS K,  dV += P^T dO,  dK += dS^T Q
 // P is recomputed from the forward's log-sum-exp with the forward's own Q.K^T, masked exactly as
 // the forward (the plan's tile kinds and build_row_masks). D_i = dO_i . O_i, once per call. Q,
-// dO and K rows are read in place when D is a whole number of vectors, else copied padded.
+// dO and K rows are read in place when every row starts on a vector boundary, else copied
+// (padded to whole vectors).
 #pragma once
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -49,20 +51,18 @@ inline int key_tiles_per_task(const Problem& P, int threads) {
 struct BackwardLayout {
   static std::size_t align(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
   int k_tiles, Dp, kb;
-  bool in_place;  // Q, dO, K rows read where they lie (D a whole number of vectors)
   std::size_t rows, row_bytes, key_floats, tile_floats, thread_bytes, copy_bytes;
   BackwardLayout(const Problem& P, int W, int threads) {
     k_tiles = (P.Nk + kTileK - 1) / kTileK;
     kb = key_tiles_per_task(P, threads);
     Dp = (P.D + W - 1) / W * W;
-    in_place = P.D % W == 0;
     rows = static_cast<std::size_t>(P.B) * P.H * P.Nq;
     row_bytes = align(sizeof(float) * 2 * rows);
     const std::size_t kd = static_cast<std::size_t>(P.D) * kTileK, rd = static_cast<std::size_t>(kTileK) * Dp;
     // Per key tile: K^T, V^T [D][kTileK], the dK, dV accumulators and a K copy [kTileK][Dp].
-    key_floats = 2 * kd + (in_place ? 2 : 3) * rd;
+    key_floats = 2 * kd + 3 * rd;
     // Then the query tile's dQ accumulator, Q and dO copies, S/P and dP/dS [kTileQ][kTileK].
-    tile_floats = kb * key_floats + (in_place ? 1 : 3) * rd + 2 * static_cast<std::size_t>(kTileQ) * kTileK;
+    tile_floats = kb * key_floats + 3 * rd + 2 * static_cast<std::size_t>(kTileQ) * kTileK;
     thread_bytes = align(sizeof(float) * tile_floats) + align(sizeof(RowMasks));
     copy_bytes = align(sizeof(float) * rows * P.D);
   }
@@ -78,7 +78,7 @@ std::size_t flash_backward_workspace(const Problem& p, int threads) {
 struct KeyTileBuffers {
   float *kt, *vt;    // [D][kTileK]
   const float* krow;  // K rows as vectors: the caller's (stride D) or the padded copy (stride Dp)
-  float* kcopy;      // the padded copy (unused when in place)
+  float* kcopy;      // the padded copy (unused when read in place)
   float *dk, *dv;    // [kTileK][Dp]
   int k0 = 0, kn = 0, tile_keys = 0;
   std::size_t kv_off = 0;  // offset of its first row in K, V, dK, dV
@@ -87,7 +87,7 @@ struct KeyTileBuffers {
 // One thread's pieces of the workspace.
 struct BackwardScratch {
   KeyTileBuffers keys[4];
-  float *qv, *dov;  // [kTileQ][Dp] copies, zero-padded (unused when in place)
+  float *qv, *dov;  // [kTileQ][Dp] copies, zero-padded (unused when read in place)
   float* dq;        // the query tile's dQ accumulator [kTileQ][Dp]
   float *s, *dp;    // S then P, dP then dS: [kTileQ][kTileK]
   RowMasks* masks;
@@ -100,15 +100,11 @@ struct BackwardScratch {
       t.vt = f, f += kd;
       t.dk = f, f += rd;
       t.dv = f, f += rd;
-      t.kcopy = nullptr;
-      if (!L.in_place) t.kcopy = f, f += rd;
+      t.kcopy = f, f += rd;
     }
     dq = f, f += rd;
-    qv = dov = nullptr;
-    if (!L.in_place) {
-      qv = f, f += rd;
-      dov = f, f += rd;
-    }
+    qv = f, f += rd;
+    dov = f, f += rd;
     s = f, f += static_cast<std::size_t>(kTileQ) * kTileK;
     dp = f;
     masks = reinterpret_cast<RowMasks*>(mine + BackwardLayout::align(sizeof(float) * L.tile_floats));
@@ -345,6 +341,11 @@ void flash_backward(const FlashBackwardArgs& a) {
   const long kv_heads = static_cast<long>(P.B) * P.Hkv;
   const long tasks = kv_heads * ((L.k_tiles + L.kb - 1) / L.kb);
   const std::size_t tile = static_cast<std::size_t>(kTileK) * Dp;
+  // Q, dO and K rows are read where they lie only when every row starts on a vector boundary:
+  // otherwise 3 of 4 AVX-512 loads of the P.V-shaped products split across cache lines (a
+  // vector-aligned copy per query tile, shared by its key tiles, costs less).
+  auto aligned = [&](const float* x) { return reinterpret_cast<std::uintptr_t>(x) % (sizeof(float) * W) == 0; };
+  const bool in_place = D % W == 0 && aligned(a.in.q) && aligned(a.dout) && aligned(a.in.k);
   // The merged query-tile list of head h for the key tiles [kt0, kt0 + n).
   auto merge_for = [&](int h, int kt0, int n) {
     QueryTileMerge m;
@@ -380,7 +381,7 @@ void flash_backward(const FlashBackwardArgs& a) {
         pack_key_tile<V>(a.in.k + kb.kv_off, kb.kn, D, scale * 1.4426950408889634f, kb.kt);
         pack_key_tile<V>(a.in.v + kb.kv_off, kb.kn, D, 1.0f, kb.vt);
         kb.krow = a.in.k + kb.kv_off;
-        if (!L.in_place) pack_value_tile(a.in.k + kb.kv_off, kb.kn, D, Dp, kb.kcopy), kb.krow = kb.kcopy;
+        if (!in_place) pack_value_tile(a.in.k + kb.kv_off, kb.kn, D, Dp, kb.kcopy), kb.krow = kb.kcopy;
         std::fill(kb.dk, kb.dk + tile, 0.0f);
         std::fill(kb.dv, kb.dv + tile, 0.0f);
       }
@@ -405,11 +406,11 @@ void flash_backward(const FlashBackwardArgs& a) {
           const long row0 = bh * P.Nq + q0;
           const float* q = a.in.q + row0 * D;
           const float* dout = a.dout + row0 * D;
-          if (!L.in_place) {
+          if (!in_place) {
             pack_value_tile(q, rows, D, Dp, ws.qv);
             pack_value_tile(dout, rows, D, Dp, ws.dov);
           }
-          PairInputs x{q, dout, L.in_place ? q : ws.qv, L.in_place ? dout : ws.dov, Dp, lse2 + row0, di + row0,
+          PairInputs x{q, dout, in_place ? q : ws.qv, in_place ? dout : ws.dov, Dp, lse2 + row0, di + row0,
                        rows, D, Dp, scale, nullptr, nullptr, nullptr, nullptr};
           if (next_row0 >= 0) {
             x.next_rows = static_cast<int>(std::min<long>(kTileQ, (next_row0 / P.Nq + 1) * P.Nq - next_row0));
