@@ -2,7 +2,7 @@
 // S = scale Q K^T (sgemm), -inf outside the visible keys, row softmax, O = P V (sgemm).
 // Backward, per (batch, kv head) and then per query head of its group, as PyTorch's math path:
 // P = exp(scale Q K^T - lse) (sgemm), dV += P^T dO, dP = dO V^T, dS = P (dP - rowsum(P dP)),
-// dQ = scale dS K, dK += scale dS^T Q (five more sgemm).
+// dQ = scale dS K, dK += scale dS^T Q (four more sgemm).
 // BLAS runs single-threaded inside; OpenMP parallelises over (batch, head), as a user would.
 // The N x N score matrix per thread is exactly the memory cost fused kernels avoid.
 #include <algorithm>
