@@ -116,6 +116,7 @@ void decode_attention(const MaskedAttentionArgs& a) {
     ws.masks = reinterpret_cast<RowMasks*>(
         mine + EngineLayout::align(sizeof(float) * (static_cast<std::size_t>(kTileQ) * (Dp + 3 * W) +
                                                     static_cast<std::size_t>(Blk::G) * Blk::R * kTileK)));
+    ws.round_p = a.round_p_bf16;
 
 #pragma omp for schedule(dynamic, 1)
     for (long task = 0; task < tasks; ++task) {

@@ -273,6 +273,7 @@ struct TileScratch {
   float* alpha;  // kTileQ x W rescale factors
   float* p;      // G x R x kTileK scores / probabilities of one row group
   RowMasks* masks;
+  bool round_p;  // P rounded to bf16 before P.V (MaskedAttentionArgs::round_p_bf16)
 };
 
 // Where everything lives in the workspace: packed K, packed V (if any), then per thread the
@@ -304,9 +305,11 @@ constexpr float kLazyRescale = 8.0f;
 // m is the running max (broadcast vector), l the lane-wise running sum. Returns whether the max
 // moved. alpha receives the factor that rescales the row's earlier output (1 if it did not move).
 // add1/add2: optional additive mask rows.
+// round_p: the probabilities P.V reads are rounded to bf16 (bf16 and int8 precision), the sum
+// keeps the float32 values (the online softmax is float32).
 template <class V>
 inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float* add2, float* m, float* l,
-                        float* alpha) {
+                        float* alpha, bool round_p) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int n = kTileK / W;
   // Only vectors [c0, c1) hold scores; the others are masked for the whole row block, so they
@@ -332,7 +335,7 @@ inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float
   for (int c = 0; c < n; ++c)
     if (c >= c0 && c < c1) {
       const V pe = simd::vexp2_softmax(x[c] - m_use);
-      pe.store_aligned(s + c * W);
+      (round_p ? simd::round_bf16(pe) : pe).store_aligned(s + c * W);
       sum = sum + pe;
     }
   if (!grow) {
@@ -383,7 +386,7 @@ inline void row_group(int r0, int nb, const float* q, const float* kt, const flo
     rescale[r / R] |= softmax_row<V>(ws.p + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
                                      masks ? masks->first(row) : nullptr,
                    masks ? masks->second(row) : nullptr, ws.m + row * W, ws.l + row * W,
-                   ws.alpha + row * W);
+                   ws.alpha + row * W, ws.round_p);
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
@@ -460,6 +463,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
     ws.alpha = f, f += kTileQ * W;
     ws.p = f;
     ws.masks = reinterpret_cast<RowMasks*>(mine + EngineLayout::align(sizeof(float) * layout.scratch_floats));
+    ws.round_p = a.round_p_bf16;
     // Later query tiles see more keys under causal masks: hand them out first.
 #pragma omp for schedule(dynamic, 1)
     for (long t = tasks - 1; t >= 0; --t) {
