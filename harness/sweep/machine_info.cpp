@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "blas_library.hpp"
-#include "record.hpp"
+#include "json_write.hpp"
 
 #ifndef ATTNBENCH_COMPILER
 #define ATTNBENCH_COMPILER "unknown"
