@@ -345,8 +345,8 @@ def plot_roofline(records, palette, out_dir, written, bandwidth_default):
         ax.text(hi, peak * 1.05, f"FMA peak {peak:.0f} GFLOP/s, read {bandwidth:.0f} GB/s ({threads} thr, {isa})",
                 ha="right", va="bottom", fontsize=7, color="0.25")
     source = "records' bandwidth_gbs" if not guessed else f"--bandwidth-gbs {bandwidth_default:g} where records have none"
-    ax.text(lo * 1.4, min(b for _, b in roofs.values()) * lo * 1.4 / 2.5, f"memory roofs: {source}", ha="left",
-            va="top", fontsize=7, color="0.25")
+    ax.text(0.02, 0.02, f"memory roofs: {source}", transform=ax.transAxes, ha="left", va="bottom", fontsize=7,
+            color="0.25")
     for variant in variants_in_order(rs):
         pts = sorted((r[F.flops] / record_bytes(r), r[F.gflops]) for r in rs if r[F.variant] == variant)
         kw = palette.kw(variant)
