@@ -209,6 +209,17 @@ TEST_CASE("attnbench schema --format json lists every field and every SPEC requi
   const auto md = run_attnbench("schema");
   CHECK(md.exit_code == 0);
   CHECK(md.output.find("| `rel_l1` | number | required (status ok) |") != std::string::npos);
+  // One row per field, four cells each: the '|' in formulas is escaped.
+  std::istringstream rows(md.output);
+  std::size_t field_rows = 0;
+  for (std::string row; std::getline(rows, row);) {
+    if (row.rfind("| `", 0) != 0) continue;
+    ++field_rows;
+    int bars = 0;
+    for (std::size_t i = 0; i < row.size(); ++i) bars += row[i] == '|' && (i == 0 || row[i - 1] != '\\');
+    CHECK_MESSAGE(bars == 5, row);
+  }
+  CHECK(field_rows == std::size(kRecordSchema));
   const auto bad = run_attnbench("schema --format xml");
   CHECK(bad.exit_code == 2);
   CHECK(bad.lines() == 1);

@@ -16,6 +16,13 @@ const char* field_type_name(FieldType type) {
 }
 
 namespace {
+// Meanings hold formulas such as sum|O - O_ref|: a bare '|' would split a Markdown cell.
+std::string md_cell(std::string_view text) {
+  std::string out;
+  for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
 std::string presence(const Field& f) {
   if (!f.required) return "optional";
   return f.measured ? "required (status ok)" : "required";
@@ -29,7 +36,7 @@ std::string schema_markdown() {
                     "| field | type | presence | meaning |\n| --- | --- | --- | --- |\n";
   for (const Field& f : kRecordSchema)
     out += "| `" + std::string(f.name) + "` | " + field_type_name(f.type) + " | " + presence(f) + " | " +
-           std::string(f.meaning) + " |\n";
+           md_cell(f.meaning) + " |\n";
   return out;
 }
 
