@@ -19,7 +19,7 @@ struct SweepRecord {
   std::string reason;           // why skipped
   std::string impl;             // the implementation that ran (Plan::impl())
   std::optional<double> plan_ms;     // building the plan, apart from time_ms
-  std::optional<double> convert_ms;  // dtype conversion before timing; written when set
+  std::optional<double> convert_ms;  // storing the inputs in the case dtype, before timing; written when set
   std::optional<double> time_ms, time_ms_min, time_ms_mean, cv;
   long repetitions = 0, iterations = 0;
   std::optional<double> flops, gflops, tokens_per_s, peak_gflops, pct_peak;
