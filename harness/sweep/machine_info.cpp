@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "blas_library.hpp"
-#include "json_write.hpp"
+#include "record.hpp"
 
 #ifndef ATTNBENCH_COMPILER
 #define ATTNBENCH_COMPILER "unknown"
