@@ -2,9 +2,11 @@
 // missing-case reports that keep merged shards honest. Inputs are small hand-made JSONL.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "cli_util.hpp"
+#include "csv_util.hpp"
 #include "errors.hpp"
 #include "jsonl_reader.hpp"
 #include "table_presets.hpp"
@@ -213,5 +215,30 @@ TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad i
     CAPTURE(r.output);
     CHECK(r.exit_code == 2);
     CHECK(r.lines() == 1);
+  }
+}
+
+TEST_CASE("table --format csv: one header line and plain numbers for every preset") {
+  const auto run = write_text("table_csv_run.jsonl", sample_run());
+  for (const char* preset : {"lra", "flash", "decode"}) {
+    CAPTURE(preset);
+    const auto r = test::run_attnbench(std::string("table ") + run + " --preset " + preset + " --format csv", false);
+    REQUIRE(r.exit_code == 0);
+    const auto rows = test::parse_csv(r.output);
+    REQUIRE(rows.size() == 7);  // header + 3 variants x 2 N
+    CHECK(rows[0][0] == "batch");
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      REQUIRE(rows[i].size() == rows[0].size());
+      CHECK(rows[i][0] != "batch");  // one header
+      for (std::size_t j = 0; j < rows[i].size(); ++j) {
+        const std::string& name = rows[0][j];
+        if (name == "isa" || name == "variant" || name == "status" || rows[i][j].empty()) continue;
+        CAPTURE(name);
+        CAPTURE(rows[i][j]);
+        char* end = nullptr;
+        std::strtod(rows[i][j].c_str(), &end);
+        CHECK(*end == '\0');
+      }
+    }
   }
 }
