@@ -2,9 +2,11 @@
 // missing-case reports that keep merged shards honest. Inputs are small hand-made JSONL.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "cli_util.hpp"
+#include "csv_util.hpp"
 #include "errors.hpp"
 #include "jsonl_reader.hpp"
 #include "table_presets.hpp"
@@ -104,6 +106,14 @@ TEST_CASE("lra preset: speed and workspace relative to dense, OOM for skipped") 
   CHECK(memory.rows[1] == std::vector<std::string>{"naive", "4.00x", "OOM"});
   CHECK(memory.rows[2] == std::vector<std::string>{"window:left=64,right=0", "0.50x", "0.25x"});
   CHECK(speed.title.find("head_dim=16") != std::string::npos);
+  // The flat table (CSV): plain numbers, a status where the tables print OOM.
+  CHECK(out.flat.header == std::vector<std::string>{"batch", "heads", "kv_heads", "head_dim", "causal", "threads", "isa",
+                                                    "variant", "seq_q", "seq_kv", "status", "time_ms", "speed_vs_dense",
+                                                    "workspace_bytes", "workspace_vs_dense"});
+  REQUIRE(out.flat.rows.size() == 6);
+  CHECK(out.flat.rows[3] == std::vector<std::string>{"1", "2", "2", "16", "0", "1", "avx2", "naive", "2048", "2048", "oom", "", "", "", ""});
+  CHECK(out.flat.rows[5] == std::vector<std::string>{"1", "2", "2", "16", "0", "1", "avx2", "window:left=64,right=0", "2048",
+                                                     "2048", "ok", "2", "8", "500", "0.25"});
 }
 
 TEST_CASE("flash preset: median ms per N, OOM and dash, separate tables per setting") {
@@ -125,6 +135,14 @@ TEST_CASE("flash preset: median ms per N, OOM and dash, separate tables per sett
   // dense and naive have no 4k record at all: reported, not hidden.
   CHECK(out.problems.size() == 2);
   CHECK(out.problems[0].find("missing: dense at N=4k") == 0);
+  // Flat: one header for both settings; missing and skipped cells say so and hold no number.
+  CHECK(out.flat.header.back() == "time_ms");
+  REQUIRE(out.flat.rows.size() == 3 * 3 + 1);
+  CHECK(out.flat.rows[2][10] == "missing");
+  CHECK(out.flat.rows[2][11].empty());
+  CHECK(out.flat.rows[8][10] == "skipped");
+  CHECK(out.flat.rows[9][4] == "1");
+  CHECK(out.flat.rows[9][11] == "2");
 }
 
 TEST_CASE("renderers: markdown, csv and latex") {
@@ -132,7 +150,7 @@ TEST_CASE("renderers: markdown, csv and latex") {
   const std::string md = render_tables({t}, TableFormat::Markdown);
   CHECK(md.find("### Runtime, head_dim=16\n\n| variant | 1k |\n|---|---:|\n| block_sparse:a=1 | 2.00x |\n| x\\|y | — |\n") == 0);
   const std::string csv = render_tables({t}, TableFormat::Csv);
-  CHECK(csv == "# Runtime, head_dim=16\n# note_1 50%\nvariant,1k\nblock_sparse:a=1,2.00x\nx|y,—\n");
+  CHECK(csv == "variant,1k\nblock_sparse:a=1,2.00x\nx|y,—\n");  // no title or note lines
   const std::string tex = render_tables({t}, TableFormat::Latex);
   CHECK(tex.find("\\caption{Runtime, head\\_dim=16}") != std::string::npos);
   CHECK(tex.find("\\texttt{block\\_sparse:a=1} & 2.00$\\times$ \\\\") != std::string::npos);
@@ -147,7 +165,7 @@ TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad i
     const auto r = test::run_attnbench(std::string("table ") + run + " --preset lra --format " + format);
     CAPTURE(r.output);
     CHECK(r.exit_code == 0);
-    CHECK(r.output.find("8.00") != std::string::npos);
+    CHECK(r.output.find(std::string(format) == "csv" ? ",ok,2,8,500,0.25\n" : "8.00") != std::string::npos);
     CHECK(r.output.find("warning") == std::string::npos);
   }
   // The same shard twice: every case is a duplicate, reported on stderr, the table still printed.
@@ -197,5 +215,30 @@ TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad i
     CAPTURE(r.output);
     CHECK(r.exit_code == 2);
     CHECK(r.lines() == 1);
+  }
+}
+
+TEST_CASE("table --format csv: one header line and plain numbers for every preset") {
+  const auto run = write_text("table_csv_run.jsonl", sample_run());
+  for (const char* preset : {"lra", "flash", "decode"}) {
+    CAPTURE(preset);
+    const auto r = test::run_attnbench(std::string("table ") + run + " --preset " + preset + " --format csv", false);
+    REQUIRE(r.exit_code == 0);
+    const auto rows = test::parse_csv(r.output);
+    REQUIRE(rows.size() == 7);  // header + 3 variants x 2 N
+    CHECK(rows[0][0] == "batch");
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      REQUIRE(rows[i].size() == rows[0].size());
+      CHECK(rows[i][0] != "batch");  // one header
+      for (std::size_t j = 0; j < rows[i].size(); ++j) {
+        const std::string& name = rows[0][j];
+        if (name == "isa" || name == "variant" || name == "status" || rows[i][j].empty()) continue;
+        CAPTURE(name);
+        CAPTURE(rows[i][j]);
+        char* end = nullptr;
+        std::strtod(rows[i][j].c_str(), &end);
+        CHECK(*end == '\0');
+      }
+    }
   }
 }

@@ -46,7 +46,7 @@ int cmd_table(int argc, const char* const* argv) {
   po::options_description desc("attnbench table FILE.jsonl... --preset lra|flash [--format md|csv|latex]");
   desc.add_options()("help,h", "this help")
       ("preset", po::value(&preset)->required(), "lra (speed and workspace relative to dense) or flash (median ms vs N)")
-      ("format", po::value(&format_name), "md (default), csv or latex")
+      ("format", po::value(&format_name), "md (default), csv (one flat table: a row per case, plain numbers) or latex")
       ("out", po::value(&out_path), "write the table to this file (atomically) instead of stdout")
       ("expect", po::value(&expect_path), "expected case_ids, one per line (attnbench sweep --dry-run): report missing and unexpected cases")
       ("strict", po::bool_switch(), "duplicate, missing or unexpected cases are an error, not a warning")
@@ -96,7 +96,7 @@ int cmd_table(int argc, const char* const* argv) {
   report(problems);
   if (vm["strict"].as<bool>() && !problems.empty())
     throw UserError(std::to_string(problems.size()) + " problem(s) with the case set (see the warnings above); no table written (--strict)");
-  const std::string text = render_tables(out.tables, format);
+  const std::string text = render_preset(out, format);
   if (out_path.empty()) std::fwrite(text.data(), 1, text.size(), stdout);
   else write_file_atomic(out_path, text);
   return 0;

@@ -9,5 +9,6 @@ int cmd_sweep(int argc, const char* const* argv);
 int cmd_peak(int argc, const char* const* argv);
 int cmd_table(int argc, const char* const* argv);
 int cmd_mask(int argc, const char* const* argv);
+int cmd_schema(int argc, const char* const* argv);
 
 }  // namespace attn

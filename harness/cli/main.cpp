@@ -27,6 +27,7 @@ const Command kCommands[] = {
     {"peak", attn::cmd_peak, "measure the FMA peak (GFLOP/s) for a thread count and ISA"},
     {"table", attn::cmd_table, "lay sweep JSONL out as a paper-style table (presets lra, flash)"},
     {"mask", attn::cmd_mask, "write the (query, key) pairs a variant visits as .npy and PNG"},
+    {"schema", attn::cmd_schema, "the JSONL record fields: type, presence, meaning (--format md|json)"},
 };
 
 void usage() {

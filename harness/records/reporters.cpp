@@ -104,38 +104,24 @@ class MarkdownReporter final : public Reporter {
   std::FILE* out_;
 };
 
-// CSV carries the record's main fields by their JSON names, for spreadsheets and pandas.
+// CSV: one header line of schema field names (every field but the machine object), one row per
+// record; numeric columns hold plain numbers or nothing, so pandas.read_csv reads it as is.
 class CsvReporter final : public Reporter {
  public:
   explicit CsvReporter(std::FILE* out) : out_(out) {}
   void begin() override {
-    std::fprintf(out_,
-                 "case_id,status,variant,name,batch,heads,kv_heads,seq_q,seq_kv,head_dim,causal,threads,isa,time_ms,"
-                 "time_ms_min,cv,repetitions,flops,gflops,tokens_per_s,peak_gflops,pct_peak,density,workspace_bytes,"
-                 "max_abs_err,rel_err,approx_err,err_rows,inputs,lens,mass_recall,mass_recall_min,reason\n");
+    std::string header;
+    for (const Field* f : csv_columns()) header += (header.empty() ? "" : ",") + std::string(f->name);
+    std::fprintf(out_, "%s\n", header.c_str());
   }
   void row(const SweepRecord& r) override {
-    const SweepCase& c = r.c;
-    auto q = [](const std::string& s) {
-      std::string out = "\"";
-      for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-      return out + "\"";
-    };
-    auto g = [](const std::optional<double>& v) { return v ? fmt("%.9g", *v) : std::string(); };
-    auto extra = [&r](const char* key) {
-      for (const auto& [k, v] : r.extra)
-        if (k == key) return v;
-      return std::optional<double>();
-    };
-    std::fprintf(out_, "%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s,%s,%s,%s,%ld,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n",
-                 c.case_id().c_str(), r.status.c_str(), q(c.variant).c_str(), r.name.c_str(), c.batch, c.heads,
-                 c.kv_heads, c.seq_q, c.seq_kv, c.head_dim, c.causal ? 1 : 0, c.threads, c.isa_label(),
-                 g(r.time_ms).c_str(), g(r.time_ms_min).c_str(), g(r.cv).c_str(), r.repetitions, g(r.flops).c_str(),
-                 g(r.gflops).c_str(), g(r.tokens_per_s).c_str(), g(r.peak_gflops).c_str(), g(r.pct_peak).c_str(),
-                 g(r.density).c_str(), g(r.workspace_bytes).c_str(), g(r.max_abs_err).c_str(), g(r.rel_err).c_str(),
-                 g(r.approx_err).c_str(), r.err_rows.c_str(), c.param("inputs", "gaussian").c_str(),
-                 q(c.param("lens", "")).c_str(), g(extra("mass_recall")).c_str(), g(extra("mass_recall_min")).c_str(),
-                 q(r.reason).c_str());
+    std::string line;
+    bool first = true;
+    for (const auto& cell : record_fields(r).csv_cells()) {
+      line += (first ? "" : ",") + cell;
+      first = false;
+    }
+    std::fprintf(out_, "%s\n", line.c_str());
     std::fflush(out_);
   }
 

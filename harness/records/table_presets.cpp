@@ -234,6 +234,55 @@ void add_decode_tables(const Grid& g, PresetOutput& out) {
   out.tables.push_back(std::move(bandwidth));
 }
 
+// The flat table's columns: the setting, the cell, then the preset's quantities.
+std::vector<std::string> flat_header(const std::string& preset) {
+  std::vector<std::string> h{"batch", "heads", "kv_heads", "head_dim", "causal", "threads", "isa", "variant",
+                             "seq_q", "seq_kv", "status"};
+  if (preset == "lra") h.insert(h.end(), {"time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense"});
+  else if (preset == "decode") h.insert(h.end(), {"tokens_per_s", "pct_bandwidth"});
+  else h.push_back("time_ms");
+  return h;
+}
+
+// A plain number for CSV, or an empty cell when there is none (or it is not finite).
+std::string flat_number(bool have, double x) {
+  if (!have || !std::isfinite(x)) return "";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10g", x);
+  return buf;
+}
+
+std::string flat_status(const CaseRecord* r) {
+  if (!r) return "missing";
+  if (!r->skipped) return "ok";
+  return skipped_cell(*r) == "OOM" ? "oom" : "skipped";
+}
+
+void add_flat_rows(const Grid& g, const std::string& preset, Table& flat) {
+  const Setting& s = g.setting;
+  for (const auto& v : g.variants)
+    for (const auto& c : g.columns) {
+      const CaseRecord* r = g.at(v, c);
+      const CaseRecord* d = g.at("dense", c);
+      const bool ok = r && !r->skipped, vs_dense = ok && d && !d->skipped;
+      std::vector<std::string> row{std::to_string(s.batch), std::to_string(s.heads), std::to_string(s.kv_heads),
+                                   std::to_string(s.head_dim), s.causal ? "1" : "0", std::to_string(s.threads), s.isa,
+                                   v, std::to_string(c.first), std::to_string(c.second), flat_status(r)};
+      if (preset == "lra") {
+        row.push_back(flat_number(ok, ok ? r->time_ms : 0));
+        row.push_back(flat_number(vs_dense, vs_dense ? d->time_ms / r->time_ms : 0));
+        row.push_back(flat_number(ok, ok ? r->workspace_bytes : 0));
+        row.push_back(flat_number(vs_dense && d->workspace_bytes > 0, vs_dense ? r->workspace_bytes / d->workspace_bytes : 0));
+      } else if (preset == "decode") {
+        row.push_back(flat_number(ok && r->tokens_per_s >= 0, ok ? r->tokens_per_s : 0));
+        row.push_back(flat_number(ok && r->pct_bandwidth >= 0, ok ? r->pct_bandwidth : 0));
+      } else {
+        row.push_back(flat_number(ok, ok ? r->time_ms : 0));
+      }
+      flat.rows.push_back(std::move(row));
+    }
+}
+
 }  // namespace
 
 std::string seq_label(long n) {
@@ -253,10 +302,12 @@ PresetOutput build_preset_tables(const std::string& preset, const std::vector<Ca
     throw UserError("unknown preset '" + preset + "' (choose lra, flash or decode)");
   if (records.empty()) throw UserError("no records to tabulate");
   PresetOutput out;
+  out.flat.header = flat_header(preset);
   for (const Grid& g : group_into_grids(records, out.problems)) {
     if (preset == "lra") add_lra_tables(g, out);
     else if (preset == "decode") add_decode_tables(g, out);
     else add_flash_table(g, out);
+    add_flat_rows(g, preset, out.flat);
   }
   return out;
 }

@@ -23,6 +23,10 @@ struct Table {
 
 struct PresetOutput {
   std::vector<Table> tables;
+  // The same cells for CSV (and pandas): one header, one row per (setting, variant, Nq, Nk) with
+  // a status (ok, oom, skipped, missing) and the preset's quantities as plain numbers, empty where
+  // the tables print a dash or OOM. No title or notes.
+  Table flat;
   std::vector<std::string> problems;  // cells with no record (the merge must not hide them)
 };
 

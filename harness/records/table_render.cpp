@@ -73,9 +73,9 @@ std::string render_markdown(const Table& t) {
   return out;
 }
 
+// No title or note lines: '#' comments and a second header break pandas.read_csv.
 std::string render_csv(const Table& t) {
-  std::string out = "# " + t.title + "\n";
-  for (const auto& n : t.notes) out += "# " + n + "\n";
+  std::string out;
   for (const auto* row : {&t.header}) {
     for (std::size_t i = 0; i < row->size(); ++i) out += (i ? "," : "") + csv_cell((*row)[i]);
     out += "\n";
@@ -112,6 +112,10 @@ TableFormat parse_table_format(const std::string& name) {
   if (name == "csv") return TableFormat::Csv;
   if (name == "latex") return TableFormat::Latex;
   throw UserError("--format must be md, csv or latex, got '" + name + "'");
+}
+
+std::string render_preset(const PresetOutput& out, TableFormat format) {
+  return render_tables(format == TableFormat::Csv ? std::vector<Table>{out.flat} : out.tables, format);
 }
 
 std::string render_tables(const std::vector<Table>& tables, TableFormat format) {

@@ -60,22 +60,37 @@ Accuracy measure_accuracy(const Variant& v, const Problem& p, const Tensors& t, 
   const std::vector<double> dense = v.exact() ? ref : reference_rows(*make_variant(v.dense_spec()), p, t, rows);
 
   double max_abs = 0, max_ref = 0, diff2 = 0, dense2 = 0;
+  double sum_abs = 0, sum_ref = 0, ref_diff2 = 0, dot = 0, got2 = 0, ref2 = 0;
   bool nan = false;
   for (std::size_t i = 0; i < got.size(); ++i) {
-    const double e = std::abs(got[i] - ref[i]);
+    const double d = got[i] - ref[i], e = std::abs(d);
     if (std::isnan(got[i])) nan = true;
     max_abs = std::max(max_abs, e);
     max_ref = std::max(max_ref, std::abs(ref[i]));
+    sum_abs += e;
+    sum_ref += std::abs(ref[i]);
+    ref_diff2 += d * d;
+    dot += got[i] * ref[i];
+    got2 += got[i] * got[i];
+    ref2 += ref[i] * ref[i];
     diff2 += (got[i] - dense[i]) * (got[i] - dense[i]);
     dense2 += dense[i] * dense[i];
   }
-  if (nan || !std::isfinite(max_abs)) {
+  if (nan || !std::isfinite(max_abs) || !std::isfinite(got2)) {
     acc.note = "the output holds NaN or Inf";
     return acc;  // every error stays empty (null)
   }
   acc.max_abs_err = max_abs;
-  if (max_ref > 0) acc.rel_err = max_abs / max_ref;
-  else acc.note = "the reference output is all zeros";
+  if (!got.empty()) acc.rmse = std::sqrt(ref_diff2 / static_cast<double>(got.size()));
+  if (max_ref > 0) {
+    acc.rel_err = max_abs / max_ref;
+    acc.rel_l1 = sum_abs / sum_ref;
+  } else {
+    acc.note = "the reference output is all zeros";
+  }
+  // Two all-zero outputs agree, but their angle is undefined.
+  if (got2 > 0 && ref2 > 0) acc.cos_sim = std::clamp(dot / (std::sqrt(got2) * std::sqrt(ref2)), -1.0, 1.0);
+  else if (max_ref > 0) acc.note = "the output is all zeros: cos_sim is undefined";
   if (dense2 > 0) acc.approx_err = std::sqrt(diff2 / dense2);
   else acc.note = "the dense reference output is all zeros";
   return acc;

@@ -156,20 +156,22 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   r.max_abs_err = acc.max_abs_err;
   r.rel_err = acc.rel_err;
   r.approx_err = acc.approx_err;
+  r.cos_sim = acc.cos_sim;
+  r.rel_l1 = acc.rel_l1;
+  r.rmse = acc.rmse;
   r.err_rows = acc.rows;
   r.note = acc.note;
-  r.extra.push_back({"mass_recall", recall.mean});
-  r.extra.push_back({"mass_recall_min", recall.min});
-  if (p.has_lens()) r.extra.push_back({"tokens", real_tokens(p)});
+  r.mass_recall = recall.mean;
+  r.mass_recall_min = recall.min;
+  if (p.has_lens()) r.tokens = real_tokens(p);
   // Bytes: the least the computation must move (SPEC); the rate against the measured read bandwidth.
   const double bytes = least_bytes(p);
   const double bandwidth = state.peaks.bandwidth(c.threads);
-  r.extra.push_back({"convert_ms", convert_ms});
-  r.extra.push_back({"bytes", bytes});
-  r.extra.push_back({"gbytes_per_s", seconds > 0 ? std::optional<double>(bytes / seconds * 1e-9) : std::nullopt});
-  r.extra.push_back({"bandwidth_gbs", bandwidth});
-  r.extra.push_back({"pct_bandwidth", seconds > 0 && bandwidth > 0 ? std::optional<double>(100.0 * bytes / seconds * 1e-9 / bandwidth)
-                                                                    : std::nullopt});
+  r.convert_ms = convert_ms;
+  r.bytes = bytes;
+  r.bandwidth_gbs = bandwidth;
+  if (seconds > 0) r.gbytes_per_s = bytes / seconds * 1e-9;
+  if (r.gbytes_per_s && bandwidth > 0) r.pct_bandwidth = 100.0 * *r.gbytes_per_s / bandwidth;
   return r;
 }
 
