@@ -64,7 +64,7 @@ StoredInputs store_inputs(const Problem& p, const Tensors& t) {
 void quantize_qk_int8(const Problem& p, const Tensors& t, float* q_out, float* k_out) {
   const int D = p.D;
   const long q_heads = static_cast<long>(p.B) * p.H, kv_heads = static_cast<long>(p.B) * p.Hkv;
-  const long q_blocks = (p.Nq + kInt8Block - 1) / kInt8Block, k_blocks = (p.Nk + kInt8Block - 1) / kInt8Block;
+  const long q_blocks = (p.Nq + kInt8Block - 1) / kInt8Block;
 #pragma omp parallel
   {
     std::vector<float> smooth(static_cast<std::size_t>(kInt8Block) * D), mean(D);

@@ -94,7 +94,6 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   if (!fit.fits)
     return skipped(r, "needs " + std::string(fit.exact ? "" : "at least ") + gib_text(fit.need) + ", limit " +
                           gib_text(limit));
-  const double workspace = static_cast<double>(variant->workspace_bytes(p, c.isa));
   const std::vector<long> rows = accuracy_rows(p);
 
   const double flops = variant->flops(p);
