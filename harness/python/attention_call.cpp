@@ -10,7 +10,7 @@
 
 namespace attn::py_module {
 
-py::object attention(const py::handle& q, const py::handle& k, const py::handle& v, const std::string& variant,
+py::object attention(const py::object& q, const py::object& k, const py::object& v, const std::string& variant,
                      bool causal, std::optional<double> scale, const std::string& dtype, std::optional<long> threads,
                      const std::string& isa, const py::object& lens, bool return_lse) {
   const Isa max_isa = resolve_isa(isa);

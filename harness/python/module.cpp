@@ -54,7 +54,7 @@ PYBIND11_MODULE(attnbench, m) {
     }
   });
 
-  m.def("attention", &attn::py_module::attention, "q"_a, "k"_a, "v"_a, py::kw_only(), "variant"_a = "dense",
+  m.def("attention", &attn::py_module::attention, "q"_a, "k"_a, "v"_a, "variant"_a = "dense",
         "causal"_a = false, "scale"_a = py::none(), "dtype"_a = "f32", "threads"_a = py::none(), "isa"_a = "auto",
         "lens"_a = py::none(), "return_lse"_a = false,
         R"(Attention output O for Q [B,H,Nq,D], K and V [B,Hkv,Nk,D] (or 3-D [H,N,D], 2-D [N,D]).
@@ -67,7 +67,7 @@ sse2 or scalar; lens gives [B] lengths (Nq == Nk): item b uses its first lens[b]
 keys and its other rows are 0. return_lse=True returns (O, lse) with lse [B,H,Nq] (Q's rank
 less one), the natural-log log-sum-exp of each row's scaled scores (-inf for a row that sees
 no key), for variants whose plan gives it. Raises attnbench.Error on bad input.)");
-  m.def("weights", &attn::py_module::weights, "q"_a, "k"_a, "v"_a, py::kw_only(), "variant"_a = "dense",
+  m.def("weights", &attn::py_module::weights, "q"_a, "k"_a, "v"_a, "variant"_a = "dense",
         "causal"_a = false, "scale"_a = py::none(), "heads"_a = py::none(), "rows"_a = py::none(),
         "lens"_a = py::none(),
         R"(Attention probabilities [B, heads, rows, Nk] (less the leading dimensions Q lacks), float64

@@ -26,7 +26,7 @@ std::vector<long> indices(const py::object& selection, long count, const std::st
 
 }  // namespace
 
-py::object weights(const py::handle& q, const py::handle& k, const py::handle& v, const std::string& variant,
+py::object weights(const py::object& q, const py::object& k, const py::object& v, const std::string& variant,
                    bool causal, std::optional<double> scale, const py::object& heads, const py::object& rows,
                    const py::object& lens) {
   const auto var = make_variant(variant);

@@ -1,5 +1,8 @@
 """The Python module against float64 numpy references (reference.py) and the CLI's errors."""
 import math
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -58,6 +61,13 @@ def test_window(nq, nk, left, right, causal):
     want, _, _ = softmax_attention(q, k, v, mask)
     got = attnbench.attention(q, k, v, variant=f"window:left={left},right={right}", causal=causal)
     close(got, want)
+
+
+def test_positional_arguments():
+    """SPEC's signature: attention(q, k, v, variant, causal, scale, dtype, threads, isa, lens)."""
+    q, k, v = qkv(1, 1, 1, 8, 8, 4)
+    want, _, _ = softmax_attention(q, k, v, visible(8, 8, True, window=(1, 0)), scale=0.7)
+    close(attnbench.attention(q, k, v, "window:left=1,right=0", True, 0.7, "f32", 1, "auto", None), want)
 
 
 @pytest.mark.parametrize("nq,nk", [(16, 16), (6, 19), (19, 6)])
@@ -276,3 +286,11 @@ def test_sweep_dry_run_and_errors():
         attnbench.sweep(head_dim=8)
     with pytest.raises(attnbench.Error):
         attnbench.sweep(seq=[16], head_dim=8, no_such_option=1)
+
+
+def test_sweep_gives_ctrl_c_back_to_python():
+    """The sweep's SIGINT handler is removed when it ends: Ctrl-C is KeyboardInterrupt again."""
+    attnbench.sweep(seq=[8], head_dim=4, variant="dense", min_time=0.001, warmup=0, repetitions=1)
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the signal is handled at the next bytecode, well before this ends
