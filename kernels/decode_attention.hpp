@@ -31,7 +31,15 @@ struct DecodeLayout {
   int Dp;
   bool pack_v;
   std::size_t thread_bytes, partial_bytes, partial_floats_per_row;
-  DecodeLayout(const Problem& P, int threads, int W, int R, int G) {
+  template <class V>
+  static DecodeLayout of(const Problem& P, int threads) {
+    DecodeLayout l;
+    l.init(P, threads, Blocking<V>::W);
+    l.thread_bytes += TileScratch<V>::bytes(l.Dp);
+    return l;
+  }
+  // Everything but the tile scratch, whose size depends on the arch's blocking.
+  void init(const Problem& P, int threads, int W) {
     group = P.H / P.Hkv;
     rows_shared = group * P.Nq;
     // Shared: ceil(group Nq / kTileQ) row chunks; per head: one chunk per head (Nq <= kTileQ).
@@ -44,9 +52,7 @@ struct DecodeLayout {
     Dp = pack_v ? (P.D + W - 1) / W * W : P.D;
     const std::size_t kt_floats = static_cast<std::size_t>(P.D) * kTileK;
     const std::size_t vt_floats = pack_v ? static_cast<std::size_t>(kTileK) * Dp : 0;
-    const std::size_t scratch = static_cast<std::size_t>(kTileQ) * (Dp + 3 * W) + static_cast<std::size_t>(G) * R * kTileK;
-    thread_bytes = EngineLayout::align(sizeof(float) * kt_floats) + EngineLayout::align(sizeof(float) * vt_floats) +
-                   EngineLayout::align(sizeof(float) * scratch) + EngineLayout::align(sizeof(RowMasks));
+    thread_bytes = EngineLayout::align(sizeof(float) * kt_floats) + EngineLayout::align(sizeof(float) * vt_floats);
     partial_floats_per_row = static_cast<std::size_t>(Dp) + 2;  // o, then m and l
     partial_bytes = splits > 1 ? EngineLayout::align(sizeof(float) * base * chunks * splits * kTileQ *
                                                      partial_floats_per_row)
@@ -57,8 +63,7 @@ struct DecodeLayout {
 
 template <class Arch>
 std::size_t decode_attention_workspace(const Problem& p, int threads) {
-  using Blk = Blocking<simd::Vec<Arch>>;
-  return DecodeLayout(p, threads, Blk::W, Blk::R, Blk::G).total(threads);
+  return DecodeLayout::of<simd::Vec<Arch>>(p, threads).total(threads);
 }
 
 // The rows of one task: `n` consecutive rows of Q (and O) from `first`, row r being query row
@@ -75,7 +80,7 @@ void decode_attention(const MaskedAttentionArgs& a) {
   constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   const Problem& P = *a.p;
-  const DecodeLayout L(P, a.threads, W, Blk::R, Blk::G);
+  const DecodeLayout L = DecodeLayout::of<V>(P, a.threads);
   const int D = P.D, Dp = L.Dp;
   // Every head of a group follows one tile list only when the layout is shared by all heads.
   const bool shared = a.plan.layout_heads == 1;
@@ -106,16 +111,7 @@ void decode_attention(const MaskedAttentionArgs& a) {
     mine += EngineLayout::align(sizeof(float) * D * kTileK);
     float* vt_packed = reinterpret_cast<float*>(mine);
     mine += EngineLayout::align(sizeof(float) * (L.pack_v ? static_cast<std::size_t>(kTileK) * Dp : 0));
-    float* f = reinterpret_cast<float*>(mine);
-    TileScratch<V> ws;
-    ws.o = f, f += static_cast<std::size_t>(kTileQ) * Dp;
-    ws.m = f, f += kTileQ * W;
-    ws.l = f, f += kTileQ * W;
-    ws.alpha = f, f += kTileQ * W;
-    ws.p = f;
-    ws.masks = reinterpret_cast<RowMasks*>(
-        mine + EngineLayout::align(sizeof(float) * (static_cast<std::size_t>(kTileQ) * (Dp + 3 * W) +
-                                                    static_cast<std::size_t>(Blk::G) * Blk::R * kTileK)));
+    TileScratch<V> ws = TileScratch<V>::carve(mine, Dp, a.round_p_bf16);
 
 #pragma omp for schedule(dynamic, 1)
     for (long task = 0; task < tasks; ++task) {

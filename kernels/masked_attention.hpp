@@ -273,6 +273,29 @@ struct TileScratch {
   float* alpha;  // kTileQ x W rescale factors
   float* p;      // G x R x kTileK scores / probabilities of one row group
   RowMasks* masks;
+  bool round_p;  // P rounded to bf16 before P.V (MaskedAttentionArgs::round_p_bf16)
+
+  // Bytes of one thread's scratch: the float arrays, then the RowMasks, each 64-byte aligned.
+  static std::size_t floats(int Dp) {
+    using Blk = Blocking<V>;
+    return static_cast<std::size_t>(kTileQ) * (Dp + 3 * Blk::W) + static_cast<std::size_t>(Blk::G) * Blk::R * kTileK;
+  }
+  static std::size_t align64(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
+  static std::size_t bytes(int Dp) { return align64(sizeof(float) * floats(Dp)) + align64(sizeof(RowMasks)); }
+  // The scratch laid out in `mem` (bytes(Dp) of it, 64-byte aligned).
+  static TileScratch carve(char* mem, int Dp, bool round_p) {
+    constexpr int W = Blocking<V>::W;
+    float* f = reinterpret_cast<float*>(mem);
+    TileScratch ws;
+    ws.o = f, f += static_cast<std::size_t>(kTileQ) * Dp;
+    ws.m = f, f += kTileQ * W;
+    ws.l = f, f += kTileQ * W;
+    ws.alpha = f, f += kTileQ * W;
+    ws.p = f;
+    ws.masks = reinterpret_cast<RowMasks*>(mem + align64(sizeof(float) * floats(Dp)));
+    ws.round_p = round_p;
+    return ws;
+  }
 };
 
 // Where everything lives in the workspace: packed K, packed V (if any), then per thread the
@@ -281,16 +304,19 @@ struct EngineLayout {
   static std::size_t align(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
   int k_tiles, Dp;
   bool pack_v;
-  std::size_t kt_bytes, v_bytes, scratch_floats, thread_bytes;
-  EngineLayout(const Problem& P, int W, int R, int G) {
-    k_tiles = (P.Nk + kTileK - 1) / kTileK;
-    pack_v = P.D % W != 0;
-    Dp = pack_v ? (P.D + W - 1) / W * W : P.D;
+  std::size_t kt_bytes, v_bytes, thread_bytes;
+  template <class V>
+  static EngineLayout of(const Problem& P) {
+    constexpr int W = Blocking<V>::W;
+    EngineLayout l;
+    l.k_tiles = (P.Nk + kTileK - 1) / kTileK;
+    l.pack_v = P.D % W != 0;
+    l.Dp = l.pack_v ? (P.D + W - 1) / W * W : P.D;
     const std::size_t heads = static_cast<std::size_t>(P.B) * P.Hkv;
-    kt_bytes = align(sizeof(float) * heads * k_tiles * kTileK * P.D);
-    v_bytes = pack_v ? align(sizeof(float) * heads * k_tiles * kTileK * Dp) : 0;
-    scratch_floats = static_cast<std::size_t>(kTileQ) * (Dp + 3 * W) + static_cast<std::size_t>(G) * R * kTileK;
-    thread_bytes = align(sizeof(float) * scratch_floats) + align(sizeof(RowMasks));
+    l.kt_bytes = align(sizeof(float) * heads * l.k_tiles * kTileK * P.D);
+    l.v_bytes = l.pack_v ? align(sizeof(float) * heads * l.k_tiles * kTileK * l.Dp) : 0;
+    l.thread_bytes = TileScratch<V>::bytes(l.Dp);
+    return l;
   }
   std::size_t total(int threads) const { return kt_bytes + v_bytes + thread_bytes * threads; }
 };
@@ -304,9 +330,11 @@ constexpr float kLazyRescale = 8.0f;
 // m is the running max (broadcast vector), l the lane-wise running sum. Returns whether the max
 // moved. alpha receives the factor that rescales the row's earlier output (1 if it did not move).
 // add1/add2: optional additive mask rows.
+// round_p: the probabilities P.V reads are rounded to bf16 (bf16 and int8 precision), the sum
+// keeps the float32 values (the online softmax is float32).
 template <class V>
 inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float* add2, float* m, float* l,
-                        float* alpha) {
+                        float* alpha, bool round_p) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int n = kTileK / W;
   // Only vectors [c0, c1) hold scores; the others are masked for the whole row block, so they
@@ -332,7 +360,7 @@ inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float
   for (int c = 0; c < n; ++c)
     if (c >= c0 && c < c1) {
       const V pe = simd::vexp2_softmax(x[c] - m_use);
-      pe.store_aligned(s + c * W);
+      (round_p ? simd::round_bf16(pe) : pe).store_aligned(s + c * W);
       sum = sum + pe;
     }
   if (!grow) {
@@ -383,7 +411,7 @@ inline void row_group(int r0, int nb, const float* q, const float* kt, const flo
     rescale[r / R] |= softmax_row<V>(ws.p + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
                                      masks ? masks->first(row) : nullptr,
                    masks ? masks->second(row) : nullptr, ws.m + row * W, ws.l + row * W,
-                   ws.alpha + row * W);
+                   ws.alpha + row * W, ws.round_p);
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
@@ -433,7 +461,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
   constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   const Problem& P = *a.p;
-  const EngineLayout layout(P, W, Blk::R, Blk::G);
+  const EngineLayout layout = EngineLayout::of<V>(P);
   char* base = static_cast<char*>(a.workspace);
 
   PackedKV packed;
@@ -451,15 +479,8 @@ void masked_attention(const MaskedAttentionArgs& a) {
 
 #pragma omp parallel num_threads(a.threads)
   {
-    char* mine = base + layout.kt_bytes + layout.v_bytes + layout.thread_bytes * omp_get_thread_num();
-    float* f = reinterpret_cast<float*>(mine);
-    TileScratch<V> ws;
-    ws.o = f, f += static_cast<std::size_t>(kTileQ) * Dp;
-    ws.m = f, f += kTileQ * W;
-    ws.l = f, f += kTileQ * W;
-    ws.alpha = f, f += kTileQ * W;
-    ws.p = f;
-    ws.masks = reinterpret_cast<RowMasks*>(mine + EngineLayout::align(sizeof(float) * layout.scratch_floats));
+    TileScratch<V> ws = TileScratch<V>::carve(base + layout.kt_bytes + layout.v_bytes + layout.thread_bytes * omp_get_thread_num(),
+                                              Dp, a.round_p_bf16);
     // Later query tiles see more keys under causal masks: hand them out first.
 #pragma omp for schedule(dynamic, 1)
     for (long t = tasks - 1; t >= 0; --t) {
@@ -515,8 +536,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
 // Bytes of workspace masked_attention needs for this problem on `threads` threads.
 template <class Arch>
 std::size_t masked_attention_workspace(const Problem& p, int threads) {
-  using Blk = Blocking<simd::Vec<Arch>>;
-  return EngineLayout(p, Blk::W, Blk::R, Blk::G).total(threads);
+  return EngineLayout::of<simd::Vec<Arch>>(p).total(threads);
 }
 
 }  // namespace attn::kernels

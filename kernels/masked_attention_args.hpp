@@ -56,6 +56,9 @@ struct MaskedAttentionArgs {
   // K (and V), then each thread's tile scratch. The engine allocates nothing itself.
   void* workspace = nullptr;
   int threads = 1;  // OpenMP threads the workspace was sized for
+  // bf16 and int8 precision (SPEC): P is rounded to bf16 before P.V, the online softmax stays
+  // float32. Q, K, V hold the stored precision's values already (variants/precision.hpp).
+  bool round_p_bf16 = false;
 };
 
 }  // namespace attn

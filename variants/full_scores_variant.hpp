@@ -11,6 +11,8 @@ namespace attn {
 class FullScoresVariant : public MaskedSoftmaxVariant {
  public:
   bool exact() const override { return true; }
+  // The float32 baselines.
+  bool implemented(DType d, Pass pass) const override { return d == DType::f32 && pass == Pass::fwd; }
   // Their own scalar or BLAS code runs whatever ISA is asked for.
   bool uses_isa() const override { return false; }
   std::unique_ptr<AttentionMask> make_mask(const Problem&) const override { return std::make_unique<AttentionMask>(); }

@@ -66,6 +66,10 @@ class Linear final : public Variant {
   Linear(FeatureMap map, int features, unsigned seed) : map_(map), features_(features), seed_(seed) {}
 
   bool exact() const override { return false; }
+  // bf16: the inputs are rounded (store_inputs); the feature sums stay float32.
+  bool implemented(DType d, Pass pass) const override {
+    return (d == DType::f32 || d == DType::bf16) && pass == Pass::fwd;
+  }
 
   std::string shape_reason(const Problem& p) const override {
     if (p.causal && p.Nq != p.Nk)

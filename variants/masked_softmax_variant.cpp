@@ -6,6 +6,7 @@
 
 #include "errors.hpp"
 #include "impl_list.hpp"
+#include "precision.hpp"
 #include "reference.hpp"
 
 namespace attn {
@@ -42,12 +43,13 @@ class MaskedSoftmaxPlan final : public Plan {
         keys_(problem(), *mask_),
         blocks_(build_block_plan(problem(), keys_)),
         impl_(impl),
-        workspace_((impl.workspace(problem(), threads()) + sizeof(float) - 1) / sizeof(float)) {
+        workspace_((impl.workspace(problem(), threads()) + sizeof(float) - 1) / sizeof(float)),
+        quantized_(p.dtype == DType::int8 ? p.q_elems() + p.kv_elems() : 0) {
     // Touch every page now, so the first timed call does not pay the page faults.
     std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
   }
   std::size_t workspace_bytes() const override {
-    return workspace_.size() * sizeof(float) + blocks_.begin.size() * sizeof(uint32_t) +
+    return (workspace_.size() + quantized_.size()) * sizeof(float) + blocks_.begin.size() * sizeof(uint32_t) +
            blocks_.refs.size() * sizeof(TileRef);
   }
   bool gives_lse() const override { return true; }
@@ -55,6 +57,14 @@ class MaskedSoftmaxPlan final : public Plan {
     MaskedAttentionArgs a;
     a.p = &problem();
     a.in = in, a.out = out;
+    const DType dtype = problem().dtype;
+    if (dtype == DType::int8) {  // per-call work of the algorithm: timed
+      float* q = quantized_.data();
+      float* k = q + problem().q_elems();
+      quantize_qk_int8(problem(), in, q, k);
+      a.in.q = q, a.in.k = k;
+    }
+    a.round_p_bf16 = dtype == DType::bf16 || dtype == DType::int8;
     a.plan = blocks_.view();
     a.mask = &keys_;
     a.workspace = workspace_.data();
@@ -68,6 +78,7 @@ class MaskedSoftmaxPlan final : public Plan {
   BlockPlan blocks_;
   const FlashForwardImpl& impl_;
   AlignedBuffer workspace_;
+  AlignedBuffer quantized_;  // int8: Q and K quantised per call
 };
 }  // namespace
 

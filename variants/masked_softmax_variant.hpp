@@ -27,6 +27,8 @@ class MaskedSoftmaxVariant : public Variant {
   virtual int layout_heads(const Problem&) const { return 1; }
 
   bool exact() const override { return false; }
+  // Every storage precision, forward (variants/precision.hpp).
+  bool implemented(DType, Pass pass) const override { return pass == Pass::fwd; }
   double visible_pairs(const Problem& p) const override;
   // The engine's buffers, the mask and the tile plan; counting the plan's tiles allocates nothing.
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override;

@@ -27,18 +27,25 @@ std::vector<double> gather_rows(const Problem& p, const float* out, const std::v
 }
 }  // namespace
 
+// Past this many reference dot products even the sample shrinks (to one row at the least): a
+// decode case's 16 rows against a 128k-key cache of 256 heads would take minutes in float64.
+constexpr double kMaxSampleWork = 1 << 26;
+
 long accuracy_row_count(const Problem& p, long sample) {
-  const double work = static_cast<double>(p.Nq) * p.Nk * p.B * p.H;
-  return work <= kAllRowsWork || p.Nq <= sample ? p.Nq : sample;
+  const double per_row = static_cast<double>(p.Nk) * p.B * p.H;
+  if (per_row * p.Nq <= kAllRowsWork) return p.Nq;
+  const long affordable = std::max(1L, static_cast<long>(kMaxSampleWork / per_row));
+  return std::min<long>({static_cast<long>(p.Nq), sample, affordable});
 }
 
 std::vector<long> accuracy_rows(const Problem& p, long sample) {
   std::vector<long> rows(p.Nq);
   for (long i = 0; i < p.Nq; ++i) rows[i] = i;
-  if (accuracy_row_count(p, sample) == p.Nq) return rows;
+  const long count = accuracy_row_count(p, sample);
+  if (count == p.Nq) return rows;
   std::mt19937_64 rng(0x5eed0f1e1d5ULL + static_cast<unsigned long long>(p.Nq));
   std::shuffle(rows.begin(), rows.end(), rng);
-  rows.resize(sample);
+  rows.resize(count);
   std::sort(rows.begin(), rows.end());
   return rows;
 }
