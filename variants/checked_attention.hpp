@@ -6,7 +6,8 @@
 
 namespace attn {
 
-// check_problem, check_input_range, plan for max_isa, run, then every output element finite
+// check_problem, check_input_range, plan for max_isa, store_inputs (the problem's dtype), run,
+// then every output element finite
 // (finite inputs can still overflow float32). Inputs must be finite (callers check: they know
 // the tensors' names). out.lse, when given, needs a plan that gives_lse(). Throws UserError with one line; out.o holds garbage after a throw.
 // Returns the implementation that ran (Plan::impl()).

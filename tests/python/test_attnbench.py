@@ -147,6 +147,21 @@ def test_lse_dense():
     close(lse, want_lse)
 
 
+def test_dtype_f16_rounds_the_inputs():
+    q, k, v = qkv(1, 2, 1, 9, 12, 16)
+    want, _, _ = softmax_attention(*(x.astype(np.float16) for x in (q, k, v)), visible(9, 12, True))
+    close(attnbench.attention(q, k, v, causal=True, dtype="f16"), want, 1e-5)
+
+
+@pytest.mark.parametrize("dtype,tol", [("bf16", 8 * 2**-8), ("int8", 0.045)])
+def test_dtype_bf16_int8_within_their_precision(dtype, tol):
+    q, k, v = qkv(1, 2, 1, 9, 80, 16)
+    want, _, _ = softmax_attention(q, k, v)
+    got = attnbench.attention(q, k, v, dtype=dtype)
+    err = np.max(np.abs(got - want))
+    assert 0 < err <= tol * np.max(np.abs(want))
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_threads(threads):
     q, k, v = qkv(2, 4, 4, 33, 33, 16)

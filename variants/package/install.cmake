@@ -22,6 +22,7 @@ set(attn_public_headers
   variants/key_pattern.hpp
   variants/options.hpp
   variants/plan.hpp
+  variants/precision.hpp
   kernels/problem.hpp
   kernels/isa.hpp
   kernels/aligned_buffer.hpp)
