@@ -126,6 +126,7 @@ void decode_attention(const MaskedAttentionArgs& a) {
       std::fill(ws.m, ws.m + static_cast<std::size_t>(rows.n) * W, neg_inf);
       std::fill(ws.l, ws.l + static_cast<std::size_t>(rows.n) * W, 0.0f);
 
+      if (a.mods.any()) ws.set_mod_rows(P, a.mods, rows.n, [&](int r) { return rows.id(r); });
       // This split's share of the task's tile list (the plan has one query tile: Nq <= kTileQ).
       const std::size_t slot = static_cast<std::size_t>(shared ? 0 : rows.h0) * a.plan.q_tiles;
       const uint32_t first = a.plan.begin[slot], count = a.plan.begin[slot + 1] - first;
@@ -149,6 +150,7 @@ void decode_attention(const MaskedAttentionArgs& a) {
           have_bands = true;
         }
         if (masked) build_row_masks(*a.mask, [&](int r) { return rows.id(r); }, rows.n, k0, kn, ref.kind, *ws.masks);
+        ws.k0 = k0;
         pack_key_tile<V>(a.in.k + kv + static_cast<long>(k0) * D, kn, D, kscale, kt);
         const float* vt = a.in.v + kv + static_cast<long>(k0) * D;
         if (L.pack_v) {
@@ -198,6 +200,11 @@ void decode_attention(const MaskedAttentionArgs& a) {
             sum += w * ps[Dp + 1];
             for (int d = 0; d < D; ++d) out[d] += w * ps[d];
           }
+        if (a.mods.sinks) {  // the head's sink joins the merged denominator once
+          const float sink = 1.4426950408889634f * a.mods.sinks[h];
+          if (M == neg_inf) M = sink;
+          sum += std::exp2(sink - M);
+        }
         const float inv = sum > 0 ? 1.0f / sum : 0.0f;
         for (int d = 0; d < D; ++d) out[d] *= inv;
         if (a.out.lse) a.out.lse[row_offset(b, h, i) / D] = sum > 0 ? (M + std::log2(sum)) * 0.6931471805599453f : neg_inf;

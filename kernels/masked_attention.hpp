@@ -274,6 +274,26 @@ struct TileScratch {
   float* p;      // G x R x kTileK scores / probabilities of one row group
   RowMasks* masks;
   bool round_p;  // P rounded to bf16 before P.V (MaskedAttentionArgs::round_p_bf16)
+  // Score modifiers, when any (set per task and key tile by set_mod_rows / the tile loop).
+  bool mods = false, has_sinks = false;
+  float cap = 0.0f;                     // log2(e) C
+  float slope[kTileQ], pos[kTileQ];     // per row: log2(e) slope of its head, its position
+  float sink[kTileQ];                   // per row: log2(e) sink logit of its head (-inf: none)
+  long k0 = 0;                          // first key of the tile being processed
+
+  // Rows r of the tile are query row_id(r) = (head, i): their modifier context.
+  template <class RowId>
+  void set_mod_rows(const Problem& P, const ScoreModifiers& m, int rows, const RowId& row_id) {
+    mods = m.softcap != 0.0f || m.alibi;
+    has_sinks = m.sinks != nullptr;
+    cap = 1.4426950408889634f * m.softcap;
+    for (int r = 0; r < rows; ++r) {
+      const auto [h, i] = row_id(r);
+      slope[r] = m.alibi ? 1.4426950408889634f * m.alibi[h] : 0.0f;
+      pos[r] = static_cast<float>(P.position(i));
+      sink[r] = m.sinks ? 1.4426950408889634f * m.sinks[h] : -std::numeric_limits<float>::infinity();
+    }
+  }
 
   // Bytes of one thread's scratch: the float arrays, then the RowMasks, each 64-byte aligned.
   static std::size_t floats(int Dp) {
@@ -330,11 +350,35 @@ constexpr float kLazyRescale = 8.0f;
 // m is the running max (broadcast vector), l the lane-wise running sum. Returns whether the max
 // moved. alpha receives the factor that rescales the row's earlier output (1 if it did not move).
 // add1/add2: optional additive mask rows.
+// Score modifiers of one row in the log2 domain (ScoreModifiers): x = cap tanh(x / cap) when
+// cap > 0, then x += slope (j - p) = offset + slope * (key column within the tile).
+struct RowMods {
+  float cap = 0.0f;    // log2(e) C
+  float slope = 0.0f;  // log2(e) slope_h
+  float offset = 0.0f; // log2(e) slope_h (k0 - p)
+};
+
+template <class V>
+inline V apply_mods(V x, int c, const RowMods& mod) {
+  constexpr int W = static_cast<int>(V::size);
+  if (mod.cap > 0.0f) {
+    // tanh(y) = 1 - 2 / (e^(2y) + 1), e^(2y) = 2^(2y log2 e): absolute error ~1e-7, which the
+    // factor C keeps far below the score's own float32 error.
+    const V y = x * V(2.0f * 1.4426950408889634f / mod.cap);
+    x = V(mod.cap) * (V(1.0f) - V(2.0f) / (simd::vexp2(y) + V(1.0f)));
+  }
+  if (mod.slope != 0.0f) {
+    alignas(64) static constexpr float kLanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    x = x + V(mod.offset + mod.slope * static_cast<float>(c * W)) + V(mod.slope) * V::load_aligned(kLanes);
+  }
+  return x;
+}
+
 // round_p: the probabilities P.V reads are rounded to bf16 (bf16 and int8 precision), the sum
-// keeps the float32 values (the online softmax is float32).
+// keeps the float32 values (the online softmax is float32). mod: score modifiers, or null.
 template <class V>
 inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float* add2, float* m, float* l,
-                        float* alpha, bool round_p) {
+                        float* alpha, bool round_p, const RowMods* mod) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int n = kTileK / W;
   // Only vectors [c0, c1) hold scores; the others are masked for the whole row block, so they
@@ -344,6 +388,7 @@ inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float
   for (int c = 0; c < n; ++c)
     if (c >= c0 && c < c1) {
       x[c] = V::load_aligned(s + c * W);
+      if (mod) x[c] = apply_mods(x[c], c, *mod);
       if (add1) x[c] = x[c] + V::load_unaligned(add1 + c * W);
       if (add2) x[c] = x[c] + V::load_unaligned(add2 + c * W);
       mx = simd::vmax(mx, x[c]);
@@ -408,10 +453,12 @@ inline void row_group(int r0, int nb, const float* q, const float* kt, const flo
   bool rescale[Blk::G] = {};
   for (int r = 0; r < nb * R; ++r) {
     const int row = r0 + r;
+    RowMods mod;
+    if (ws.mods) mod = {ws.cap, ws.slope[row], ws.slope[row] * (static_cast<float>(ws.k0) - ws.pos[row])};
     rescale[r / R] |= softmax_row<V>(ws.p + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
-                                     masks ? masks->first(row) : nullptr,
-                   masks ? masks->second(row) : nullptr, ws.m + row * W, ws.l + row * W,
-                   ws.alpha + row * W, ws.round_p);
+                                     masks ? masks->first(row) : nullptr, masks ? masks->second(row) : nullptr,
+                                     ws.m + row * W, ws.l + row * W, ws.alpha + row * W, ws.round_p,
+                                     ws.mods ? &mod : nullptr);
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
@@ -443,14 +490,20 @@ inline void normalize_rows(const TileScratch<V>& ws, int rows, int D, int Dp, fl
   constexpr int W = static_cast<int>(V::size);
   const int d_vec = D / W * W;
   for (int r = 0; r < rows; ++r) {
-    const float l = simd::hsum(V::load_aligned(ws.l + r * W));
+    float l = simd::hsum(V::load_aligned(ws.l + r * W)), m = ws.m[r * W];
+    // A learned sink joins the denominator, in the row's running-max frame (its own when the
+    // row saw no key: then O = 0 and the log-sum-exp is the sink).
+    if (ws.has_sinks) {
+      if (m == -std::numeric_limits<float>::infinity()) m = ws.sink[r];
+      l += std::exp2(ws.sink[r] - m);
+    }
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     const float* src = ws.o + static_cast<std::size_t>(r) * Dp;
     float* dst = out + static_cast<long>(r) * D;
     for (int d = 0; d < d_vec; d += W) (V::load_aligned(src + d) * V(inv)).store_unaligned(dst + d);
     for (int d = d_vec; d < D; ++d) dst[d] = src[d] * inv;
     if (lse)
-      lse[r] = l > 0.0f ? (ws.m[r * W] + std::log2(l)) * 0.6931471805599453f : -std::numeric_limits<float>::infinity();
+      lse[r] = l > 0.0f ? (m + std::log2(l)) * 0.6931471805599453f : -std::numeric_limits<float>::infinity();
   }
 }
 
@@ -510,6 +563,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
       std::fill(ws.m, ws.m + static_cast<std::size_t>(rows) * W, neg_inf);
       std::fill(ws.l, ws.l + static_cast<std::size_t>(rows) * W, 0.0f);
 
+      if (a.mods.any()) ws.set_mod_rows(P, a.mods, rows, [&](int r) { return std::pair<int, long>(h, q0 + r); });
       const int lh = a.plan.layout_heads == 1 ? 0 : h;
       const std::size_t slot = static_cast<std::size_t>(lh) * a.plan.q_tiles + qt;
       bool have_bands = false;
@@ -524,6 +578,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
           have_bands = true;
         }
         if (masked) build_row_masks(*a.mask, [&](int r) { return std::pair<int, long>(h, q0 + r); }, rows, k0, kn, ref.kind, *ws.masks);
+        ws.k0 = k0;
         const float* kt = kt_head + static_cast<std::size_t>(ref.k_tile) * kTileK * D;
         const float* vt = v_head + static_cast<std::size_t>(k0) * Dp;
         row_blocks<V, Blk::R>(0, rows, q, kt, vt, D, Dp, masked ? ws.masks : nullptr, ws);

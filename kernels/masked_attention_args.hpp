@@ -46,6 +46,16 @@ class ElementMask {
   virtual void row_bands(long i0, int n, long* lo, long* hi) const = 0;
 };
 
+// Score modifiers (SPEC "More variants"), applied in registers after scaling, before the mask:
+// softcap s = C tanh(s / C); ALiBi s += slope_h (j - p) (p the query's position); a learned sink
+// logit per head joins the softmax denominator: O_i = sum_j e^s_ij v_j / (e^sink_h + sum_j e^s_ij).
+struct ScoreModifiers {
+  float softcap = 0.0f;            // C; 0: off
+  const float* alibi = nullptr;    // [H] slopes, or null
+  const float* sinks = nullptr;    // [H] sink logits, or null
+  bool any() const { return softcap != 0.0f || alibi || sinks; }
+};
+
 struct MaskedAttentionArgs {
   const Problem* p = nullptr;  // shapes, causal, scale, lengths (rows past a length are zeros)
   Tensors in;
@@ -59,6 +69,7 @@ struct MaskedAttentionArgs {
   // bf16 and int8 precision (SPEC): P is rounded to bf16 before P.V, the online softmax stays
   // float32. Q, K, V hold the stored precision's values already (variants/precision.hpp).
   bool round_p_bf16 = false;
+  ScoreModifiers mods;
 };
 
 }  // namespace attn

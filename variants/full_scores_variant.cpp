@@ -18,7 +18,8 @@ class FullScoresPlan final : public Plan {
         mask_(v.make_mask(problem())),
         keys_(problem(), *mask_),
         matrix_(static_cast<std::size_t>(p.Nq) * p.Nk),
-        scores_(matrix_ * busy_threads(p, threads())) {}
+        scores_(matrix_ * busy_threads(p, threads())),
+        mods_(v.modifiers(), problem()) {}
   std::size_t workspace_bytes() const override { return scores_.size() * sizeof(float); }
   void run(const Tensors& in, const Outputs& out) override {
     const Problem& p = problem();
@@ -29,7 +30,7 @@ class FullScoresPlan final : public Plan {
 #pragma omp for schedule(dynamic)
       for (long bh = 0; bh < heads; ++bh)
         variant_.head(p, keys_, in, static_cast<int>(bh / p.H), static_cast<int>(bh % p.H), scores,
-                      out.o + bh * p.Nq * p.D);
+                      out.o + bh * p.Nq * p.D, mods_.view());
     }
   }
 
@@ -39,6 +40,7 @@ class FullScoresPlan final : public Plan {
   VisibleKeys keys_;
   std::size_t matrix_;
   AlignedBuffer scores_;
+  ProblemModifiers mods_;
 };
 }  // namespace
 

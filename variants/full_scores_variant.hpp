@@ -2,6 +2,7 @@
 // exact attention under the empty mask (causal and lengths come from VisibleKeys), and one
 // score matrix per thread that has a (batch, head) to work on, allocated by the plan.
 #pragma once
+#include <cmath>
 #include <string>
 
 #include "masked_softmax_variant.hpp"
@@ -24,9 +25,18 @@ class FullScoresVariant : public MaskedSoftmaxVariant {
 
   // The implementation name records carry (e.g. "f32-naive-scalar").
   virtual std::string impl_name() const = 0;
-  // Output rows of (batch b, head h) into o ([Nq, D]); scores is this thread's Nq x Nk matrix.
+  // Output rows of (batch b, head h) into o ([Nq, D]); scores is this thread's Nq x Nk matrix;
+  // mods: the score modifiers for this problem (score_mod() applies softcap and ALiBi).
   virtual void head(const Problem& p, const VisibleKeys& keys, const Tensors& t, int b, int h, float* scores,
-                    float* o) const = 0;
+                    float* o, const ScoreModifiers& mods) const = 0;
+
+ protected:
+  // A scaled score of head h, query position pos and key j, with softcap and ALiBi applied.
+  static float score_mod(float s, const ScoreModifiers& m, int h, long j, long pos) {
+    if (m.softcap != 0.0f) s = m.softcap * std::tanh(s / m.softcap);
+    if (m.alibi) s += m.alibi[h] * static_cast<float>(j - pos);
+    return s;
+  }
 };
 
 }  // namespace attn

@@ -44,7 +44,8 @@ class MaskedSoftmaxPlan final : public Plan {
         blocks_(build_block_plan(problem(), keys_)),
         impl_(impl),
         workspace_((impl.workspace(problem(), threads()) + sizeof(float) - 1) / sizeof(float)),
-        quantized_(p.dtype == DType::int8 ? p.q_elems() + p.kv_elems() : 0) {
+        quantized_(p.dtype == DType::int8 ? p.q_elems() + p.kv_elems() : 0),
+        mods_(v.modifiers(), problem()) {
     // Touch every page now, so the first timed call does not pay the page faults.
     std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
   }
@@ -65,6 +66,7 @@ class MaskedSoftmaxPlan final : public Plan {
       a.in.q = q, a.in.k = k;
     }
     a.round_p_bf16 = dtype == DType::bf16 || dtype == DType::int8;
+    a.mods = mods_.view();
     a.plan = blocks_.view();
     a.mask = &keys_;
     a.workspace = workspace_.data();
@@ -79,6 +81,7 @@ class MaskedSoftmaxPlan final : public Plan {
   const FlashForwardImpl& impl_;
   AlignedBuffer workspace_;
   AlignedBuffer quantized_;  // int8: Q and K quantised per call
+  ProblemModifiers mods_;
 };
 }  // namespace
 
@@ -117,7 +120,8 @@ std::unique_ptr<Plan> MaskedSoftmaxVariant::plan_with(const Problem& p, const Fl
 void MaskedSoftmaxVariant::reference(const Problem& p, const Tensors& t, const std::vector<long>& rows,
                                      double* out) const {
   const auto mask = make_mask(p);
-  reference_softmax(p, t, VisibleKeys(p, *mask), rows, out);
+  const ProblemModifiers mods(modifiers(), p);
+  reference_softmax(p, t, VisibleKeys(p, *mask), rows, out, &mods.view());
 }
 
 std::unique_ptr<KeyPattern> MaskedSoftmaxVariant::key_pattern(const Problem& p) const {
@@ -126,6 +130,7 @@ std::unique_ptr<KeyPattern> MaskedSoftmaxVariant::key_pattern(const Problem& p) 
 
 void MaskedSoftmaxVariant::weights(const Problem& p, const Tensors& t, const std::vector<int>& heads,
                                    const std::vector<long>& rows, float* out) const {
+  const ProblemModifiers mods(modifiers(), p);
   const auto mask = make_mask(p);
   const VisibleKeys keys(p, *mask);
   const long nh = static_cast<long>(heads.size()), nr = static_cast<long>(rows.size());
@@ -136,11 +141,37 @@ void MaskedSoftmaxVariant::weights(const Problem& p, const Tensors& t, const std
     for (long task = 0; task < p.B * nh * nr; ++task) {
       const int b = static_cast<int>(task / (nh * nr));
       const int h = heads[(task / nr) % nh];
-      reference_softmax_weights(p, t, keys, b, h, rows[task % nr], w.data());
+      reference_softmax_weights(p, t, keys, b, h, rows[task % nr], w.data(), &mods.view());
       float* o = out + task * p.Nk;
       for (long j = 0; j < p.Nk; ++j) o[j] = static_cast<float>(w[j]);
     }
   }
+}
+
+std::string MaskedSoftmaxVariant::dense_spec() const {
+  std::string options;
+  if (mods_.alibi) options += "alibi=1";
+  if (!mods_.sinks_path.empty()) options += std::string(options.empty() ? "" : ",") + "sinks=" + mods_.sinks_path;
+  if (mods_.softcap != 0.0f) {
+    // The variant's own canonical text of the value, so both specs read it the same way.
+    const std::string own = spec(), key = "softcap=";
+    const auto at = own.find(key);
+    const std::string value = own.substr(at + key.size(), own.find(',', at) == std::string::npos ? std::string::npos
+                                                                                                  : own.find(',', at) - at - key.size());
+    options += std::string(options.empty() ? "" : ",") + key + value;
+  }
+  return options.empty() ? "dense" : "dense:" + options;
+}
+
+std::vector<std::string> MaskedSoftmaxVariant::input_files() const {
+  if (mods_.sinks_path.empty()) return {};
+  return {mods_.sinks_path};
+}
+
+double MaskedSoftmaxVariant::intermediate_bound(const Problem& p, const InputMagnitudes& m) const {
+  // ALiBi adds at most slope Nk (slopes <= 1/2) in magnitude; softcap only shrinks scores.
+  const double base = Variant::intermediate_bound(p, m);
+  return mods_.alibi ? base + 2.0 * p.Nk : base;
 }
 
 }  // namespace attn

@@ -7,6 +7,7 @@
 
 #include "attention_mask.hpp"
 #include "impl_list.hpp"
+#include "score_mods.hpp"
 #include "variant.hpp"
 
 namespace attn {
@@ -27,6 +28,12 @@ class MaskedSoftmaxVariant : public Variant {
   virtual int layout_heads(const Problem&) const { return 1; }
 
   bool exact() const override { return false; }
+  // Score modifiers from the spec (registry.cpp reads them for every softmax variant).
+  void set_modifiers(ModifierOptions m) { mods_ = std::move(m); }
+  const ModifierOptions& modifiers() const { return mods_; }
+  std::string dense_spec() const override;
+  std::vector<std::string> input_files() const override;
+  double intermediate_bound(const Problem& p, const InputMagnitudes& m) const override;
   // Every storage precision, forward (variants/precision.hpp).
   bool implemented(DType, Pass pass) const override { return pass == Pass::fwd; }
   double visible_pairs(const Problem& p) const override;
@@ -44,6 +51,11 @@ class MaskedSoftmaxVariant : public Variant {
   bool has_weights() const override { return true; }
   void weights(const Problem& p, const Tensors& t, const std::vector<int>& heads, const std::vector<long>& rows,
                float* out) const override;
+ protected:
+  std::string modifier_reason(const Problem& p) const override { return mods_.shape_reason(p); }
+
+ private:
+  ModifierOptions mods_;
 };
 
 }  // namespace attn

@@ -57,7 +57,7 @@ Accuracy measure_accuracy(const Variant& v, const Problem& p, const Tensors& t, 
   const std::vector<double> got = gather_rows(p, out, rows);
   const std::vector<double> ref = reference_rows(v, p, t, rows);
   // An exact variant's reference is exact dense attention already.
-  const std::vector<double> dense = v.exact() ? ref : reference_rows(*make_variant("dense"), p, t, rows);
+  const std::vector<double> dense = v.exact() ? ref : reference_rows(*make_variant(v.dense_spec()), p, t, rows);
 
   double max_abs = 0, max_ref = 0, diff2 = 0, dense2 = 0;
   bool nan = false;
