@@ -8,6 +8,7 @@
 #include "attnbench/attnbench.hpp"
 #include "calls.hpp"
 #include "printable.hpp"
+#include "score_mods.hpp"
 
 #ifndef ATTNBENCH_VERSION
 #define ATTNBENCH_VERSION "unknown"
@@ -22,11 +23,17 @@ py::list variants() {
   py::list out;
   for (const attn::VariantInfo& info : attn::variant_registry()) {
     py::list options;
-    for (const attn::OptionSpec& o : info.options)
+    auto add = [&options](const attn::OptionSpec& o) {
       options.append(py::dict("name"_a = o.key,
                               "default"_a = o.default_value.empty() ? py::object(py::none()) : py::str(o.default_value),
                               "help"_a = o.help));
-    out.append(py::dict("name"_a = info.name, "summary"_a = info.summary, "options"_a = options));
+    };
+    for (const attn::OptionSpec& o : info.options) add(o);
+    // Softmax variants also take softcap, alibi and sinks in their spec.
+    if (info.score_modifiers)
+      for (const attn::OptionSpec& o : attn::modifier_option_specs()) add(o);
+    out.append(py::dict("name"_a = info.name, "summary"_a = info.summary, "options"_a = options,
+                        "score_modifiers"_a = info.score_modifiers));
   }
   return out;
 }
@@ -75,7 +82,8 @@ inside. heads and rows select query heads and query rows: None (all), a list of 
 "A:B" / "0,3,7" as `attnbench run --weights-heads` takes. Variants without per-key
 probabilities (linear) raise attnbench.Error.)");
   m.def("variants", &variants,
-        "The registered variants as dicts: name, summary, options (dicts: name, default or None, help).");
+        "The registered variants as dicts: name, summary, options (dicts: name, default or None, help; the score\n"
+        "modifiers softcap, alibi, sinks included for softmax variants) and score_modifiers (bool).");
   m.def("isas", &isas, "The instruction sets this CPU runs, widest first (values for isa=).");
   m.def("blas_description", &attn::blas_description, "The OpenBLAS that dense_blas runs (machine info).");
   m.def("sweep", &attn::py_module::sweep,

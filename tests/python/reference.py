@@ -27,8 +27,8 @@ def visible(nq, nk, causal=False, window=None, layout=None, block=None):
     return m
 
 
-def softmax_attention(q, k, v, mask=None, scale=None, lens=None):
-    """O [B,H,Nq,D] (and lse [B,H,Nq]) of softmax attention; mask [1 or H, Nq, Nk]."""
+def softmax_attention(q, k, v, mask=None, scale=None, lens=None, softcap=None, alibi=False):
+    """O [B,H,Nq,D], lse [B,H,Nq] and weights of softmax attention; mask [1 or H, Nq, Nk]."""
     q, k, v = as4d(q), as4d(k), as4d(v)
     b, h, nq, d = q.shape
     hkv, nk = k.shape[1], k.shape[2]
@@ -36,6 +36,12 @@ def softmax_attention(q, k, v, mask=None, scale=None, lens=None):
     kk = np.repeat(k, h // hkv, axis=1)
     vv = np.repeat(v, h // hkv, axis=1)
     s = np.einsum("bhid,bhjd->bhij", q, kk) * scale
+    if softcap:
+        s = softcap * np.tanh(s / softcap)
+    if alibi:
+        slopes = 2.0 ** (-8.0 * (np.arange(h) + 1) / h)
+        rel = np.arange(nk)[None, :] - (np.arange(nq)[:, None] + (nk - nq))  # j - p
+        s = s + slopes[None, :, None, None] * rel[None, None]
     m = np.ones((1, 1, nq, nk), bool) if mask is None else np.broadcast_to(mask, (h, nq, nk))[None]
     m = np.broadcast_to(m, s.shape).copy()
     if lens is not None:

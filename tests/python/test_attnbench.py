@@ -46,6 +46,15 @@ def test_dense(shape, causal):
     close(attnbench.attention(q, k, v, causal=causal), want)
 
 
+@pytest.mark.parametrize("variant", ["dense", "window:left=5,right=1", "naive"])
+def test_score_modifiers(variant):
+    q, k, v = qkv(1, 4, 2, 7, 12, 8)
+    mask = visible(7, 12, True, window=(5, 1) if variant.startswith("window") else None)
+    want, _, _ = softmax_attention(q * 3, k, v, mask, softcap=2.5, alibi=True)
+    spec = variant + ("," if ":" in variant else ":") + "softcap=2.5,alibi=1"
+    close(attnbench.attention(q * 3, k, v, variant=spec, causal=True), want)
+
+
 @pytest.mark.parametrize("variant", ["naive", "dense_blas"])
 def test_baselines(variant):
     q, k, v = qkv(nq=6, nk=9)
@@ -210,6 +219,8 @@ def test_variants_listing():
     options = {o["name"]: o["default"] for o in listed["window"]["options"]}
     assert options["left"] == "256" and options["right"] == "0"
     assert all({"name", "default", "help"} <= set(o) for v in listed.values() for o in v["options"])
+    assert {"softcap", "alibi", "sinks"} <= {o["name"] for o in listed["dense"]["options"]}
+    assert listed["dense"]["score_modifiers"] and not listed["linear"]["score_modifiers"]
 
 
 D300 = (randn(4, 300), randn(4, 300), randn(4, 300))
