@@ -27,14 +27,25 @@ namespace {
 volatile sig_atomic_t g_interrupted = 0;
 void on_sigint(int) { g_interrupted = 1; }
 
-// SIGINT finishes the current case, then stops; a second SIGINT kills as usual.
-void install_sigint_handler() {
-  struct sigaction sa{};
-  sa.sa_handler = on_sigint;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;
-  sigaction(SIGINT, &sa, nullptr);
-}
+// SIGINT finishes the current case, then stops; a second SIGINT kills as usual. The previous
+// handler comes back when the sweep ends (Python's, when the module runs a sweep).
+class SigintHandler {
+ public:
+  SigintHandler() {
+    g_interrupted = 0;
+    struct sigaction sa{};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &previous_);
+  }
+  ~SigintHandler() { sigaction(SIGINT, &previous_, nullptr); }
+  SigintHandler(const SigintHandler&) = delete;
+  SigintHandler& operator=(const SigintHandler&) = delete;
+
+ private:
+  struct sigaction previous_{};
+};
 
 std::vector<SweepCase> select_cases(const SweepOptions& opt) {
   std::vector<SweepCase> selected;
@@ -89,12 +100,18 @@ int cmd_sweep(int argc, const char* const* argv) {
     std::cout << opt.help_text << "\n";
     return 0;
   }
+  return run_sweep(opt, nullptr);
+}
+
+int run_sweep(const SweepOptions& opt, Reporter* custom_reporter) {
   // --out is judged before it is read (--resume) or appended to: a FIFO would block the read,
   // a device or a read-only file must not be written.
   if (!opt.out.empty() && (opt.resume || !opt.dry_run)) check_output_target(opt.out);
   std::vector<SweepCase> cases = select_cases(opt);
   check_cases(cases);
-  auto reporter = make_reporter(opt.format, stdout);
+  std::unique_ptr<Reporter> console;
+  if (!custom_reporter) console = make_reporter(opt.format, stdout);
+  Reporter* reporter = custom_reporter ? custom_reporter : console.get();
 
   if (opt.resume) {
     const FinishedCases done = finished_cases(opt.out);
@@ -124,7 +141,7 @@ int cmd_sweep(int argc, const char* const* argv) {
                    printable(opt.out).c_str());
   }
   init_benchmark_library(opt.timing);
-  install_sigint_handler();
+  const SigintHandler sigint;
   SweepState state;
   Progress progress(cases.size());
   reporter->begin();

@@ -6,7 +6,7 @@
 #include <ctime>
 #include <fstream>
 
-#include "blas_library.hpp"
+#include "attnbench/attnbench.hpp"  // blas_description
 #include "record.hpp"
 
 #ifndef ATTNBENCH_COMPILER
