@@ -283,7 +283,7 @@ def test_weights_errors():
 
 SPEC_FIELDS = """case_id variant name batch heads kv_heads seq_q seq_kv head_dim causal threads isa time_ms
 time_ms_min cv repetitions flops gflops tokens_per_s peak_gflops pct_peak density workspace_bytes max_abs_err
-rel_err approx_err machine impl plan_ms dtype pass bytes gbytes_per_s bandwidth_gbs
+rel_err approx_err machine schema_version impl plan_ms dtype pass bytes gbytes_per_s bandwidth_gbs
 pct_bandwidth""".split()
 
 
