@@ -10,6 +10,7 @@ int cmd_peak(int argc, const char* const* argv);
 int cmd_table(int argc, const char* const* argv);
 int cmd_mask(int argc, const char* const* argv);
 int cmd_schema(int argc, const char* const* argv);
+int cmd_compare(int argc, const char* const* argv);
 
 class Reporter;
 struct SweepOptions;

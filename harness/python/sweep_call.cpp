@@ -22,6 +22,9 @@ namespace {
 class Collector : public Reporter {
  public:
   explicit Collector(std::unique_ptr<Reporter> console) : console_(std::move(console)) {}
+  void plan(const std::vector<SweepCase>& cases) override {
+    if (console_) console_->plan(cases);
+  }
   void begin() override {
     if (console_) console_->begin();
   }

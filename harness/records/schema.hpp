@@ -80,7 +80,7 @@ inline constexpr Field kRecordSchema[] = {
     {"mass_recall", FieldType::Number, false, true, "share of exact softmax mass on the keys the variant visits, mean over the error rows"},
     {"mass_recall_min", FieldType::Number, false, true, "the same, least row"},
     {"note", FieldType::String, false, false, "why a number is null"},
-    {"machine", FieldType::Object, true, false, "cpu, cores, compiler, flags, commit, date, blas"},
+    {"machine", FieldType::Object, true, false, "cpu, cores, compiler, flags, commit, date, blas; mhz, caches, load_avg, pinning, versions"},
 };
 
 // Index of `name` in kRecordSchema, or -1.

@@ -1,5 +1,7 @@
 #include "table_render.hpp"
 
+#include <algorithm>
+
 #include "errors.hpp"
 #include "printable.hpp"
 
@@ -105,6 +107,35 @@ std::string render_latex(const Table& t) {
   return out + "\\end{table}\n";
 }
 
+// Display width: UTF-8 continuation bytes (the em dash) take no column.
+std::size_t columns(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// First column left-aligned (names), the rest right-aligned (numbers).
+std::string render_text(const Table& t) {
+  std::vector<std::size_t> width(t.header.size(), 0);
+  for (std::size_t i = 0; i < t.header.size(); ++i) width[i] = columns(t.header[i]);
+  for (const auto& row : t.rows)
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) width[i] = std::max(width[i], columns(row[i]));
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      const std::string pad(i < width.size() ? width[i] - std::min(width[i], columns(cells[i])) : 0, ' ');
+      s += (i ? "  " : "") + (i == 0 ? cells[i] + pad : pad + cells[i]);
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s + "\n";
+  };
+  std::string out = t.title.empty() ? "" : t.title + "\n";
+  out += line(t.header);
+  for (const auto& row : t.rows) out += line(row);
+  for (const auto& n : t.notes) out += n + "\n";
+  return out;
+}
+
 }  // namespace
 
 TableFormat parse_table_format(const std::string& name) {
@@ -127,6 +158,7 @@ std::string render_tables(const std::vector<Table>& tables, TableFormat format) 
       case TableFormat::Markdown: out += render_markdown(t); break;
       case TableFormat::Csv: out += render_csv(t); break;
       case TableFormat::Latex: out += render_latex(t); break;
+      case TableFormat::Text: out += render_text(t); break;
     }
   }
   return out;

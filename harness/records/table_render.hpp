@@ -7,7 +7,8 @@
 
 namespace attn {
 
-enum class TableFormat { Markdown, Csv, Latex };
+// Text: aligned columns for a terminal (title line, table, notes), not for papers.
+enum class TableFormat { Markdown, Csv, Latex, Text };
 
 // Throws UserError for anything but md, csv or latex.
 TableFormat parse_table_format(const std::string& name);
