@@ -62,6 +62,20 @@ class SelectedBlocks final : public AttentionMask {
   std::vector<uint8_t> on_;
 };
 
+// One item's selection as a KeyPattern (owns the problem: VisibleKeys refers to it).
+class SelectionPattern final : public KeyPattern {
+ public:
+  SelectionPattern(const Problem& p, const Params& o, const Tensors& t, int b)
+      : p_(p), mask_(p_, o, t, b), keys_(p_, mask_) {}
+  int layout_heads() const override { return p_.H; }
+  void mark_row(int h, long i, uint8_t* row) const override { keys_.mark_row(h, i, 0, p_.Nk, row); }
+
+ private:
+  Problem p_;
+  SelectedBlocks mask_;
+  VisibleKeys keys_;
+};
+
 // Sizes of the per-call buffers (block == kTileK: blocks are the engine's tiles).
 struct Sizes {
   long q_tiles, k_tiles, slots, cap;
@@ -275,9 +289,12 @@ class BlockTopk final : public MaskedSoftmaxVariant {
     }
   }
 
-  // Which keys a row reads depends on Q and K; the default pattern (every key, causal-aware)
-  // stands in, so mass_recall reads 1 for block_topk (see harness/sweep/mass_recall.cpp).
+  // Which keys a row reads depends on Q and K: without them (`attnbench mask`) every key stands
+  // in; mass_recall asks key_pattern_for() with the inputs, one float64 selection per item.
   std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const override { return all_keys_pattern(p); }
+  std::unique_ptr<KeyPattern> key_pattern_for(const Problem& p, const Tensors& t, int b) const override {
+    return std::make_unique<SelectionPattern>(p, o_, t, b);
+  }
 
  private:
   Params o_;
