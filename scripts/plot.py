@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Figures from attnbench sweep JSONL: throughput vs N, % of peak over N x D, error vs N,
-speed-up over dense, and a roofline. Writes PNG and PDF of each into --out.
+speed-up over dense, a roofline, and for decode records tokens/s and % of bandwidth vs context. Writes PNG and PDF of each into --out.
 
 Usage: scripts/plot.py RUN.jsonl... --out DIR [--attnbench PATH | --schema FILE] [--bandwidth-gbs 26]
                       [--maps ARGS...]
@@ -36,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The record fields plot.py reads, by their schema names (checked against the schema at start-up).
 USED_FIELDS = ("schema_version", "case_id", "status", "variant", "batch", "heads", "kv_heads", "seq_q", "seq_kv",
                "head_dim", "causal", "threads", "isa", "time_ms", "flops", "gflops", "peak_gflops", "pct_peak",
-               "bytes", "bandwidth_gbs", "rel_err", "approx_err")
+               "bytes", "bandwidth_gbs", "rel_err", "approx_err", "tokens_per_s", "pct_bandwidth")
 F = types.SimpleNamespace(**{name: name for name in USED_FIELDS})
 
 
@@ -256,6 +256,38 @@ def plot_series(records, palette, out_dir, written, name, ylabel, value, logy=Tr
     save_no_layout(fig, out_dir, name, written)
 
 
+def plot_decode(records, out_dir, written):
+    """Decode records (Nq < Nk): new tokens/s and % of the measured read bandwidth against the
+    context length, one line per (variant, Nq), a panel per setting (llama.cpp's report style)."""
+    decode = [r for r in records if r[F.seq_q] < r[F.seq_kv] and r.get(F.tokens_per_s) is not None]
+    if not decode:
+        return
+    for name, field, ylabel, logy in (("decode_tokens_per_s", F.tokens_per_s, "new tokens/s", True),
+                                      ("decode_pct_bandwidth", F.pct_bandwidth, "% of measured read bandwidth", False)):
+        groups = panels(decode)
+        fig, axes = grid_figure(len(groups))
+        for ax, (key, rs) in zip(axes, groups.items()):
+            for variant in variants_in_order(rs):
+                for i, nq in enumerate(sorted({r[F.seq_q] for r in rs})):
+                    pts = sorted((r[F.seq_kv], r.get(field)) for r in rs
+                                 if r[F.variant] == variant and r[F.seq_q] == nq and r.get(field) is not None)
+                    if pts:
+                        ax.plot(*zip(*pts), marker="os^Dv"[i % 5], markersize=4, linewidth=1.4,
+                                label=f"{variant}, Nq={nq}")
+            log2_seq_axis(ax, {r[F.seq_kv] for r in rs})
+            ax.set_xlabel("context length Nk")
+            if logy:
+                ax.set_yscale("log")
+            else:
+                ax.set_ylim(0, 110)
+            ax.set_ylabel(ylabel)
+            ax.set_title(setting_title(key), fontsize=9)
+            ax.grid(True, which="major", alpha=0.3)
+        fig.tight_layout()
+        legend(fig, axes)
+        save_no_layout(fig, out_dir, name, written)
+
+
 def dense_time(rs, r):
     for d in rs:
         if d[F.variant] == "dense" and d[F.seq_kv] == r[F.seq_kv] and d.get(F.seq_q) == r.get(F.seq_q):
@@ -416,6 +448,7 @@ def main():
                     lambda r, rs: (dense_time(rs, r) / r[F.time_ms]) if dense_time(rs, r) else None,
                     title="Speed-up over dense (median times)", reference=1.0)
     plot_roofline(records, palette, args.out, written, args.bandwidth_gbs)
+    plot_decode(records, args.out, written)
     if args.maps is not None:
         forward_maps(args.maps, args.out)
     for path in written:
