@@ -128,7 +128,7 @@ void decode_attention(const MaskedAttentionArgs& a) {
 
       if (a.mods.any()) ws.set_mod_rows(P, a.mods, rows.n, [&](int r) { return rows.id(r); });
       // This split's share of the task's tile list (the plan has one query tile: Nq <= kTileQ).
-      const std::size_t slot = static_cast<std::size_t>(shared ? 0 : rows.h0) * a.plan.q_tiles;
+      const std::size_t slot = a.plan.slot(b, rows.h0, 0);
       const uint32_t first = a.plan.begin[slot], count = a.plan.begin[slot + 1] - first;
       const uint32_t e0 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * split / L.splits);
       const uint32_t e1 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * (split + 1) / L.splits);

@@ -564,8 +564,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
       std::fill(ws.l, ws.l + static_cast<std::size_t>(rows) * W, 0.0f);
 
       if (a.mods.any()) ws.set_mod_rows(P, a.mods, rows, [&](int r) { return std::pair<int, long>(h, q0 + r); });
-      const int lh = a.plan.layout_heads == 1 ? 0 : h;
-      const std::size_t slot = static_cast<std::size_t>(lh) * a.plan.q_tiles + qt;
+      const std::size_t slot = a.plan.slot(b, h, qt);
       bool have_bands = false;
       for (uint32_t e = a.plan.begin[slot]; e < a.plan.begin[slot + 1]; ++e) {
         const TileRef ref = a.plan.refs[e];

@@ -24,14 +24,19 @@ struct TileRef {
   TileKind kind;
 };
 
-// For layout head lh and query tile qt, the key tiles are
-// refs[begin[lh * q_tiles + qt] .. begin[lh * q_tiles + qt + 1]).
+// For batch item b, head h and query tile qt, the key tiles are
+// refs[begin[slot(b, h, qt)] .. begin[slot(b, h, qt) + 1]).
 struct TilePlanView {
   int layout_heads = 1;  // 1 (shared by every head) or H
   int q_tiles = 0;
   int k_tiles = 0;
   const uint32_t* begin = nullptr;
   const TileRef* refs = nullptr;
+  int items = 1;  // 1 (shared by every batch item) or B (data-dependent plans such as block_topk)
+  std::size_t slot(int b, int h, int qt) const {
+    const std::size_t lh = (items == 1 ? 0 : static_cast<std::size_t>(b) * layout_heads) + (layout_heads == 1 ? 0 : h);
+    return lh * q_tiles + qt;
+  }
 };
 
 // Element visibility inside band and partial tiles.

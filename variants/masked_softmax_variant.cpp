@@ -1,5 +1,7 @@
 #include "masked_softmax_variant.hpp"
 
+#include "masked_softmax_plan.hpp"
+
 #include <omp.h>
 
 #include <cstring>
@@ -26,7 +28,8 @@ class MaskPattern final : public KeyPattern {
   VisibleKeys keys_;
 };
 
-// The engine's implementation for p at most max_isa; UserError when none supports it.
+}  // namespace
+
 const FlashForwardImpl& flash_impl(const Problem& p, Isa max_isa) {
   const FlashForwardImpl* impl = select_impl(flash_forward_impls(), p, max_isa);
   if (!impl)
@@ -35,55 +38,44 @@ const FlashForwardImpl& flash_impl(const Problem& p, Isa max_isa) {
   return *impl;
 }
 
-class MaskedSoftmaxPlan final : public Plan {
- public:
-  MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl)
-      : Plan(p, impl.name, omp_get_max_threads()),
-        mask_(v.make_mask(problem())),
-        keys_(problem(), *mask_),
-        blocks_(build_block_plan(problem(), keys_)),
-        impl_(impl),
-        workspace_((impl.workspace(problem(), threads()) + sizeof(float) - 1) / sizeof(float)),
-        quantized_(p.dtype == DType::int8 ? p.q_elems() + p.kv_elems() : 0),
-        mods_(v.modifiers(), problem()) {
-    // Touch every page now, so the first timed call does not pay the page faults.
-    std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
-  }
-  std::size_t workspace_bytes() const override {
-    return (workspace_.size() + quantized_.size()) * sizeof(float) + blocks_.begin.size() * sizeof(uint32_t) +
-           blocks_.refs.size() * sizeof(TileRef);
-  }
-  bool gives_lse() const override { return true; }
-  void run(const Tensors& in, const Outputs& out) override {
-    MaskedAttentionArgs a;
-    a.p = &problem();
-    a.in = in, a.out = out;
-    const DType dtype = problem().dtype;
-    if (dtype == DType::int8) {  // per-call work of the algorithm: timed
-      float* q = quantized_.data();
-      float* k = q + problem().q_elems();
-      quantize_qk_int8(problem(), in, q, k);
-      a.in.q = q, a.in.k = k;
-    }
-    a.round_p_bf16 = dtype == DType::bf16 || dtype == DType::int8;
-    a.mods = mods_.view();
-    a.plan = blocks_.view();
-    a.mask = &keys_;
-    a.workspace = workspace_.data();
-    a.threads = threads();
-    impl_.run(a);
-  }
+MaskedSoftmaxPlan::MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl,
+                                     bool static_plan)
+    : Plan(p, impl.name, omp_get_max_threads()),
+      mask_(v.make_mask(problem())),
+      keys_(problem(), *mask_),
+      blocks_(static_plan ? build_block_plan(problem(), keys_) : BlockPlan{}),
+      impl_(impl),
+      workspace_((impl.workspace(problem(), threads()) + sizeof(float) - 1) / sizeof(float)),
+      quantized_(p.dtype == DType::int8 ? p.q_elems() + p.kv_elems() : 0),
+      mods_(v.modifiers(), problem()) {
+  // Touch every page now, so the first timed call does not pay the page faults.
+  std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
+}
 
- private:
-  std::unique_ptr<AttentionMask> mask_;  // refers to problem()
-  VisibleKeys keys_;
-  BlockPlan blocks_;
-  const FlashForwardImpl& impl_;
-  AlignedBuffer workspace_;
-  AlignedBuffer quantized_;  // int8: Q and K quantised per call
-  ProblemModifiers mods_;
-};
-}  // namespace
+std::size_t MaskedSoftmaxPlan::workspace_bytes() const {
+  return (workspace_.size() + quantized_.size()) * sizeof(float) + blocks_.begin.size() * sizeof(uint32_t) +
+         blocks_.refs.size() * sizeof(TileRef);
+}
+
+void MaskedSoftmaxPlan::run(const Tensors& in, const Outputs& out) {
+  MaskedAttentionArgs a;
+  a.p = &problem();
+  a.in = in, a.out = out;
+  const DType dtype = problem().dtype;
+  if (dtype == DType::int8) {  // per-call work of the algorithm: timed
+    float* q = quantized_.data();
+    float* k = q + problem().q_elems();
+    quantize_qk_int8(problem(), in, q, k);
+    a.in.q = q, a.in.k = k;
+  }
+  a.round_p_bf16 = dtype == DType::bf16 || dtype == DType::int8;
+  a.mods = mods_.view();
+  a.plan = call_plan(a.in);
+  a.mask = &keys_;
+  a.workspace = workspace_.data();
+  a.threads = threads();
+  impl_.run(a);
+}
 
 double MaskedSoftmaxVariant::visible_pairs(const Problem& p) const {
   const auto mask = make_mask(p);

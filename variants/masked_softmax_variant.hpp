@@ -22,6 +22,14 @@ class MaskedSoftmaxVariant : public Variant {
   // test (tests/test_variant_rules.cpp) checks every plan, mask and engine against it.
   using Rule = std::function<bool(int h, long i, long j)>;
   virtual Rule rule(const Problem& p) const = 0;
+  // True if visibility depends on Q and K (block_topk): rule() is then empty and the plan
+  // selects tiles inside run(); tests check such variants on their own.
+  virtual bool data_dependent() const { return false; }
+  // The key pattern of batch item b for these inputs (mass_recall asks it when data_dependent());
+  // the default ignores the inputs.
+  virtual std::unique_ptr<KeyPattern> key_pattern_for(const Problem& p, const Tensors&, int) const {
+    return key_pattern(p);
+  }
   // What make_mask(p) allocates (a generated block layout), and make_mask(p)->layout_heads(),
   // both known in O(1) without building the mask: they size the workspace bounds.
   virtual std::size_t mask_bytes(const Problem&) const { return 0; }
@@ -43,7 +51,7 @@ class MaskedSoftmaxVariant : public Variant {
   // runs the tiled engine (see kernels/impl_list.hpp for the implementations).
   std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override;
   // The plan on one given implementation (tests run every implementation that supports p).
-  std::unique_ptr<Plan> plan_with(const Problem& p, const FlashForwardImpl& impl) const;
+  virtual std::unique_ptr<Plan> plan_with(const Problem& p, const FlashForwardImpl& impl) const;
   // The plan holds at most layout_heads x q_tiles x k_tiles tiles.
   WorkspaceRange workspace_range(const Problem& p, Isa isa) const override;
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;

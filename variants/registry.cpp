@@ -15,7 +15,8 @@
   X(window)              \
   X(block_sparse)        \
   X(sink)                \
-  X(dilated)
+  X(dilated)             \
+  X(block_topk)
 
 namespace attn {
 

@@ -15,7 +15,11 @@ MassRecall measure_mass_recall(const Variant& v, const Problem& p, const Tensors
   // Dense attention with the variant's own score modifiers (softcap, ALiBi, sinks).
   const auto* masked = dynamic_cast<const MaskedSoftmaxVariant*>(&v);
   const ProblemModifiers mods(masked ? masked->modifiers() : ModifierOptions{}, p);
-  const auto pattern = v.key_pattern(p);
+  // A data-dependent selection (block_topk) has one pattern per batch item, from the inputs.
+  const bool per_item = masked && masked->data_dependent();
+  std::vector<std::unique_ptr<KeyPattern>> patterns;
+  for (int b = 0; b < (per_item ? p.B : 1); ++b)
+    patterns.push_back(per_item ? masked->key_pattern_for(p, t, b) : v.key_pattern(p));
   const long nr = static_cast<long>(rows.size());
   double sum = 0, lowest = 1;
   long counted = 0;
@@ -28,7 +32,8 @@ MassRecall measure_mass_recall(const Variant& v, const Problem& p, const Tensors
       const int b = static_cast<int>(task / (p.H * nr)), h = static_cast<int>((task / nr) % p.H);
       const long i = rows[task % nr];
       reference_softmax_weights(p, t, dense, b, h, i, w.data(), &mods.view());
-      pattern->mark_row(pattern->layout_heads() == 1 ? 0 : h, i, seen.data());
+      const KeyPattern& pattern = *patterns[per_item ? b : 0];
+      pattern.mark_row(pattern.layout_heads() == 1 ? 0 : h, i, seen.data());
       double total = 0, kept = 0;
       for (long j = 0; j < p.Nk; ++j) total += w[j], kept += seen[j] ? w[j] : 0.0;
       if (total <= 0) continue;  // a padded row or one that sees no key
