@@ -31,7 +31,15 @@ struct DecodeLayout {
   int Dp;
   bool pack_v;
   std::size_t thread_bytes, partial_bytes, partial_floats_per_row;
-  DecodeLayout(const Problem& P, int threads, int W, int R, int G) {
+  template <class V>
+  static DecodeLayout of(const Problem& P, int threads) {
+    DecodeLayout l;
+    l.init(P, threads, Blocking<V>::W);
+    l.thread_bytes += TileScratch<V>::bytes(l.Dp);
+    return l;
+  }
+  // Everything but the tile scratch, whose size depends on the arch's blocking.
+  void init(const Problem& P, int threads, int W) {
     group = P.H / P.Hkv;
     rows_shared = group * P.Nq;
     // Shared: ceil(group Nq / kTileQ) row chunks; per head: one chunk per head (Nq <= kTileQ).
@@ -44,9 +52,7 @@ struct DecodeLayout {
     Dp = pack_v ? (P.D + W - 1) / W * W : P.D;
     const std::size_t kt_floats = static_cast<std::size_t>(P.D) * kTileK;
     const std::size_t vt_floats = pack_v ? static_cast<std::size_t>(kTileK) * Dp : 0;
-    const std::size_t scratch = static_cast<std::size_t>(kTileQ) * (Dp + 3 * W) + static_cast<std::size_t>(G) * R * kTileK;
-    thread_bytes = EngineLayout::align(sizeof(float) * kt_floats) + EngineLayout::align(sizeof(float) * vt_floats) +
-                   EngineLayout::align(sizeof(float) * scratch) + EngineLayout::align(sizeof(RowMasks));
+    thread_bytes = EngineLayout::align(sizeof(float) * kt_floats) + EngineLayout::align(sizeof(float) * vt_floats);
     partial_floats_per_row = static_cast<std::size_t>(Dp) + 2;  // o, then m and l
     partial_bytes = splits > 1 ? EngineLayout::align(sizeof(float) * base * chunks * splits * kTileQ *
                                                      partial_floats_per_row)
@@ -57,8 +63,7 @@ struct DecodeLayout {
 
 template <class Arch>
 std::size_t decode_attention_workspace(const Problem& p, int threads) {
-  using Blk = Blocking<simd::Vec<Arch>>;
-  return DecodeLayout(p, threads, Blk::W, Blk::R, Blk::G).total(threads);
+  return DecodeLayout::of<simd::Vec<Arch>>(p, threads).total(threads);
 }
 
 // The rows of one task: `n` consecutive rows of Q (and O) from `first`, row r being query row
@@ -75,7 +80,7 @@ void decode_attention(const MaskedAttentionArgs& a) {
   constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   const Problem& P = *a.p;
-  const DecodeLayout L(P, a.threads, W, Blk::R, Blk::G);
+  const DecodeLayout L = DecodeLayout::of<V>(P, a.threads);
   const int D = P.D, Dp = L.Dp;
   // Every head of a group follows one tile list only when the layout is shared by all heads.
   const bool shared = a.plan.layout_heads == 1;
@@ -106,16 +111,7 @@ void decode_attention(const MaskedAttentionArgs& a) {
     mine += EngineLayout::align(sizeof(float) * D * kTileK);
     float* vt_packed = reinterpret_cast<float*>(mine);
     mine += EngineLayout::align(sizeof(float) * (L.pack_v ? static_cast<std::size_t>(kTileK) * Dp : 0));
-    float* f = reinterpret_cast<float*>(mine);
-    TileScratch<V> ws;
-    ws.o = f, f += static_cast<std::size_t>(kTileQ) * Dp;
-    ws.m = f, f += kTileQ * W;
-    ws.l = f, f += kTileQ * W;
-    ws.alpha = f, f += kTileQ * W;
-    ws.p = f;
-    ws.masks = reinterpret_cast<RowMasks*>(
-        mine + EngineLayout::align(sizeof(float) * (static_cast<std::size_t>(kTileQ) * (Dp + 3 * W) +
-                                                    static_cast<std::size_t>(Blk::G) * Blk::R * kTileK)));
+    TileScratch<V> ws = TileScratch<V>::carve(mine, Dp, a.round_p_bf16);
 
 #pragma omp for schedule(dynamic, 1)
     for (long task = 0; task < tasks; ++task) {
@@ -130,8 +126,9 @@ void decode_attention(const MaskedAttentionArgs& a) {
       std::fill(ws.m, ws.m + static_cast<std::size_t>(rows.n) * W, neg_inf);
       std::fill(ws.l, ws.l + static_cast<std::size_t>(rows.n) * W, 0.0f);
 
+      if (a.mods.any()) ws.set_mod_rows(P, a.mods, rows.n, [&](int r) { return rows.id(r); });
       // This split's share of the task's tile list (the plan has one query tile: Nq <= kTileQ).
-      const std::size_t slot = static_cast<std::size_t>(shared ? 0 : rows.h0) * a.plan.q_tiles;
+      const std::size_t slot = a.plan.slot(b, rows.h0, 0);
       const uint32_t first = a.plan.begin[slot], count = a.plan.begin[slot + 1] - first;
       const uint32_t e0 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * split / L.splits);
       const uint32_t e1 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * (split + 1) / L.splits);
@@ -153,6 +150,7 @@ void decode_attention(const MaskedAttentionArgs& a) {
           have_bands = true;
         }
         if (masked) build_row_masks(*a.mask, [&](int r) { return rows.id(r); }, rows.n, k0, kn, ref.kind, *ws.masks);
+        ws.k0 = k0;
         pack_key_tile<V>(a.in.k + kv + static_cast<long>(k0) * D, kn, D, kscale, kt);
         const float* vt = a.in.v + kv + static_cast<long>(k0) * D;
         if (L.pack_v) {
@@ -202,6 +200,11 @@ void decode_attention(const MaskedAttentionArgs& a) {
             sum += w * ps[Dp + 1];
             for (int d = 0; d < D; ++d) out[d] += w * ps[d];
           }
+        if (a.mods.sinks) {  // the head's sink joins the merged denominator once
+          const float sink = 1.4426950408889634f * a.mods.sinks[h];
+          if (M == neg_inf) M = sink;
+          sum += std::exp2(sink - M);
+        }
         const float inv = sum > 0 ? 1.0f / sum : 0.0f;
         for (int d = 0; d < D; ++d) out[d] *= inv;
         if (a.out.lse) a.out.lse[row_offset(b, h, i) / D] = sum > 0 ? (M + std::log2(sum)) * 0.6931471805599453f : neg_inf;

@@ -8,12 +8,36 @@ namespace {
 // Widest first: the order the lists are searched in.
 constexpr Isa kIsaOrder[] = {Isa::avx512, Isa::avx2, Isa::sse2, Isa::scalar};
 
-bool f32_forward(const Problem& p) { return p.dtype == DType::f32 && p.pass == Pass::fwd; }
+template <DType d>
+bool forward_in(const Problem& p) {
+  return p.dtype == d && p.pass == Pass::fwd;
+}
 // Few query rows: a stream over K and V (kernels/decode_attention.hpp).
+template <DType d>
+bool decode_in(const Problem& p) {
+  return forward_in<d>(p) && p.Nq <= kDecodeMaxQ;
+}
+bool f32_forward(const Problem& p) { return forward_in<DType::f32>(p); }
+
+// bf16, f16 and int8 run the float32 kernels on their stored values (variants/precision.hpp):
+// "emulated" in the name, until native AVX512-BF16 / VNNI kernels join the list ahead of them.
+struct Precision {
+  DType dtype;
+  const char* suffix;
+  bool (*decode)(const Problem&);
+  bool (*forward)(const Problem&);
+};
+constexpr Precision kPrecisions[] = {
+    {DType::f32, "", &decode_in<DType::f32>, &forward_in<DType::f32>},
+    {DType::bf16, "-emulated", &decode_in<DType::bf16>, &forward_in<DType::bf16>},
+    {DType::f16, "-emulated", &decode_in<DType::f16>, &forward_in<DType::f16>},
+    {DType::int8, "-emulated", &decode_in<DType::int8>, &forward_in<DType::int8>},
+};
+
+// The backward: float32 only.
 bool f32_backward(const Problem& p) { return p.dtype == DType::f32 && p.pass != Pass::fwd; }
 // Causal linear attention has no backward yet (its prefix state would need a reverse scan).
 bool f32_linear_backward(const Problem& p) { return f32_backward(p) && !p.causal; }
-bool f32_decode(const Problem& p) { return f32_forward(p) && p.Nq <= kDecodeMaxQ; }
 }  // namespace
 
 // Built on first use from the ISA tables of the CPUs that can run them (kernel_table refuses
@@ -21,18 +45,21 @@ bool f32_decode(const Problem& p) { return f32_forward(p) && p.Nq <= kDecodeMaxQ
 const std::vector<FlashForwardImpl>& flash_forward_impls() {
   static const std::vector<FlashForwardImpl> list = [] {
     std::vector<FlashForwardImpl> out;
-    // Decode first: it accepts only few query rows, and reads K and V once per GQA group.
-    for (Isa isa : kIsaOrder) {
-      if (!cpu_supports(isa)) continue;
-      const KernelTable& t = kernel_table(isa);
-      out.push_back({"f32-decode-splitkv-" + t.flash_tile + "-" + isa_name(isa), isa, &f32_decode, t.decode_attention,
-                     t.decode_attention_workspace});
-    }
-    for (Isa isa : kIsaOrder) {
-      if (!cpu_supports(isa)) continue;
-      const KernelTable& t = kernel_table(isa);
-      out.push_back({"f32-flash-" + t.flash_tile + "-" + isa_name(isa), isa, &f32_forward, t.masked_attention,
-                     t.masked_attention_workspace});
+    for (const Precision& pr : kPrecisions) {
+      const std::string dtype = dtype_name(pr.dtype);
+      // Decode first: it accepts only few query rows, and reads K and V once per GQA group.
+      for (Isa isa : kIsaOrder) {
+        if (!cpu_supports(isa)) continue;
+        const KernelTable& t = kernel_table(isa);
+        out.push_back({dtype + "-decode-splitkv" + pr.suffix + "-" + t.flash_tile + "-" + isa_name(isa), isa, pr.decode,
+                       t.decode_attention, t.decode_attention_workspace});
+      }
+      for (Isa isa : kIsaOrder) {
+        if (!cpu_supports(isa)) continue;
+        const KernelTable& t = kernel_table(isa);
+        out.push_back({dtype + "-flash" + pr.suffix + "-" + t.flash_tile + "-" + isa_name(isa), isa, pr.forward,
+                       t.masked_attention, t.masked_attention_workspace});
+      }
     }
     return out;
   }();
@@ -91,6 +118,8 @@ const std::vector<LinearImpl>& linear_impls() {
       const KernelTable& t = kernel_table(isa);
       out.push_back({std::string("f32-linear-") + isa_name(isa), isa, &f32_forward, t.linear_attention,
                      t.linear_attention_workspace});
+      out.push_back({std::string("bf16-linear-emulated-") + isa_name(isa), isa, &forward_in<DType::bf16>,
+                     t.linear_attention, t.linear_attention_workspace});
     }
     return out;
   }();

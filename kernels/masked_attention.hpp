@@ -273,6 +273,49 @@ struct TileScratch {
   float* alpha;  // kTileQ x W rescale factors
   float* p;      // G x R x kTileK scores / probabilities of one row group
   RowMasks* masks;
+  bool round_p;  // P rounded to bf16 before P.V (MaskedAttentionArgs::round_p_bf16)
+  // Score modifiers, when any (set per task and key tile by set_mod_rows / the tile loop).
+  bool mods = false, has_sinks = false;
+  float cap = 0.0f;                     // log2(e) C
+  float slope[kTileQ], pos[kTileQ];     // per row: log2(e) slope of its head, its position
+  float sink[kTileQ];                   // per row: log2(e) sink logit of its head (-inf: none)
+  long k0 = 0;                          // first key of the tile being processed
+
+  // Rows r of the tile are query row_id(r) = (head, i): their modifier context.
+  template <class RowId>
+  void set_mod_rows(const Problem& P, const ScoreModifiers& m, int rows, const RowId& row_id) {
+    mods = m.softcap != 0.0f || m.alibi;
+    has_sinks = m.sinks != nullptr;
+    cap = 1.4426950408889634f * m.softcap;
+    for (int r = 0; r < rows; ++r) {
+      const auto [h, i] = row_id(r);
+      slope[r] = m.alibi ? 1.4426950408889634f * m.alibi[h] : 0.0f;
+      pos[r] = static_cast<float>(P.position(i));
+      sink[r] = m.sinks ? 1.4426950408889634f * m.sinks[h] : -std::numeric_limits<float>::infinity();
+    }
+  }
+
+  // Bytes of one thread's scratch: the float arrays, then the RowMasks, each 64-byte aligned.
+  static std::size_t floats(int Dp) {
+    using Blk = Blocking<V>;
+    return static_cast<std::size_t>(kTileQ) * (Dp + 3 * Blk::W) + static_cast<std::size_t>(Blk::G) * Blk::R * kTileK;
+  }
+  static std::size_t align64(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
+  static std::size_t bytes(int Dp) { return align64(sizeof(float) * floats(Dp)) + align64(sizeof(RowMasks)); }
+  // The scratch laid out in `mem` (bytes(Dp) of it, 64-byte aligned).
+  static TileScratch carve(char* mem, int Dp, bool round_p) {
+    constexpr int W = Blocking<V>::W;
+    float* f = reinterpret_cast<float*>(mem);
+    TileScratch ws;
+    ws.o = f, f += static_cast<std::size_t>(kTileQ) * Dp;
+    ws.m = f, f += kTileQ * W;
+    ws.l = f, f += kTileQ * W;
+    ws.alpha = f, f += kTileQ * W;
+    ws.p = f;
+    ws.masks = reinterpret_cast<RowMasks*>(mem + align64(sizeof(float) * floats(Dp)));
+    ws.round_p = round_p;
+    return ws;
+  }
 };
 
 // Where everything lives in the workspace: packed K, packed V (if any), then per thread the
@@ -281,16 +324,19 @@ struct EngineLayout {
   static std::size_t align(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
   int k_tiles, Dp;
   bool pack_v;
-  std::size_t kt_bytes, v_bytes, scratch_floats, thread_bytes;
-  EngineLayout(const Problem& P, int W, int R, int G) {
-    k_tiles = (P.Nk + kTileK - 1) / kTileK;
-    pack_v = P.D % W != 0;
-    Dp = pack_v ? (P.D + W - 1) / W * W : P.D;
+  std::size_t kt_bytes, v_bytes, thread_bytes;
+  template <class V>
+  static EngineLayout of(const Problem& P) {
+    constexpr int W = Blocking<V>::W;
+    EngineLayout l;
+    l.k_tiles = (P.Nk + kTileK - 1) / kTileK;
+    l.pack_v = P.D % W != 0;
+    l.Dp = l.pack_v ? (P.D + W - 1) / W * W : P.D;
     const std::size_t heads = static_cast<std::size_t>(P.B) * P.Hkv;
-    kt_bytes = align(sizeof(float) * heads * k_tiles * kTileK * P.D);
-    v_bytes = pack_v ? align(sizeof(float) * heads * k_tiles * kTileK * Dp) : 0;
-    scratch_floats = static_cast<std::size_t>(kTileQ) * (Dp + 3 * W) + static_cast<std::size_t>(G) * R * kTileK;
-    thread_bytes = align(sizeof(float) * scratch_floats) + align(sizeof(RowMasks));
+    l.kt_bytes = align(sizeof(float) * heads * l.k_tiles * kTileK * P.D);
+    l.v_bytes = l.pack_v ? align(sizeof(float) * heads * l.k_tiles * kTileK * l.Dp) : 0;
+    l.thread_bytes = TileScratch<V>::bytes(l.Dp);
+    return l;
   }
   std::size_t total(int threads) const { return kt_bytes + v_bytes + thread_bytes * threads; }
 };
@@ -304,9 +350,35 @@ constexpr float kLazyRescale = 8.0f;
 // m is the running max (broadcast vector), l the lane-wise running sum. Returns whether the max
 // moved. alpha receives the factor that rescales the row's earlier output (1 if it did not move).
 // add1/add2: optional additive mask rows.
+// Score modifiers of one row in the log2 domain (ScoreModifiers): x = cap tanh(x / cap) when
+// cap > 0, then x += slope (j - p) = offset + slope * (key column within the tile).
+struct RowMods {
+  float cap = 0.0f;    // log2(e) C
+  float slope = 0.0f;  // log2(e) slope_h
+  float offset = 0.0f; // log2(e) slope_h (k0 - p)
+};
+
+template <class V>
+inline V apply_mods(V x, int c, const RowMods& mod) {
+  constexpr int W = static_cast<int>(V::size);
+  if (mod.cap > 0.0f) {
+    // tanh(y) = 1 - 2 / (e^(2y) + 1), e^(2y) = 2^(2y log2 e): absolute error ~1e-7, which the
+    // factor C keeps far below the score's own float32 error.
+    const V y = x * V(2.0f * 1.4426950408889634f / mod.cap);
+    x = V(mod.cap) * (V(1.0f) - V(2.0f) / (simd::vexp2(y) + V(1.0f)));
+  }
+  if (mod.slope != 0.0f) {
+    alignas(64) static constexpr float kLanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    x = x + V(mod.offset + mod.slope * static_cast<float>(c * W)) + V(mod.slope) * V::load_aligned(kLanes);
+  }
+  return x;
+}
+
+// round_p: the probabilities P.V reads are rounded to bf16 (bf16 and int8 precision), the sum
+// keeps the float32 values (the online softmax is float32). mod: score modifiers, or null.
 template <class V>
 inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float* add2, float* m, float* l,
-                        float* alpha) {
+                        float* alpha, bool round_p, const RowMods* mod) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int n = kTileK / W;
   // Only vectors [c0, c1) hold scores; the others are masked for the whole row block, so they
@@ -316,6 +388,7 @@ inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float
   for (int c = 0; c < n; ++c)
     if (c >= c0 && c < c1) {
       x[c] = V::load_aligned(s + c * W);
+      if (mod) x[c] = apply_mods(x[c], c, *mod);
       if (add1) x[c] = x[c] + V::load_unaligned(add1 + c * W);
       if (add2) x[c] = x[c] + V::load_unaligned(add2 + c * W);
       mx = simd::vmax(mx, x[c]);
@@ -332,7 +405,7 @@ inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float
   for (int c = 0; c < n; ++c)
     if (c >= c0 && c < c1) {
       const V pe = simd::vexp2_softmax(x[c] - m_use);
-      pe.store_aligned(s + c * W);
+      (round_p ? simd::round_bf16(pe) : pe).store_aligned(s + c * W);
       sum = sum + pe;
     }
   if (!grow) {
@@ -380,10 +453,12 @@ inline void row_group(int r0, int nb, const float* q, const float* kt, const flo
   bool rescale[Blk::G] = {};
   for (int r = 0; r < nb * R; ++r) {
     const int row = r0 + r;
+    RowMods mod;
+    if (ws.mods) mod = {ws.cap, ws.slope[row], ws.slope[row] * (static_cast<float>(ws.k0) - ws.pos[row])};
     rescale[r / R] |= softmax_row<V>(ws.p + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
-                                     masks ? masks->first(row) : nullptr,
-                   masks ? masks->second(row) : nullptr, ws.m + row * W, ws.l + row * W,
-                   ws.alpha + row * W);
+                                     masks ? masks->first(row) : nullptr, masks ? masks->second(row) : nullptr,
+                                     ws.m + row * W, ws.l + row * W, ws.alpha + row * W, ws.round_p,
+                                     ws.mods ? &mod : nullptr);
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
@@ -415,14 +490,20 @@ inline void normalize_rows(const TileScratch<V>& ws, int rows, int D, int Dp, fl
   constexpr int W = static_cast<int>(V::size);
   const int d_vec = D / W * W;
   for (int r = 0; r < rows; ++r) {
-    const float l = simd::hsum(V::load_aligned(ws.l + r * W));
+    float l = simd::hsum(V::load_aligned(ws.l + r * W)), m = ws.m[r * W];
+    // A learned sink joins the denominator, in the row's running-max frame (its own when the
+    // row saw no key: then O = 0 and the log-sum-exp is the sink).
+    if (ws.has_sinks) {
+      if (m == -std::numeric_limits<float>::infinity()) m = ws.sink[r];
+      l += std::exp2(ws.sink[r] - m);
+    }
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     const float* src = ws.o + static_cast<std::size_t>(r) * Dp;
     float* dst = out + static_cast<long>(r) * D;
     for (int d = 0; d < d_vec; d += W) (V::load_aligned(src + d) * V(inv)).store_unaligned(dst + d);
     for (int d = d_vec; d < D; ++d) dst[d] = src[d] * inv;
     if (lse)
-      lse[r] = l > 0.0f ? (ws.m[r * W] + std::log2(l)) * 0.6931471805599453f : -std::numeric_limits<float>::infinity();
+      lse[r] = l > 0.0f ? (m + std::log2(l)) * 0.6931471805599453f : -std::numeric_limits<float>::infinity();
   }
 }
 
@@ -433,7 +514,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
   constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   const Problem& P = *a.p;
-  const EngineLayout layout(P, W, Blk::R, Blk::G);
+  const EngineLayout layout = EngineLayout::of<V>(P);
   char* base = static_cast<char*>(a.workspace);
 
   PackedKV packed;
@@ -451,15 +532,8 @@ void masked_attention(const MaskedAttentionArgs& a) {
 
 #pragma omp parallel num_threads(a.threads)
   {
-    char* mine = base + layout.kt_bytes + layout.v_bytes + layout.thread_bytes * omp_get_thread_num();
-    float* f = reinterpret_cast<float*>(mine);
-    TileScratch<V> ws;
-    ws.o = f, f += static_cast<std::size_t>(kTileQ) * Dp;
-    ws.m = f, f += kTileQ * W;
-    ws.l = f, f += kTileQ * W;
-    ws.alpha = f, f += kTileQ * W;
-    ws.p = f;
-    ws.masks = reinterpret_cast<RowMasks*>(mine + EngineLayout::align(sizeof(float) * layout.scratch_floats));
+    TileScratch<V> ws = TileScratch<V>::carve(base + layout.kt_bytes + layout.v_bytes + layout.thread_bytes * omp_get_thread_num(),
+                                              Dp, a.round_p_bf16);
     // Later query tiles see more keys under causal masks: hand them out first.
 #pragma omp for schedule(dynamic, 1)
     for (long t = tasks - 1; t >= 0; --t) {
@@ -489,8 +563,8 @@ void masked_attention(const MaskedAttentionArgs& a) {
       std::fill(ws.m, ws.m + static_cast<std::size_t>(rows) * W, neg_inf);
       std::fill(ws.l, ws.l + static_cast<std::size_t>(rows) * W, 0.0f);
 
-      const int lh = a.plan.layout_heads == 1 ? 0 : h;
-      const std::size_t slot = static_cast<std::size_t>(lh) * a.plan.q_tiles + qt;
+      if (a.mods.any()) ws.set_mod_rows(P, a.mods, rows, [&](int r) { return std::pair<int, long>(h, q0 + r); });
+      const std::size_t slot = a.plan.slot(b, h, qt);
       bool have_bands = false;
       for (uint32_t e = a.plan.begin[slot]; e < a.plan.begin[slot + 1]; ++e) {
         const TileRef ref = a.plan.refs[e];
@@ -503,6 +577,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
           have_bands = true;
         }
         if (masked) build_row_masks(*a.mask, [&](int r) { return std::pair<int, long>(h, q0 + r); }, rows, k0, kn, ref.kind, *ws.masks);
+        ws.k0 = k0;
         const float* kt = kt_head + static_cast<std::size_t>(ref.k_tile) * kTileK * D;
         const float* vt = v_head + static_cast<std::size_t>(k0) * Dp;
         row_blocks<V, Blk::R>(0, rows, q, kt, vt, D, Dp, masked ? ws.masks : nullptr, ws);
@@ -515,8 +590,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
 // Bytes of workspace masked_attention needs for this problem on `threads` threads.
 template <class Arch>
 std::size_t masked_attention_workspace(const Problem& p, int threads) {
-  using Blk = Blocking<simd::Vec<Arch>>;
-  return EngineLayout(p, Blk::W, Blk::R, Blk::G).total(threads);
+  return EngineLayout::of<simd::Vec<Arch>>(p).total(threads);
 }
 
 }  // namespace attn::kernels

@@ -24,14 +24,19 @@ struct TileRef {
   TileKind kind;
 };
 
-// For layout head lh and query tile qt, the key tiles are
-// refs[begin[lh * q_tiles + qt] .. begin[lh * q_tiles + qt + 1]).
+// For batch item b, head h and query tile qt, the key tiles are
+// refs[begin[slot(b, h, qt)] .. begin[slot(b, h, qt) + 1]).
 struct TilePlanView {
   int layout_heads = 1;  // 1 (shared by every head) or H
   int q_tiles = 0;
   int k_tiles = 0;
   const uint32_t* begin = nullptr;
   const TileRef* refs = nullptr;
+  int items = 1;  // 1 (shared by every batch item) or B (data-dependent plans such as block_topk)
+  std::size_t slot(int b, int h, int qt) const {
+    const std::size_t lh = (items == 1 ? 0 : static_cast<std::size_t>(b) * layout_heads) + (layout_heads == 1 ? 0 : h);
+    return lh * q_tiles + qt;
+  }
 };
 
 // Element visibility inside band and partial tiles.
@@ -46,6 +51,16 @@ class ElementMask {
   virtual void row_bands(long i0, int n, long* lo, long* hi) const = 0;
 };
 
+// Score modifiers (SPEC "More variants"), applied in registers after scaling, before the mask:
+// softcap s = C tanh(s / C); ALiBi s += slope_h (j - p) (p the query's position); a learned sink
+// logit per head joins the softmax denominator: O_i = sum_j e^s_ij v_j / (e^sink_h + sum_j e^s_ij).
+struct ScoreModifiers {
+  float softcap = 0.0f;            // C; 0: off
+  const float* alibi = nullptr;    // [H] slopes, or null
+  const float* sinks = nullptr;    // [H] sink logits, or null
+  bool any() const { return softcap != 0.0f || alibi || sinks; }
+};
+
 struct MaskedAttentionArgs {
   const Problem* p = nullptr;  // shapes, causal, scale, lengths (rows past a length are zeros)
   Tensors in;
@@ -56,6 +71,10 @@ struct MaskedAttentionArgs {
   // K (and V), then each thread's tile scratch. The engine allocates nothing itself.
   void* workspace = nullptr;
   int threads = 1;  // OpenMP threads the workspace was sized for
+  // bf16 and int8 precision (SPEC): P is rounded to bf16 before P.V, the online softmax stays
+  // float32. Q, K, V hold the stored precision's values already (variants/precision.hpp).
+  bool round_p_bf16 = false;
+  ScoreModifiers mods;
 };
 
 }  // namespace attn

@@ -206,6 +206,25 @@ inline xsimd::batch<float, A> vexp2_softmax(xsimd::batch<float, A> x) {
 }
 inline Scalar1 vexp2_softmax(Scalar1 x) { return vexp2(x); }
 
+// x rounded to the nearest bfloat16 (ties to even), kept as float32: what storing x as bf16
+// and reading it back gives. For finite x (probabilities here); NaN is not preserved.
+template <class A>
+inline xsimd::batch<float, A> round_bf16(xsimd::batch<float, A> x) {
+  using B = xsimd::batch<float, A>;
+  using I = xsimd::batch<int32_t, A>;
+  const I bits = xsimd::bitwise_cast<I>(x);
+  const I rounded = (bits + I(0x7FFF) + ((bits >> 16) & I(1))) & I(static_cast<int32_t>(0xFFFF0000u));
+  return xsimd::bitwise_cast<B>(rounded);
+}
+inline Scalar1 round_bf16(Scalar1 x) {
+  uint32_t bits;
+  __builtin_memcpy(&bits, &x.v, 4);
+  bits = (bits + 0x7FFFu + ((bits >> 16) & 1u)) & 0xFFFF0000u;
+  float out;
+  __builtin_memcpy(&out, &bits, 4);
+  return out;
+}
+
 // e^x = 2^(x log2 e), same accuracy as vexp2; exactly 0 below about -88.
 template <class V>
 inline V vexp(V x) {

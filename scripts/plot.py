@@ -1,8 +1,13 @@
 #!/usr/bin/python3
 """Figures from attnbench sweep JSONL: throughput vs N, % of peak over N x D, error vs N,
-speed-up over dense, and a roofline. Writes PNG and PDF of each into --out.
+speed-up over dense, a roofline, and for decode records tokens/s and % of bandwidth vs context. Writes PNG and PDF of each into --out.
 
-Usage: scripts/plot.py RUN.jsonl... --out DIR [--bandwidth-gbs 26] [--maps ARGS...]
+Usage: scripts/plot.py RUN.jsonl... --out DIR [--attnbench PATH | --schema FILE] [--bandwidth-gbs 26]
+                      [--maps ARGS...]
+
+The field names come from the record schema (`attnbench schema --format json`, or that output saved
+in a file): plot.py checks that every field it reads is there and refuses records of a newer
+schema_version than the schema it was given.
 
 (/usr/bin/python3 on purpose: Debian's numpy/matplotlib live there, not in a pyenv python.)
 """
@@ -13,6 +18,7 @@ import math
 import os
 import subprocess
 import sys
+import types
 
 import matplotlib
 
@@ -21,9 +27,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-# Streaming copy bandwidth of the machine the committed results ran on (shared/PERFORMANCE.md).
+# Streaming copy bandwidth of the machine the committed results ran on (shared/PERFORMANCE.md), for
+# version 1 records, which carry no bandwidth_gbs.
 DEFAULT_BANDWIDTH_GBS = 26.0
 ERR_FLOOR = 1e-9  # exact zeros are drawn here on log axes
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The record fields plot.py reads, by their schema names (checked against the schema at start-up).
+USED_FIELDS = ("schema_version", "case_id", "status", "variant", "batch", "heads", "kv_heads", "seq_q", "seq_kv",
+               "head_dim", "causal", "threads", "isa", "time_ms", "flops", "gflops", "peak_gflops", "pct_peak",
+               "bytes", "bandwidth_gbs", "rel_err", "approx_err", "tokens_per_s", "pct_bandwidth")
+F = types.SimpleNamespace(**{name: name for name in USED_FIELDS})
 
 
 def die(message):
@@ -31,7 +45,52 @@ def die(message):
     sys.exit(2)
 
 
-def read_records(paths):
+class Schema:
+    """The record schema: its version and its fields by name."""
+
+    def __init__(self, doc, source):
+        try:
+            self.version = doc["schema_version"]
+            self.fields = {f["name"]: f for f in doc["fields"]}
+            self.required = [name for name, f in self.fields.items() if f["required"]]
+        except (KeyError, TypeError):
+            die(f"{source}: not a record schema (expected schema_version and fields)")
+        if not isinstance(self.version, int) or isinstance(self.version, bool):
+            die(f"{source}: schema_version is not an integer")
+        missing = [name for name in USED_FIELDS if name not in self.fields]
+        if missing:
+            die(f"record schema version {self.version} ({source}) has no field {', '.join(missing)}: "
+                "plot.py and attnbench disagree")
+
+
+def load_schema(args):
+    """From --schema FILE, else from running `ATTNBENCH schema --format json`."""
+    if args.schema:
+        source = args.schema
+        try:
+            with open(args.schema, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            die(f"cannot read --schema {args.schema}: {e.strerror}")
+    else:
+        source = f"{args.attnbench} schema"
+        try:
+            done = subprocess.run([args.attnbench, "schema", "--format", "json"], capture_output=True, text=True,
+                                  timeout=60)
+        except (OSError, subprocess.SubprocessError) as e:
+            die(f"cannot run {args.attnbench} ({getattr(e, 'strerror', None) or e}): build it (scripts/build), "
+                "or give --attnbench PATH or --schema FILE")
+        if done.returncode != 0:
+            die(f"{source} failed: {done.stderr.strip() or 'exit ' + str(done.returncode)}")
+        text = done.stdout
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        die(f"{source}: malformed JSON: {e.msg}")
+    return Schema(doc, source)
+
+
+def read_records(paths, schema):
     """Every measured record ("status" ok or absent); a bad line is a one-line error."""
     records, seen = [], set()
     for path in paths:
@@ -49,16 +108,24 @@ def read_records(paths):
                 die(f"{path}:{number}: malformed JSON: {e.msg} at column {e.colno}")
             if not isinstance(r, dict):
                 die(f"{path}:{number}: expected a JSON object")
-            if r.get("status", "ok") != "ok":
+            version = r.get(F.schema_version, 1)  # records before the schema have none
+            if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+                die(f"{path}:{number}: schema_version must be a positive integer")
+            if version > schema.version:
+                die(f"{path}:{number}: schema_version {version} is newer than the schema plot.py was given "
+                    f"({schema.version}); use a newer attnbench (--attnbench)")
+            if r.get(F.status, "ok") != "ok":
                 continue
-            for key in ("variant", "seq_kv", "head_dim", "time_ms"):
+            # Version 2 on: every required field; before: the ones the figures cannot do without.
+            needed = schema.required if version >= 2 else (F.variant, F.seq_kv, F.head_dim, F.time_ms)
+            for key in needed:
                 if key not in r:
                     die(f"{path}:{number}: record has no \"{key}\" field")
-            if r.get("case_id") in seen:
-                print(f"plot.py: warning: duplicate case_id {r['case_id']} ({path}:{number}); using the first",
+            if r.get(F.case_id) in seen:
+                print(f"plot.py: warning: duplicate case_id {r[F.case_id]} ({path}:{number}); using the first",
                       file=sys.stderr)
                 continue
-            seen.add(r.get("case_id"))
+            seen.add(r.get(F.case_id))
             records.append(r)
     if not records:
         die("no measured records in " + ", ".join(paths))
@@ -76,8 +143,8 @@ def seq_label(n):
 
 def setting_key(r):
     """Everything but the variant and N: records with the same key belong on one panel."""
-    return (r.get("batch", 1), r.get("heads", 1), r.get("kv_heads", r.get("heads", 1)), r["head_dim"],
-            bool(r.get("causal", False)), r.get("threads", 1), r.get("isa", "?"))
+    return (r.get(F.batch, 1), r.get(F.heads, 1), r.get(F.kv_heads, r.get(F.heads, 1)), r[F.head_dim],
+            bool(r.get(F.causal, False)), r.get(F.threads, 1), r.get(F.isa, "?"))
 
 
 def setting_title(key, skip=()):
@@ -103,8 +170,8 @@ class Palette:
 def variants_in_order(records):
     order = []
     for r in records:
-        if r["variant"] not in order:
-            order.append(r["variant"])
+        if r[F.variant] not in order:
+            order.append(r[F.variant])
     return sorted(order, key=lambda v: (v != "dense", order.index(v)))
 
 
@@ -162,7 +229,7 @@ def plot_series(records, palette, out_dir, written, name, ylabel, value, logy=Tr
     for ax, (key, rs) in zip(axes, groups.items()):
         ns = set()
         for variant in variants_in_order(rs):
-            points = sorted((r["seq_kv"], value(r, rs)) for r in rs if r["variant"] == variant)
+            points = sorted((r[F.seq_kv], value(r, rs)) for r in rs if r[F.variant] == variant)
             points = [(n, y) for n, y in points if y is not None and math.isfinite(y)]
             if not points:
                 continue
@@ -189,34 +256,66 @@ def plot_series(records, palette, out_dir, written, name, ylabel, value, logy=Tr
     save_no_layout(fig, out_dir, name, written)
 
 
+def plot_decode(records, out_dir, written):
+    """Decode records (Nq < Nk): new tokens/s and % of the measured read bandwidth against the
+    context length, one line per (variant, Nq), a panel per setting (llama.cpp's report style)."""
+    decode = [r for r in records if r[F.seq_q] < r[F.seq_kv] and r.get(F.tokens_per_s) is not None]
+    if not decode:
+        return
+    for name, field, ylabel, logy in (("decode_tokens_per_s", F.tokens_per_s, "new tokens/s", True),
+                                      ("decode_pct_bandwidth", F.pct_bandwidth, "% of measured read bandwidth", False)):
+        groups = panels(decode)
+        fig, axes = grid_figure(len(groups))
+        for ax, (key, rs) in zip(axes, groups.items()):
+            for variant in variants_in_order(rs):
+                for i, nq in enumerate(sorted({r[F.seq_q] for r in rs})):
+                    pts = sorted((r[F.seq_kv], r.get(field)) for r in rs
+                                 if r[F.variant] == variant and r[F.seq_q] == nq and r.get(field) is not None)
+                    if pts:
+                        ax.plot(*zip(*pts), marker="os^Dv"[i % 5], markersize=4, linewidth=1.4,
+                                label=f"{variant}, Nq={nq}")
+            log2_seq_axis(ax, {r[F.seq_kv] for r in rs})
+            ax.set_xlabel("context length Nk")
+            if logy:
+                ax.set_yscale("log")
+            else:
+                ax.set_ylim(0, 110)
+            ax.set_ylabel(ylabel)
+            ax.set_title(setting_title(key), fontsize=9)
+            ax.grid(True, which="major", alpha=0.3)
+        fig.tight_layout()
+        legend(fig, axes)
+        save_no_layout(fig, out_dir, name, written)
+
+
 def dense_time(rs, r):
     for d in rs:
-        if d["variant"] == "dense" and d["seq_kv"] == r["seq_kv"] and d.get("seq_q") == r.get("seq_q"):
-            return d["time_ms"]
+        if d[F.variant] == "dense" and d[F.seq_kv] == r[F.seq_kv] and d.get(F.seq_q) == r.get(F.seq_q):
+            return d[F.time_ms]
     return None
 
 
 def plot_pct_peak_heatmap(records, out_dir, written):
     """% of FMA peak over N x D, one panel per variant (and per setting other than D)."""
-    with_peak = [r for r in records if r.get("pct_peak") is not None]
+    with_peak = [r for r in records if r.get(F.pct_peak) is not None]
     if not with_peak:
         return
     groups = collections.OrderedDict()
     for r in with_peak:
         b, h, hkv, d, causal, t, isa = setting_key(r)
-        groups.setdefault((r["variant"], (b, h, hkv, 0, causal, t, isa)), []).append(r)
+        groups.setdefault((r[F.variant], (b, h, hkv, 0, causal, t, isa)), []).append(r)
     order = variants_in_order(with_peak)
     keys = sorted(groups, key=lambda k: (order.index(k[0]), k[1]))
     fig, axes = grid_figure(len(keys), width=4.6, height=3.6)
-    vmax = max(r["pct_peak"] for r in with_peak)
+    vmax = max(r[F.pct_peak] for r in with_peak)
     image = None
     for ax, key in zip(axes, keys):
         rs = groups[key]
-        ns = sorted({r["seq_kv"] for r in rs})
-        ds = sorted({r["head_dim"] for r in rs})
+        ns = sorted({r[F.seq_kv] for r in rs})
+        ds = sorted({r[F.head_dim] for r in rs})
         cells = [[math.nan] * len(ns) for _ in ds]
         for r in rs:
-            cells[ds.index(r["head_dim"])][ns.index(r["seq_kv"])] = r["pct_peak"]
+            cells[ds.index(r[F.head_dim])][ns.index(r[F.seq_kv])] = r[F.pct_peak]
         image = ax.imshow(cells, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=vmax)
         for i, row in enumerate(cells):
             for j, v in enumerate(row):
@@ -245,43 +344,50 @@ def save_no_layout(fig, out_dir, name, written):
     plt.close(fig)
 
 
-def moved_bytes(r):
-    """Modelled DRAM traffic: Q, K, V read and O written once, plus the workspace written and
-    read back once (the N x N scores of unfused variants). A lower bound for fused kernels."""
-    b, h, hkv = r.get("batch", 1), r.get("heads", 1), r.get("kv_heads", r.get("heads", 1))
-    nq, nk, d = r.get("seq_q", r["seq_kv"]), r["seq_kv"], r["head_dim"]
-    tensors = 4 * d * (2 * b * h * nq + 2 * b * hkv * nk)
-    return tensors + 2 * float(r.get("workspace_bytes") or 0)
+def record_bytes(r):
+    """The least bytes the computation moves, as the record says (`bytes`); version 1 records have
+    none and get the same count from the shape: Q, K, V and O in float32, each once."""
+    if r.get(F.bytes):
+        return float(r[F.bytes])
+    b, h, hkv = r.get(F.batch, 1), r.get(F.heads, 1), r.get(F.kv_heads, r.get(F.heads, 1))
+    nq, nk, d = r.get(F.seq_q, r[F.seq_kv]), r[F.seq_kv], r[F.head_dim]
+    return 4.0 * d * (2 * b * h * nq + 2 * b * hkv * nk)
 
 
 def plot_roofline(records, palette, out_dir, written, bandwidth_default):
-    rs = [r for r in records if r.get("flops") and r.get("gflops") and r.get("peak_gflops")]
+    rs = [r for r in records if r.get(F.flops) and r.get(F.gflops) and r.get(F.peak_gflops)]
     if not rs:
         return
+    # One roof per (threads, ISA), from the records' own FMA peak and measured read bandwidth.
+    roofs, guessed = {}, False
+    for r in rs:
+        key = (r.get(F.threads, 1), r.get(F.isa, "?"))
+        peak, bandwidth = roofs.get(key, (0.0, 0.0))
+        roofs[key] = (max(peak, r[F.peak_gflops]), max(bandwidth, r.get(F.bandwidth_gbs) or 0.0))
+    for key, (peak, bandwidth) in roofs.items():
+        if bandwidth <= 0:  # version 1 records: no bandwidth_gbs
+            roofs[key], guessed = (peak, bandwidth_default), True
     fig, ax = plt.subplots(figsize=(6.8, 4.6))
-    intensities = [r["flops"] / moved_bytes(r) for r in rs]
-    peaks = sorted({(r.get("threads", 1), r.get("isa", "?"), r["peak_gflops"]) for r in rs})
-    bandwidths = {r.get("stream_gbs") or (r.get("machine") or {}).get("stream_gbs") for r in rs} - {None}
-    bandwidth = max(bandwidths) if bandwidths else bandwidth_default
-    source = "measured, from records" if bandwidths else "--bandwidth-gbs"
-    ridge = min(p for _, _, p in peaks) / bandwidth  # where the memory roof meets the lowest compute roof
-    lo, hi = min(min(intensities), ridge) / 4, max(intensities) * 4
+    intensities = [r[F.flops] / record_bytes(r) for r in rs]
+    ridges = [peak / bandwidth for peak, bandwidth in roofs.values()]  # where each memory roof meets its compute roof
+    lo, hi = min(min(intensities), min(ridges)) / 4, max(max(intensities), max(ridges)) * 4
     xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
-    for threads, isa, peak in peaks:
+    for (threads, isa), (peak, bandwidth) in sorted(roofs.items()):
         ax.plot(xs, [min(peak, bandwidth * x) for x in xs], color="0.25", linewidth=1.2)
-        ax.text(hi, peak * 1.05, f"FMA peak {peak:.0f} GFLOP/s ({threads} thr, {isa})", ha="right", va="bottom",
-                fontsize=7, color="0.25")
-    ax.text(lo * 1.4, bandwidth * lo * 1.4 / 2.5, f"memory roof {bandwidth:.0f} GB/s\n({source})", ha="left", va="top",
-            fontsize=7, color="0.25")
+        ax.text(hi, peak * 1.05, f"FMA peak {peak:.0f} GFLOP/s, read {bandwidth:.0f} GB/s ({threads} thr, {isa})",
+                ha="right", va="bottom", fontsize=7, color="0.25")
+    source = "records' bandwidth_gbs" if not guessed else f"--bandwidth-gbs {bandwidth_default:g} where records have none"
+    ax.text(0.02, 0.02, f"memory roofs: {source}", transform=ax.transAxes, ha="left", va="bottom", fontsize=7,
+            color="0.25")
     for variant in variants_in_order(rs):
-        pts = sorted((r["flops"] / moved_bytes(r), r["gflops"]) for r in rs if r["variant"] == variant)
+        pts = sorted((r[F.flops] / record_bytes(r), r[F.gflops]) for r in rs if r[F.variant] == variant)
         kw = palette.kw(variant)
         kw.update(linestyle="none", alpha=0.85)
         ax.plot(*zip(*pts), **kw)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
-    ax.set_xlabel("arithmetic intensity (useful FLOPs / modelled DRAM bytes)")
+    ax.set_xlabel("arithmetic intensity (useful FLOPs / least bytes moved: flops / bytes)")
     ax.set_ylabel("throughput (GFLOP/s, useful FLOPs)")
     ax.set_title("Roofline: every measured case", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
@@ -304,8 +410,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("jsonl", nargs="+", help="sweep output (attnbench sweep --out)")
     parser.add_argument("--out", required=True, help="directory for the PNG and PDF figures")
+    parser.add_argument("--attnbench", default=os.environ.get("ATTNBENCH", os.path.join(ROOT, "build", "attnbench")),
+                        help="the attnbench binary whose `schema --format json` names the record fields "
+                             "(default $ATTNBENCH, else build/attnbench of this checkout)")
+    parser.add_argument("--schema", help="read the record schema from this file (saved `attnbench schema --format json`) "
+                                         "instead of running --attnbench")
     parser.add_argument("--bandwidth-gbs", type=float, default=DEFAULT_BANDWIDTH_GBS,
-                        help="memory bandwidth for the roofline when records carry no stream_gbs "
+                        help="memory bandwidth for the roofline of version 1 records, which carry no bandwidth_gbs "
                              f"(default {DEFAULT_BANDWIDTH_GBS:g}, this machine's streaming copy)")
     parser.add_argument("--maps", nargs=argparse.REMAINDER, default=None,
                         help="last option: run scripts/plot_maps.py with the arguments that follow "
@@ -318,25 +429,26 @@ def main():
     except OSError as e:
         die(f"cannot create {args.out}: {e.strerror}")
 
-    records = read_records(args.jsonl)
+    records = read_records(args.jsonl, load_schema(args))
     plt.rcParams.update({"font.size": 9, "axes.titlesize": 9, "savefig.bbox": "tight"})
     palette = Palette(variants_in_order(records))
     written = []
     plot_series(records, palette, args.out, written, "throughput_vs_n", "throughput (GFLOP/s, useful FLOPs)",
-                lambda r, rs: r.get("gflops"), title="Throughput vs sequence length")
+                lambda r, rs: r.get(F.gflops), title="Throughput vs sequence length")
     plot_pct_peak_heatmap(records, args.out, written)
     plot_series(records, palette, args.out, written, "error_vs_n", "relative error vs float64 reference",
-                lambda r, rs: max(r.get("rel_err") or 0.0, ERR_FLOOR) if "rel_err" in r else None,
+                lambda r, rs: max(r.get(F.rel_err) or 0.0, ERR_FLOOR) if F.rel_err in r else None,
                 title=f"Error vs sequence length (max |O - O_ref| / max |O_ref|; 0 drawn at {ERR_FLOOR:g})")
-    if any(r.get("approx_err") for r in records):
+    if any(r.get(F.approx_err) for r in records):
         plot_series(records, palette, args.out, written, "approx_err_vs_n", "||O - O_dense||_F / ||O_dense||_F",
-                    lambda r, rs: max(r.get("approx_err") or 0.0, ERR_FLOOR) if "approx_err" in r else None,
+                    lambda r, rs: max(r.get(F.approx_err) or 0.0, ERR_FLOOR) if F.approx_err in r else None,
                     title=f"Approximation error vs exact dense attention (0 drawn at {ERR_FLOOR:g})")
-    if any(r["variant"] == "dense" for r in records):
+    if any(r[F.variant] == "dense" for r in records):
         plot_series(records, palette, args.out, written, "speedup_vs_dense", "speed-up over dense (dense time / time)",
-                    lambda r, rs: (dense_time(rs, r) / r["time_ms"]) if dense_time(rs, r) else None,
+                    lambda r, rs: (dense_time(rs, r) / r[F.time_ms]) if dense_time(rs, r) else None,
                     title="Speed-up over dense (median times)", reference=1.0)
     plot_roofline(records, palette, args.out, written, args.bandwidth_gbs)
+    plot_decode(records, args.out, written)
     if args.maps is not None:
         forward_maps(args.maps, args.out)
     for path in written:

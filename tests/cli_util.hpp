@@ -21,9 +21,10 @@ struct CommandResult {
   }
 };
 
-inline CommandResult run_attnbench(const std::string& args) {
+// `with_stderr` false: stdout alone (e.g. a CSV to parse), stderr discarded.
+inline CommandResult run_attnbench(const std::string& args, bool with_stderr = true) {
   CommandResult r;
-  const std::string cmd = std::string(ATTNBENCH_BIN) + " " + args + " 2>&1";
+  const std::string cmd = std::string(ATTNBENCH_BIN) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
   std::array<char, 4096> buf;

@@ -196,7 +196,7 @@ TEST_CASE("flash backward: every implementation, every mask shape, odd shapes, a
              " lens=", s.lens.size());
         const FlashForwardImpl* fimpl = select_impl(flash_forward_impls(), fwd, bwd.isa);
         REQUIRE(fimpl);
-        auto plan = masked->plan_with(in.p, *fimpl, &bwd);
+        auto plan = masked->plan_backward_with(in.p, *fimpl, bwd);
         CHECK(plan->impl() == bwd.name);
         Grads32 got(in.p);
         run_backward(*plan, in, dout, got);

@@ -137,7 +137,7 @@ TEST_CASE("sweep --resume skips finished cases and repairs a partial last line")
 TEST_CASE("sweep renders every format") {
   const std::string args = "sweep --variant dense --seq 32 --head-dim 8" + std::string(kFast);
   const std::pair<const char*, const char*> formats[] = {
-      {"table", "median ms"}, {"md", "| variant |"}, {"csv", "case_id,status,variant"},
+      {"table", "median ms"}, {"md", "| variant |"}, {"csv", "schema_version,case_id,"},
       {"json", "\"case_id\": "}, {"latex", "\\begin{tabular}"}};
   for (const auto& [format, marker] : formats) {
     CAPTURE(format);

@@ -2,9 +2,11 @@
 // missing-case reports that keep merged shards honest. Inputs are small hand-made JSONL.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "cli_util.hpp"
+#include "csv_util.hpp"
 #include "errors.hpp"
 #include "jsonl_reader.hpp"
 #include "table_presets.hpp"
@@ -98,12 +100,22 @@ TEST_CASE("lra preset: speed and workspace relative to dense, OOM for skipped") 
   CHECK(speed.header == std::vector<std::string>{"variant", "1k", "2k"});
   REQUIRE(speed.rows.size() == 3);
   CHECK(speed.rows[0] == std::vector<std::string>{"dense", "1.00x", "1.00x"});
-  CHECK(speed.rows[1] == std::vector<std::string>{"naive", "0.10x", "OOM"});
-  CHECK(speed.rows[2] == std::vector<std::string>{"window:left=64,right=0", "4.00x", "8.00x"});
+  // Rows in the order the variants first appear (the preset's order), not by name.
+  CHECK(speed.rows[1] == std::vector<std::string>{"window:left=64,right=0", "4.00x", "8.00x"});
+  CHECK(speed.rows[2] == std::vector<std::string>{"naive", "0.10x", "OOM"});
   const Table& memory = out.tables[1];
-  CHECK(memory.rows[1] == std::vector<std::string>{"naive", "4.00x", "OOM"});
-  CHECK(memory.rows[2] == std::vector<std::string>{"window:left=64,right=0", "0.50x", "0.25x"});
+  CHECK(memory.rows[1] == std::vector<std::string>{"window:left=64,right=0", "0.50x", "0.25x"});
+  CHECK(memory.rows[2] == std::vector<std::string>{"naive", "4.00x", "OOM"});
   CHECK(speed.title.find("head_dim=16") != std::string::npos);
+  // The flat table (CSV): plain numbers, a status where the tables print OOM.
+  CHECK(out.flat.header == std::vector<std::string>{"batch", "heads", "kv_heads", "head_dim", "causal", "threads", "isa",
+                                                    "dtype", "pass", "inputs", "lens", "variant", "seq_q", "seq_kv", "status",
+                                                    "time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense"});
+  REQUIRE(out.flat.rows.size() == 6);
+  CHECK(out.flat.rows[5] == std::vector<std::string>{"1", "2", "2", "16", "0", "1", "avx2", "f32", "fwd", "gaussian", "",
+                                                     "naive", "2048", "2048", "oom", "", "", "", ""});
+  CHECK(out.flat.rows[3] == std::vector<std::string>{"1", "2", "2", "16", "0", "1", "avx2", "f32", "fwd", "gaussian", "",
+                                                     "window:left=64,right=0", "2048", "2048", "ok", "2", "8", "500", "0.25"});
 }
 
 TEST_CASE("flash preset: median ms per N, OOM and dash, separate tables per setting") {
@@ -119,12 +131,20 @@ TEST_CASE("flash preset: median ms per N, OOM and dash, separate tables per sett
   const Table& t = out.tables[0];
   CHECK(t.header == std::vector<std::string>{"variant", "1k", "2k", "4k"});
   CHECK(t.rows[0] == std::vector<std::string>{"dense", "4.000", "16.0", "—"});
-  CHECK(t.rows[1] == std::vector<std::string>{"naive", "40.0", "OOM", "—"});
-  CHECK(t.rows[2] == std::vector<std::string>{"window:left=64,right=0", "1.000", "2.000", "—"});
+  CHECK(t.rows[1] == std::vector<std::string>{"window:left=64,right=0", "1.000", "2.000", "—"});
+  CHECK(t.rows[2] == std::vector<std::string>{"naive", "40.0", "OOM", "—"});
   CHECK(out.tables[1].title.find("causal=1") != std::string::npos);
   // dense and naive have no 4k record at all: reported, not hidden.
   CHECK(out.problems.size() == 2);
   CHECK(out.problems[0].find("missing: dense at N=4k") == 0);
+  // Flat: one header for both settings; missing and skipped cells say so and hold no number.
+  CHECK(out.flat.header.back() == "time_ms");
+  REQUIRE(out.flat.rows.size() == 3 * 3 + 1);
+  CHECK(out.flat.rows[2][14] == "missing");
+  CHECK(out.flat.rows[2][15].empty());
+  CHECK(out.flat.rows[5][14] == "skipped");
+  CHECK(out.flat.rows[9][4] == "1");
+  CHECK(out.flat.rows[9][15] == "2");
 }
 
 TEST_CASE("renderers: markdown, csv and latex") {
@@ -132,7 +152,7 @@ TEST_CASE("renderers: markdown, csv and latex") {
   const std::string md = render_tables({t}, TableFormat::Markdown);
   CHECK(md.find("### Runtime, head_dim=16\n\n| variant | 1k |\n|---|---:|\n| block_sparse:a=1 | 2.00x |\n| x\\|y | — |\n") == 0);
   const std::string csv = render_tables({t}, TableFormat::Csv);
-  CHECK(csv == "# Runtime, head_dim=16\n# note_1 50%\nvariant,1k\nblock_sparse:a=1,2.00x\nx|y,—\n");
+  CHECK(csv == "variant,1k\nblock_sparse:a=1,2.00x\nx|y,—\n");  // no title or note lines
   const std::string tex = render_tables({t}, TableFormat::Latex);
   CHECK(tex.find("\\caption{Runtime, head\\_dim=16}") != std::string::npos);
   CHECK(tex.find("\\texttt{block\\_sparse:a=1} & 2.00$\\times$ \\\\") != std::string::npos);
@@ -147,7 +167,7 @@ TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad i
     const auto r = test::run_attnbench(std::string("table ") + run + " --preset lra --format " + format);
     CAPTURE(r.output);
     CHECK(r.exit_code == 0);
-    CHECK(r.output.find("8.00") != std::string::npos);
+    CHECK(r.output.find(std::string(format) == "csv" ? ",ok,2,8,500,0.25\n" : "8.00") != std::string::npos);
     CHECK(r.output.find("warning") == std::string::npos);
   }
   // The same shard twice: every case is a duplicate, reported on stderr, the table still printed.
@@ -182,7 +202,6 @@ TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad i
   const auto no_time = write_text("table_notime.jsonl", "{\"case_id\":\"a\",\"variant\":\"dense\"}\n");
   const std::vector<std::string> bad = {
       "table",
-      "table " + run,                                       // no --preset
       "table " + run + " --preset nope",
       "table " + run + " --preset lra --format html",
       "table /nonexistent.jsonl --preset lra",
@@ -198,4 +217,61 @@ TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad i
     CHECK(r.exit_code == 2);
     CHECK(r.lines() == 1);
   }
+}
+
+TEST_CASE("table --format csv: one header line and plain numbers for every preset") {
+  const auto run = write_text("table_csv_run.jsonl", sample_run());
+  for (const char* preset : {"lra", "flash", "decode"}) {
+    CAPTURE(preset);
+    const auto r = test::run_attnbench(std::string("table ") + run + " --preset " + preset + " --format csv", false);
+    REQUIRE(r.exit_code == 0);
+    const auto rows = test::parse_csv(r.output);
+    REQUIRE(rows.size() == 7);  // header + 3 variants x 2 N
+    CHECK(rows[0][0] == "batch");
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      REQUIRE(rows[i].size() == rows[0].size());
+      CHECK(rows[i][0] != "batch");  // one header
+      for (std::size_t j = 0; j < rows[i].size(); ++j) {
+        const std::string& name = rows[0][j];
+        if (name == "isa" || name == "variant" || name == "status" || name == "dtype" || name == "pass" ||
+            name == "inputs" || rows[i][j].empty())
+          continue;
+        CAPTURE(name);
+        CAPTURE(rows[i][j]);
+        char* end = nullptr;
+        std::strtod(rows[i][j].c_str(), &end);
+        CHECK(*end == '\0');
+      }
+    }
+  }
+}
+
+TEST_CASE("table without --preset: one plain row per record, in file order") {
+  const auto run = write_text("table_plain_run.jsonl", sample_run());
+  const auto md = test::run_attnbench("table " + run);
+  CAPTURE(md.output);
+  REQUIRE(md.exit_code == 0);
+  CHECK(md.output.find("| variant | shape | dtype | pass | isa | threads | time_ms | gflops | pct_peak | rel_err | status |") !=
+        std::string::npos);
+  CHECK(md.output.find("| window:left=64,right=0 | B1 H2 N1k D16 | f32 | fwd | avx2 | 1 | 1 |") != std::string::npos);
+  CHECK(md.output.find("skipped: needs 16 GiB, limit 8 GiB |") != std::string::npos);
+  CHECK(md.output.find("window") < md.output.find("naive"));  // file order
+
+  const auto csv = test::run_attnbench("table " + run + " --format csv", false);
+  const auto rows = test::parse_csv(csv.output);
+  REQUIRE(rows.size() == 7);
+  CHECK(rows[6] == std::vector<std::string>{"naive", "B1 H2 N2k D16", "f32", "fwd", "avx2", "1", "", "", "", "", "skipped"});
+  CHECK(rows[1][6] == "4");
+}
+
+TEST_CASE("table presets: records that differ in inputs, dtype or pass get their own tables") {
+  const std::string local = record("dense", 1024, 5, 1000, ",\"inputs\":\"local\"");
+  std::string text = sample_run() + local.substr(0, local.find("n1024")) + "n1024L" + local.substr(local.find("n1024") + 5);
+  std::vector<CaseRecord> records;
+  for (const auto& l : json::parse_jsonl(text, "run.jsonl")) records.push_back(case_record_from_json(l));
+  const PresetOutput out = build_preset_tables("flash", records);
+  CHECK(out.problems.size() == 0);  // not "two records for dense at N=1k"
+  REQUIRE(out.tables.size() == 2);
+  CHECK(out.tables[1].title.find("inputs=local") != std::string::npos);
+  CHECK(out.tables[0].title.find("inputs") == std::string::npos);
 }

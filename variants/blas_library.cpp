@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "attnbench/attnbench.hpp"  // blas_description
 #include "errors.hpp"
 #include "isa.hpp"
 

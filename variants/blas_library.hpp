@@ -7,8 +7,6 @@
 #pragma once
 #include <cblas.h>
 
-#include <string>
-
 namespace attn {
 
 struct BlasLibrary {
@@ -19,10 +17,8 @@ struct BlasLibrary {
 
 // Loads OpenBLAS once. Unless the user set OPENBLAS_CORETYPE, first sets it to the kernel
 // family of this CPU's widest ISA (SkylakeX for AVX-512, Haswell for AVX2). Throws UserError
-// if the library cannot be loaded.
+// if the library cannot be loaded. (blas_description(), the machine record's line, is public:
+// attnbench/attnbench.hpp.)
 const BlasLibrary& blas_library();
-
-// "OpenBLAS <kernel family>", for the machine record; "not loaded: <why>" if it cannot load.
-std::string blas_description();
 
 }  // namespace attn

@@ -69,7 +69,9 @@ class BlockSparse final : public MaskedSoftmaxVariant {
   }
 
   std::vector<std::string> input_files() const override {
-    return path_.empty() ? std::vector<std::string>{} : std::vector<std::string>{path_};
+    std::vector<std::string> files = MaskedSoftmaxVariant::input_files();
+    if (!path_.empty()) files.push_back(path_);
+    return files;
   }
 
   // A generated layout holds one byte per block, per head for the random patterns; a file's is
@@ -171,7 +173,8 @@ VariantInfo variant_info_block_sparse() {
            {"global", "", "bigbird/longformer: leading key blocks seen by all and seeing all (default 1)"},
            {"random", "", "bigbird/random: random key blocks per query block, different per head (default 2; random 3)"},
            {"seed", "", "bigbird/random: seed of the random blocks (default 0)"}},
-          make_block_sparse};
+          make_block_sparse,
+          true};
 }
 
 }  // namespace attn

@@ -15,7 +15,8 @@ class Dense final : public MaskedSoftmaxVariant {
 
 VariantInfo variant_info_dense() {
   return {"dense", "exact softmax attention: SIMD, tiled, online softmax, O(tile) extra memory", {},
-          [](const Options&) -> std::unique_ptr<Variant> { return std::make_unique<Dense>(); }};
+          [](const Options&) -> std::unique_ptr<Variant> { return std::make_unique<Dense>(); },
+          true};
 }
 
 }  // namespace attn

@@ -16,15 +16,15 @@ namespace attn {
 
 namespace {
 // Row softmax over s[0, n) in place, keys outside [lo, hi] get probability 0; all-zero if none.
-// Returns the row's log-sum-exp (-inf if it sees no key).
-float softmax_row(float* s, long n, long lo, long hi) {
+// sink: a logit that joins the denominator (-inf: none). Returns the row's log-sum-exp.
+float softmax_row(float* s, long n, long lo, long hi, float sink) {
   if (lo > hi) {
     std::fill(s, s + n, 0.0f);
-    return -std::numeric_limits<float>::infinity();
+    return sink;
   }
-  float mx = -std::numeric_limits<float>::infinity();
+  float mx = sink;
   for (long j = lo; j <= hi; ++j) mx = std::max(mx, s[j]);
-  float sum = 0;
+  float sum = sink == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(sink - mx);
   for (long j = lo; j <= hi; ++j) sum += (s[j] = std::exp(s[j] - mx));
   const float inv = 1.0f / sum;
   std::fill(s, s + lo, 0.0f);
@@ -52,6 +52,7 @@ void softmax_backward_row(const float* p, float* dp, long n) {
   for (long j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - dot);
 }
 
+
 class DenseBlas final : public FullScoresVariant {
  public:
   // OpenBLAS picks its own kernels for this CPU, whatever ISA is asked for.
@@ -62,7 +63,7 @@ class DenseBlas final : public FullScoresVariant {
     return FullScoresVariant::plan(p, isa);
   }
   void head(const Problem& p, const VisibleKeys& keys, const Tensors& t, int b, int h, float* scores, float* o,
-            float* lse) const override {
+            float* lse, const ScoreModifiers& mods) const override {
     const BlasLibrary& blas = blas_library();
     const long Nq = p.Nq, Nk = p.Nk, D = p.D;
     const float scale = p.effective_scale();
@@ -74,7 +75,12 @@ class DenseBlas final : public FullScoresVariant {
                  scores, Nk);
       for (long i = 0; i < nq; ++i) {
         const KeyRange r = keys.range(i);
-        const float l = softmax_row(scores + i * Nk, nk, r.lo, std::min(r.hi, nk - 1));
+        const long hi = std::min(r.hi, nk - 1);
+        if (mods.softcap != 0.0f || mods.alibi)
+          for (long j = r.lo; j <= hi; ++j)
+            scores[i * Nk + j] = score_mod(scores[i * Nk + j], mods, h, j, p.position(i));
+        const float l =
+            softmax_row(scores + i * Nk, nk, r.lo, hi, mods.sinks ? mods.sinks[h] : -std::numeric_limits<float>::infinity());
         if (lse) lse[i] = l;
       }
       if (lse) std::fill(lse + nq, lse + Nq, -std::numeric_limits<float>::infinity());
@@ -117,7 +123,8 @@ class DenseBlas final : public FullScoresVariant {
 
 VariantInfo variant_info_dense_blas() {
   return {"dense_blas", "unfused BLAS attention: sgemm, softmax, sgemm (materialises the Nq x Nk scores; OpenBLAS)",
-          {}, [](const Options&) -> std::unique_ptr<Variant> { return std::make_unique<DenseBlas>(); }};
+          {}, [](const Options&) -> std::unique_ptr<Variant> { return std::make_unique<DenseBlas>(); },
+          true};
 }
 
 }  // namespace attn

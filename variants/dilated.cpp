@@ -69,7 +69,8 @@ VariantInfo variant_info_dilated() {
           [](const Options& o) -> std::unique_ptr<Variant> {
             return std::make_unique<Dilated>(o.get_int("left", -1, 1L << 40), o.get_int("right", -1, 1L << 40),
                                              o.get_int("dilation", 1, 1L << 40));
-          }};
+          },
+          true};
 }
 
 }  // namespace attn

@@ -34,7 +34,8 @@ class FullScoresPlan final : public Plan {
         mask_(v.make_mask(problem())),
         keys_(problem(), *mask_),
         matrix_(static_cast<std::size_t>(p.Nq) * p.Nk),
-        scores_(matrix_floats(p, threads())) {}
+        scores_(matrix_floats(p, threads())),
+        mods_(v.modifiers(), problem()) {}
   std::size_t workspace_bytes() const override { return scores_.size() * sizeof(float); }
   bool gives_lse() const override { return true; }
   void run(const Tensors& in, const Outputs& out) override {
@@ -46,7 +47,7 @@ class FullScoresPlan final : public Plan {
 #pragma omp for schedule(dynamic)
       for (long bh = 0; bh < heads; ++bh)
         variant_.head(p, keys_, in, static_cast<int>(bh / p.H), static_cast<int>(bh % p.H), scores,
-                      out.o + bh * p.Nq * p.D, out.lse ? out.lse + bh * p.Nq : nullptr);
+                      out.o + bh * p.Nq * p.D, out.lse ? out.lse + bh * p.Nq : nullptr, mods_.view());
     }
   }
   bool gives_backward() const override { return problem().pass != Pass::fwd; }
@@ -72,6 +73,7 @@ class FullScoresPlan final : public Plan {
   VisibleKeys keys_;
   std::size_t matrix_;
   AlignedBuffer scores_;
+  ProblemModifiers mods_;
 };
 }  // namespace
 

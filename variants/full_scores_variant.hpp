@@ -6,6 +6,7 @@
 // has a (batch, kv head) group to work on; a group's query heads run in turn on one thread, so
 // dK and dV sum without races.
 #pragma once
+#include <cmath>
 #include <string>
 
 #include "masked_softmax_variant.hpp"
@@ -15,6 +16,8 @@ namespace attn {
 class FullScoresVariant : public MaskedSoftmaxVariant {
  public:
   bool exact() const override { return true; }
+  // The float32 baselines, forward and backward.
+  bool implemented(DType d, Pass) const override { return d == DType::f32; }
   // Their own scalar or BLAS code runs whatever ISA is asked for.
   bool uses_isa() const override { return false; }
   std::unique_ptr<AttentionMask> make_mask(const Problem&) const override { return std::make_unique<AttentionMask>(); }
@@ -28,11 +31,12 @@ class FullScoresVariant : public MaskedSoftmaxVariant {
   virtual std::string impl_name() const = 0;
   // ... and for the backward (e.g. "f32-naive-bwd-scalar").
   virtual std::string backward_impl_name() const = 0;
-  // Output rows of (batch b, head h) into o ([Nq, D]) and, if lse is not null, each row's
-  // log-sum-exp into lse ([Nq], -inf for a row that sees no key or lies past its length);
-  // scores is this thread's Nq x Nk matrix.
+  // Output rows of (batch b, head h) into o ([Nq, D]); scores is this thread's Nq x Nk matrix;
+  // mods: the score modifiers for this problem (score_mod() applies softcap and ALiBi).
+  // lse, if not null, receives each row's log-sum-exp ([Nq], the sink included; -inf for a row
+  // that sees nothing or lies past its length).
   virtual void head(const Problem& p, const VisibleKeys& keys, const Tensors& t, int b, int h, float* scores,
-                    float* o, float* lse) const = 0;
+                    float* o, float* lse, const ScoreModifiers& mods) const = 0;
 
   // What one backward call reads besides Q, K, V.
   struct BackwardInputs {
@@ -41,9 +45,18 @@ class FullScoresVariant : public MaskedSoftmaxVariant {
     const float* dout;  // dO
   };
   // dK and dV of kv head g of batch item b ([Nk, D] each, overwritten) and dQ of its query heads;
-  // p_mat and dp_mat are this thread's two Nq x Nk matrices.
+  // p_mat and dp_mat are this thread's two Nq x Nk matrices. Score modifiers have no backward
+  // yet (MaskedSoftmaxVariant::modifier_reason turns such problems down).
   virtual void group_backward(const Problem& p, const VisibleKeys& keys, const Tensors& t, const BackwardInputs& x,
                               int b, int g, float* p_mat, float* dp_mat, const Gradients& grads) const = 0;
+
+ protected:
+  // A scaled score of head h, query position pos and key j, with softcap and ALiBi applied.
+  static float score_mod(float s, const ScoreModifiers& m, int h, long j, long pos) {
+    if (m.softcap != 0.0f) s = m.softcap * std::tanh(s / m.softcap);
+    if (m.alibi) s += m.alibi[h] * static_cast<float>(j - pos);
+    return s;
+  }
 };
 
 }  // namespace attn

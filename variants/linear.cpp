@@ -79,9 +79,11 @@ class Linear final : public Variant {
   Linear(FeatureMap map, int features, unsigned seed) : map_(map), features_(features), seed_(seed) {}
 
   bool exact() const override { return false; }
-
-  // float32 forward everywhere; the backward for non-causal elu1 and relu (see shape_reason).
-  bool implemented(DType d, Pass) const override { return d == DType::f32; }
+  // bf16: the inputs are rounded (store_inputs); the feature sums stay float32. The backward:
+  // float32, non-causal elu1 and relu (see shape_reason).
+  bool implemented(DType d, Pass pass) const override {
+    return pass == Pass::fwd ? d == DType::f32 || d == DType::bf16 : d == DType::f32;
+  }
 
   std::string shape_reason(const Problem& p) const override {
     if (p.causal && p.Nq != p.Nk)

@@ -1,5 +1,7 @@
 #include "masked_softmax_variant.hpp"
 
+#include "masked_softmax_plan.hpp"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -7,7 +9,7 @@
 
 #include "errors.hpp"
 #include "impl_list.hpp"
-#include "key_tile_plan.hpp"
+#include "precision.hpp"
 #include "reference.hpp"
 #include "reference_backward.hpp"
 
@@ -28,9 +30,8 @@ class MaskPattern final : public KeyPattern {
   VisibleKeys keys_;
 };
 
-// The forward implementation for p at most max_isa, chosen for the forward of p (a bwd or fwdbwd
-// plan runs it too: fwdbwd inside the timed call, bwd to give O and the log-sum-exp); UserError
-// when none supports it.
+}  // namespace
+
 const FlashForwardImpl& flash_impl(const Problem& p, Isa max_isa) {
   Problem fwd = p;
   fwd.pass = Pass::fwd;
@@ -41,7 +42,6 @@ const FlashForwardImpl& flash_impl(const Problem& p, Isa max_isa) {
   return *impl;
 }
 
-// The backward implementation for p (null for a forward-only problem).
 const FlashBackwardImpl* flash_backward_impl(const Problem& p, Isa max_isa) {
   if (p.pass == Pass::fwd) return nullptr;
   const FlashBackwardImpl* impl = select_impl(flash_backward_impls(), p, max_isa);
@@ -51,6 +51,7 @@ const FlashBackwardImpl* flash_backward_impl(const Problem& p, Isa max_isa) {
   return impl;
 }
 
+namespace {
 // Records' impl: what the timed call runs (fwdbwd: both, forward first).
 std::string plan_impl_name(const Problem& p, const FlashForwardImpl& fwd, const FlashBackwardImpl* bwd) {
   if (!bwd) return fwd.name;
@@ -63,66 +64,68 @@ std::size_t key_plan_bytes(const Problem& p, int layout_heads, double tiles) {
   return (layout_heads * k_tiles + 1) * sizeof(uint32_t) + static_cast<std::size_t>(tiles) * sizeof(QueryTileRef);
 }
 
-class MaskedSoftmaxPlan final : public Plan {
- public:
-  MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl,
-                    const FlashBackwardImpl* backward)
-      : Plan(p, plan_impl_name(p, impl, backward), omp_get_max_threads()),
-        mask_(v.make_mask(problem())),
-        keys_(problem(), *mask_),
-        blocks_(build_block_plan(problem(), keys_)),
-        impl_(impl),
-        backward_(backward) {
-    // The forward and the backward never run at once: one buffer of the larger size.
-    std::size_t bytes = impl.workspace(problem(), threads());
-    if (backward_) {
-      key_plan_ = transpose_block_plan(blocks_);
-      bytes = std::max(bytes, backward_->workspace(problem(), threads()));
-    }
-    workspace_.resize((bytes + sizeof(float) - 1) / sizeof(float));
-    // Touch every page now, so the first timed call does not pay the page faults.
-    std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
-  }
-  std::size_t workspace_bytes() const override {
-    return workspace_.size() * sizeof(float) + blocks_.begin.size() * sizeof(uint32_t) +
-           blocks_.refs.size() * sizeof(TileRef) + key_plan_.begin.size() * sizeof(uint32_t) +
-           key_plan_.refs.size() * sizeof(QueryTileRef);
-  }
-  bool gives_lse() const override { return true; }
-  void run(const Tensors& in, const Outputs& out) override {
-    MaskedAttentionArgs a;
-    a.p = &problem();
-    a.in = in, a.out = out;
-    a.plan = blocks_.view();
-    a.mask = &keys_;
-    a.workspace = workspace_.data();
-    a.threads = threads();
-    impl_.run(a);
-  }
-  bool gives_backward() const override { return backward_ != nullptr; }
-  void run_backward(const Tensors& in, const float* o, const float* lse, const float* dout,
-                    const Gradients& g) override {
-    if (!backward_) return Plan::run_backward(in, o, lse, dout, g);
-    FlashBackwardArgs a;
-    a.p = &problem();
-    a.in = in, a.o = o, a.lse = lse, a.dout = dout, a.grads = g;
-    a.plan = key_plan_.view();
-    a.mask = &keys_;
-    a.workspace = workspace_.data();
-    a.threads = threads();
-    backward_->run(a);
-  }
-
- private:
-  std::unique_ptr<AttentionMask> mask_;  // refers to problem()
-  VisibleKeys keys_;
-  BlockPlan blocks_;
-  KeyTilePlan key_plan_;  // only with a backward
-  const FlashForwardImpl& impl_;
-  const FlashBackwardImpl* backward_;
-  AlignedBuffer workspace_;
-};
+// The forward and the backward never run at once: one buffer of the larger size.
+std::size_t plan_engine_bytes(const Problem& p, int threads, const FlashForwardImpl& fwd,
+                              const FlashBackwardImpl* bwd) {
+  const std::size_t f = fwd.workspace(p, threads);
+  return bwd ? std::max(f, bwd->workspace(p, threads)) : f;
+}
 }  // namespace
+
+MaskedSoftmaxPlan::MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl,
+                                     bool static_plan, const FlashBackwardImpl* backward)
+    : Plan(p, plan_impl_name(p, impl, backward), omp_get_max_threads()),
+      mask_(v.make_mask(problem())),
+      keys_(problem(), *mask_),
+      blocks_(static_plan ? build_block_plan(problem(), keys_) : BlockPlan{}),
+      key_plan_(backward && static_plan ? transpose_block_plan(blocks_) : KeyTilePlan{}),
+      impl_(impl),
+      backward_(static_plan ? backward : nullptr),
+      workspace_((plan_engine_bytes(problem(), threads(), impl, backward_) + sizeof(float) - 1) / sizeof(float)),
+      quantized_(p.dtype == DType::int8 ? p.q_elems() + p.kv_elems() : 0),
+      mods_(v.modifiers(), problem()) {
+  // Touch every page now, so the first timed call does not pay the page faults.
+  std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
+}
+
+std::size_t MaskedSoftmaxPlan::workspace_bytes() const {
+  return (workspace_.size() + quantized_.size()) * sizeof(float) + blocks_.begin.size() * sizeof(uint32_t) +
+         blocks_.refs.size() * sizeof(TileRef) + key_plan_.begin.size() * sizeof(uint32_t) +
+         key_plan_.refs.size() * sizeof(QueryTileRef);
+}
+
+void MaskedSoftmaxPlan::run_backward(const Tensors& in, const float* o, const float* lse, const float* dout,
+                                     const Gradients& g) {
+  if (!backward_) return Plan::run_backward(in, o, lse, dout, g);
+  FlashBackwardArgs a;
+  a.p = &problem();
+  a.in = in, a.o = o, a.lse = lse, a.dout = dout, a.grads = g;
+  a.plan = key_plan_.view();
+  a.mask = &keys_;
+  a.workspace = workspace_.data();
+  a.threads = threads();
+  backward_->run(a);
+}
+
+void MaskedSoftmaxPlan::run(const Tensors& in, const Outputs& out) {
+  MaskedAttentionArgs a;
+  a.p = &problem();
+  a.in = in, a.out = out;
+  const DType dtype = problem().dtype;
+  if (dtype == DType::int8) {  // per-call work of the algorithm: timed
+    float* q = quantized_.data();
+    float* k = q + problem().q_elems();
+    quantize_qk_int8(problem(), in, q, k);
+    a.in.q = q, a.in.k = k;
+  }
+  a.round_p_bf16 = dtype == DType::bf16 || dtype == DType::int8;
+  a.mods = mods_.view();
+  a.plan = call_plan(a.in);
+  a.mask = &keys_;
+  a.workspace = workspace_.data();
+  a.threads = threads();
+  impl_.run(a);
+}
 
 double MaskedSoftmaxVariant::visible_pairs(const Problem& p) const {
   const auto mask = make_mask(p);
@@ -155,31 +158,41 @@ WorkspaceRange MaskedSoftmaxVariant::workspace_range(const Problem& p, Isa isa) 
 }
 
 std::size_t MaskedSoftmaxVariant::engine_bytes(const Problem& p, Isa isa) const {
-  const int threads = omp_get_max_threads();
-  const std::size_t fwd = flash_impl(p, isa).workspace(p, threads);
-  const FlashBackwardImpl* bwd = flash_backward_impl(p, isa);
-  return bwd ? std::max(fwd, bwd->workspace(p, threads)) : fwd;
+  return plan_engine_bytes(p, omp_get_max_threads(), flash_impl(p, isa), flash_backward_impl(p, isa));
 }
 
 std::unique_ptr<Plan> MaskedSoftmaxVariant::plan(const Problem& p, Isa max_isa) const {
-  return plan_with(p, flash_impl(p, max_isa), flash_backward_impl(p, max_isa));
+  if (p.pass != Pass::fwd) return plan_backward_with(p, flash_impl(p, max_isa), *flash_backward_impl(p, max_isa));
+  return plan_with(p, flash_impl(p, max_isa));
 }
 
-std::unique_ptr<Plan> MaskedSoftmaxVariant::plan_with(const Problem& p, const FlashForwardImpl& impl,
-                                                      const FlashBackwardImpl* backward) const {
-  if ((p.pass != Pass::fwd) != (backward != nullptr))
-    throw std::logic_error("plan_with: a backward implementation goes with a bwd or fwdbwd problem, and only there");
-  return std::make_unique<MaskedSoftmaxPlan>(*this, p, impl, backward);
+std::unique_ptr<Plan> MaskedSoftmaxVariant::plan_with(const Problem& p, const FlashForwardImpl& impl) const {
+  return std::make_unique<MaskedSoftmaxPlan>(*this, p, impl);
+}
+
+std::unique_ptr<Plan> MaskedSoftmaxVariant::plan_backward_with(const Problem& p, const FlashForwardImpl& impl,
+                                                               const FlashBackwardImpl& backward) const {
+  if (p.pass == Pass::fwd || data_dependent())
+    throw std::logic_error("plan_backward_with: a static-plan variant and a bwd or fwdbwd problem only");
+  return std::make_unique<MaskedSoftmaxPlan>(*this, p, impl, true, &backward);
+}
+
+std::string MaskedSoftmaxVariant::modifier_reason(const Problem& p) const {
+  if (p.pass != Pass::fwd && mods_.any())
+    return "the backward with score modifiers (softcap, alibi, sinks) is not implemented yet";
+  return mods_.shape_reason(p);
 }
 
 void MaskedSoftmaxVariant::reference(const Problem& p, const Tensors& t, const std::vector<long>& rows,
                                      double* out) const {
   const auto mask = make_mask(p);
-  reference_softmax(p, t, VisibleKeys(p, *mask), rows, out);
+  const ProblemModifiers mods(modifiers(), p);
+  reference_softmax(p, t, VisibleKeys(p, *mask), rows, out, &mods.view());
 }
 
 void MaskedSoftmaxVariant::reference_backward(const Problem& p, const Tensors& t, const float* dout,
                                               const std::vector<long>& groups, const GradientsF64& out) const {
+  if (mods_.any()) throw UserError(spec() + ": " + modifier_reason(p));
   const auto mask = make_mask(p);
   reference_softmax_backward(p, t, VisibleKeys(p, *mask), dout, groups, out);
 }
@@ -190,6 +203,7 @@ std::unique_ptr<KeyPattern> MaskedSoftmaxVariant::key_pattern(const Problem& p) 
 
 void MaskedSoftmaxVariant::weights(const Problem& p, const Tensors& t, const std::vector<int>& heads,
                                    const std::vector<long>& rows, float* out) const {
+  const ProblemModifiers mods(modifiers(), p);
   const auto mask = make_mask(p);
   const VisibleKeys keys(p, *mask);
   const long nh = static_cast<long>(heads.size()), nr = static_cast<long>(rows.size());
@@ -200,11 +214,37 @@ void MaskedSoftmaxVariant::weights(const Problem& p, const Tensors& t, const std
     for (long task = 0; task < p.B * nh * nr; ++task) {
       const int b = static_cast<int>(task / (nh * nr));
       const int h = heads[(task / nr) % nh];
-      reference_softmax_weights(p, t, keys, b, h, rows[task % nr], w.data());
+      reference_softmax_weights(p, t, keys, b, h, rows[task % nr], w.data(), &mods.view());
       float* o = out + task * p.Nk;
       for (long j = 0; j < p.Nk; ++j) o[j] = static_cast<float>(w[j]);
     }
   }
+}
+
+std::string MaskedSoftmaxVariant::dense_spec() const {
+  std::string options;
+  if (mods_.alibi) options += "alibi=1";
+  if (!mods_.sinks_path.empty()) options += std::string(options.empty() ? "" : ",") + "sinks=" + mods_.sinks_path;
+  if (mods_.softcap != 0.0f) {
+    // The variant's own canonical text of the value, so both specs read it the same way.
+    const std::string own = spec(), key = "softcap=";
+    const auto at = own.find(key);
+    const std::string value = own.substr(at + key.size(), own.find(',', at) == std::string::npos ? std::string::npos
+                                                                                                  : own.find(',', at) - at - key.size());
+    options += std::string(options.empty() ? "" : ",") + key + value;
+  }
+  return options.empty() ? "dense" : "dense:" + options;
+}
+
+std::vector<std::string> MaskedSoftmaxVariant::input_files() const {
+  if (mods_.sinks_path.empty()) return {};
+  return {mods_.sinks_path};
+}
+
+double MaskedSoftmaxVariant::intermediate_bound(const Problem& p, const InputMagnitudes& m) const {
+  // ALiBi adds at most slope Nk (slopes <= 1/2) in magnitude; softcap only shrinks scores.
+  const double base = Variant::intermediate_bound(p, m);
+  return mods_.alibi ? base + 2.0 * p.Nk : base;
 }
 
 }  // namespace attn

@@ -7,6 +7,7 @@
 
 #include "attention_mask.hpp"
 #include "impl_list.hpp"
+#include "score_mods.hpp"
 #include "variant.hpp"
 
 namespace attn {
@@ -21,22 +22,40 @@ class MaskedSoftmaxVariant : public Variant {
   // test (tests/test_variant_rules.cpp) checks every plan, mask and engine against it.
   using Rule = std::function<bool(int h, long i, long j)>;
   virtual Rule rule(const Problem& p) const = 0;
+  // True if visibility depends on Q and K (block_topk): rule() is then empty and the plan
+  // selects tiles inside run(); tests check such variants on their own.
+  virtual bool data_dependent() const { return false; }
+  // The key pattern of batch item b for these inputs (mass_recall asks it when data_dependent());
+  // the default ignores the inputs.
+  virtual std::unique_ptr<KeyPattern> key_pattern_for(const Problem& p, const Tensors&, int) const {
+    return key_pattern(p);
+  }
   // What make_mask(p) allocates (a generated block layout), and make_mask(p)->layout_heads(),
   // both known in O(1) without building the mask: they size the workspace bounds.
   virtual std::size_t mask_bytes(const Problem&) const { return 0; }
   virtual int layout_heads(const Problem&) const { return 1; }
 
   bool exact() const override { return false; }
+  // Score modifiers from the spec (registry.cpp reads them for every softmax variant).
+  void set_modifiers(ModifierOptions m) { mods_ = std::move(m); }
+  const ModifierOptions& modifiers() const { return mods_; }
+  std::string dense_spec() const override;
+  std::vector<std::string> input_files() const override;
+  double intermediate_bound(const Problem& p, const InputMagnitudes& m) const override;
+  // Every storage precision forward (variants/precision.hpp); float32 backward and forward +
+  // backward (kernels/flash_backward.hpp).
+  bool implemented(DType d, Pass pass) const override { return pass == Pass::fwd || d == DType::f32; }
   double visible_pairs(const Problem& p) const override;
   // The engine's buffers, the mask and the tile plan; counting the plan's tiles allocates nothing.
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override;
   // The block plan, the element mask and the engine's workspace, built once; run() packs K and
   // runs the tiled engine (see kernels/impl_list.hpp for the implementations).
   std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override;
-  // The plan on given implementations (tests run every implementation that supports p): the
-  // forward, and the backward for a problem whose pass is bwd or fwdbwd (null otherwise).
-  std::unique_ptr<Plan> plan_with(const Problem& p, const FlashForwardImpl& impl,
-                                  const FlashBackwardImpl* backward = nullptr) const;
+  // The plan on one given implementation (tests run every implementation that supports p).
+  virtual std::unique_ptr<Plan> plan_with(const Problem& p, const FlashForwardImpl& impl) const;
+  // The same for a problem whose pass is bwd or fwdbwd: the forward and the backward given.
+  std::unique_ptr<Plan> plan_backward_with(const Problem& p, const FlashForwardImpl& impl,
+                                           const FlashBackwardImpl& backward) const;
   // The plan holds at most layout_heads x q_tiles x k_tiles tiles.
   WorkspaceRange workspace_range(const Problem& p, Isa isa) const override;
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override;
@@ -47,14 +66,13 @@ class MaskedSoftmaxVariant : public Variant {
   bool has_weights() const override { return true; }
   void weights(const Problem& p, const Tensors& t, const std::vector<int>& heads, const std::vector<long>& rows,
                float* out) const override;
-
  protected:
-  // float32 forward, backward and both (kernels/flash_backward.hpp).
-  bool implemented(DType d, Pass) const override { return d == DType::f32; }
+  std::string modifier_reason(const Problem& p) const override;
 
  private:
   // The engine's buffer: the forward's, or the larger of the forward's and the backward's.
   std::size_t engine_bytes(const Problem& p, Isa isa) const;
+  ModifierOptions mods_;
 };
 
 }  // namespace attn

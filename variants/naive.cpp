@@ -16,7 +16,7 @@ class Naive final : public FullScoresVariant {
   std::string impl_name() const override { return "f32-naive-scalar"; }
   std::string backward_impl_name() const override { return "f32-naive-bwd-scalar"; }
   void head(const Problem& p, const VisibleKeys& keys, const Tensors& t, int b, int h, float* scores, float* o,
-            float* lse) const override {
+            float* lse, const ScoreModifiers& mods) const override {
     const long Nq = p.Nq, Nk = p.Nk, D = p.D;
     const float scale = p.effective_scale();
     {
@@ -29,12 +29,15 @@ class Naive final : public FullScoresVariant {
           float s = 0;
           for (long d = 0; d < D; ++d) s += q[i * D + d] * k[j * D + d];
           const bool seen = i < p.valid_q(b) && j < p.valid_k(b) && keys.visible(h, i, j);
-          scores[i * Nk + j] = seen ? s * scale : -std::numeric_limits<float>::infinity();
+          scores[i * Nk + j] =
+              seen ? score_mod(s * scale, mods, h, j, p.position(i)) : -std::numeric_limits<float>::infinity();
         }
       for (long i = 0; i < Nq; ++i) {
         float* row = &scores[i * Nk];
-        const float mx = *std::max_element(row, row + Nk);
-        float sum = 0;
+        // A learned sink joins the denominator (and the max, so a row with no key divides by it).
+        const float sink = mods.sinks ? mods.sinks[h] : -std::numeric_limits<float>::infinity();
+        const float mx = std::max(*std::max_element(row, row + Nk), sink);
+        float sum = mx == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(sink - mx);
         for (long j = 0; j < Nk; ++j) {
           row[j] = mx == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(row[j] - mx);
           sum += row[j];
@@ -104,7 +107,8 @@ class Naive final : public FullScoresVariant {
 
 VariantInfo variant_info_naive() {
   return {"naive", "textbook scalar attention that materialises the Nq x Nk scores (baseline)", {},
-          [](const Options&) -> std::unique_ptr<Variant> { return std::make_unique<Naive>(); }};
+          [](const Options&) -> std::unique_ptr<Variant> { return std::make_unique<Naive>(); },
+          true};
 }
 
 }  // namespace attn

@@ -7,7 +7,7 @@
 namespace attn {
 
 double reference_softmax_weights(const Problem& p, const Tensors& t, const VisibleKeys& keys, int b, int h, long i,
-                               double* w) {
+                                 double* w, const ScoreModifiers* mods) {
   const int D = p.D;
   const double scale = p.effective_scale();
   const long kvh = static_cast<long>(b) * p.Hkv + p.kv_head(h);
@@ -16,17 +16,23 @@ double reference_softmax_weights(const Problem& p, const Tensors& t, const Visib
   constexpr double neg_inf = -std::numeric_limits<double>::infinity();
   std::fill(w, w + p.Nk, 0.0);
   if (i >= p.valid_q(b)) return neg_inf;
-  double mx = -std::numeric_limits<double>::infinity();
+  const double cap = mods ? mods->softcap : 0.0;
+  const double slope = mods && mods->alibi ? mods->alibi[h] : 0.0;
+  const bool sink = mods && mods->sinks;
+  double mx = sink ? static_cast<double>(mods->sinks[h]) : neg_inf;
   std::vector<char> vis(p.Nk);
   for (long j = 0; j < p.valid_k(b); ++j) {
     vis[j] = keys.visible(h, i, j);
     if (!vis[j]) continue;
     double s = 0;
     for (int d = 0; d < D; ++d) s += static_cast<double>(q[d]) * k[j * D + d];
-    w[j] = s * scale;
-    mx = std::max(mx, w[j]);
+    s *= scale;
+    if (cap != 0) s = cap * std::tanh(s / cap);
+    s += slope * static_cast<double>(j - p.position(i));
+    w[j] = s;
+    mx = std::max(mx, s);
   }
-  double sum = 0;
+  double sum = sink ? std::exp(mods->sinks[h] - mx) : 0.0;
   for (long j = 0; j < p.Nk; ++j) {
     w[j] = vis[j] ? std::exp(w[j] - mx) : 0.0;
     sum += w[j];
@@ -37,7 +43,7 @@ double reference_softmax_weights(const Problem& p, const Tensors& t, const Visib
 }
 
 void reference_softmax(const Problem& p, const Tensors& t, const VisibleKeys& keys, const std::vector<long>& rows,
-                       double* out) {
+                       double* out, const ScoreModifiers* mods) {
   const int D = p.D;
   const long nrows = static_cast<long>(rows.size());
 #pragma omp parallel
@@ -48,7 +54,7 @@ void reference_softmax(const Problem& p, const Tensors& t, const VisibleKeys& ke
       const long r = task % nrows;
       const int h = static_cast<int>((task / nrows) % p.H);
       const int b = static_cast<int>(task / (nrows * p.H));
-      reference_softmax_weights(p, t, keys, b, h, rows[r], w.data());
+      reference_softmax_weights(p, t, keys, b, h, rows[r], w.data(), mods);
       const float* v = t.v + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * p.Nk * D;
       double* o = out + task * D;
       std::fill(o, o + D, 0.0);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "errors.hpp"
+#include "masked_softmax_variant.hpp"
 #include "variant.hpp"
 
 #define ATTN_VARIANTS(X) \
@@ -14,7 +15,8 @@
   X(window)              \
   X(block_sparse)        \
   X(sink)                \
-  X(dilated)
+  X(dilated)             \
+  X(block_topk)
 
 namespace attn {
 
@@ -43,8 +45,11 @@ std::unique_ptr<Variant> make_variant(const std::string& spec) {
     for (const auto& i : variant_registry()) names += (names.empty() ? "" : ", ") + i.name;
     throw UserError("unknown variant '" + parsed.name + "' (known: " + names + ")");
   }
-  const Options options(info->name, info->options, parsed.options);
+  std::vector<OptionSpec> specs = info->options;
+  if (info->score_modifiers) specs.insert(specs.end(), modifier_option_specs().begin(), modifier_option_specs().end());
+  const Options options(info->name, specs, parsed.options);
   auto v = info->make(options);
+  if (info->score_modifiers) dynamic_cast<MaskedSoftmaxVariant&>(*v).set_modifiers(read_modifier_options(options));
   const std::string values = options.canonical();
   v->set_identity(parsed.name, values.empty() ? parsed.name : parsed.name + ":" + values);
   return v;

@@ -62,7 +62,8 @@ VariantInfo variant_info_sink() {
            {"window", "256", "recent keys before the query's position (inclusive: window+1 keys with itself)"}},
           [](const Options& o) -> std::unique_ptr<Variant> {
             return std::make_unique<Sink>(o.get_int("sink", 0, 1L << 40), o.get_int("window", 0, 1L << 40));
-          }};
+          },
+          true};
 }
 
 }  // namespace attn

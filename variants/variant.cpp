@@ -11,7 +11,8 @@ namespace attn {
 std::string Variant::unsupported_reason(const Problem& p) const {
   if (!implemented(p.dtype, p.pass))
     return std::string(dtype_name(p.dtype)) + " " + pass_name(p.pass) + " is not implemented for " + name() + " yet";
-  return shape_reason(p);
+  const std::string mods = modifier_reason(p);
+  return mods.empty() ? shape_reason(p) : mods;
 }
 
 double Variant::intermediate_bound(const Problem& p, const InputMagnitudes& m) const {

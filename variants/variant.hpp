@@ -76,6 +76,9 @@ class Variant {
   // Files the spec names and the variant read (block_sparse:layout=FILE.npy): an output must not
   // overwrite them.
   virtual std::vector<std::string> input_files() const { return {}; }
+  // The exact attention this variant approximates, as a spec: "dense" with the same score
+  // modifiers (accuracy's approx_err compares against it).
+  virtual std::string dense_spec() const { return "dense"; }
   // True if weights() gives this variant's attention weights (`run --weights`).
   virtual bool has_weights() const { return false; }
   // Attention weights over the Nk keys of query rows `rows` of heads `heads`, every batch item,
@@ -94,6 +97,8 @@ class Variant {
   virtual bool implemented(DType d, Pass pass) const { return d == DType::f32 && pass == Pass::fwd; }
   // The variant's own rules for shapes it cannot run ("" if none).
   virtual std::string shape_reason(const Problem&) const { return ""; }
+  // Score modifiers that do not fit the problem (a sinks file of the wrong length).
+  virtual std::string modifier_reason(const Problem&) const { return ""; }
 
  private:
   std::string name_, spec_;
@@ -104,6 +109,8 @@ struct VariantInfo {
   std::string summary;
   std::vector<OptionSpec> options;
   std::unique_ptr<Variant> (*make)(const Options&);
+  // Softmax variants take the score modifiers too (softcap, alibi, sinks; score_mods.hpp).
+  bool score_modifiers = false;
 };
 
 // Every variant, in the order `attnbench list` shows them.

@@ -48,7 +48,8 @@ VariantInfo variant_info_window() {
            {"right", "0", "keys visible after the query's position (-1: unbounded)"}},
           [](const Options& o) -> std::unique_ptr<Variant> {
             return std::make_unique<Window>(o.get_int("left", -1, kMaxReach), o.get_int("right", -1, kMaxReach));
-          }};
+          },
+          true};
 }
 
 }  // namespace attn

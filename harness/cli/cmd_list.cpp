@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "isa.hpp"
 #include "run_options.hpp"
+#include "score_mods.hpp"
 #include "variant.hpp"
 
 namespace attn {
@@ -20,6 +21,11 @@ int cmd_list(int argc, const char* const* argv) {
       std::printf("      %-12s %s%s\n", o.key.c_str(), o.help.c_str(),
                   o.default_value.empty() ? "" : (" (default " + o.default_value + ")").c_str());
   }
+  std::string softmax;
+  for (const auto& info : variant_registry())
+    if (info.score_modifiers) softmax += (softmax.empty() ? "" : ", ") + info.name;
+  std::printf("\nscore modifiers, taken by every softmax variant (%s):\n", softmax.c_str());
+  for (const auto& o : modifier_option_specs()) std::printf("      %-12s %s\n", o.key.c_str(), o.help.c_str());
   std::printf("\nISAs on this CPU (best first):");
   for (Isa isa : supported_isas()) std::printf(" %s", isa_name(isa));
   std::printf("\n");

@@ -12,6 +12,7 @@
 #include "isa_choice.hpp"
 #include "memory.hpp"
 #include "npy.hpp"
+#include "precision.hpp"
 #include "output_file.hpp"
 #include "run_options.hpp"
 #include "variant.hpp"
@@ -32,7 +33,7 @@ void require_finite_output(const std::vector<float>& out, const Problem& p) {
 }  // namespace
 
 int cmd_run(int argc, const char* const* argv) {
-  std::string variant_spec, q_path, k_path, v_path, out_path, lens_path, isa_name_arg = "auto";
+  std::string variant_spec, q_path, k_path, v_path, out_path, lens_path, isa_name_arg = "auto", dtype_arg = "f32";
   float scale = 0.0f;
   int threads = 0;
   WeightsRequest weights;
@@ -46,6 +47,7 @@ int cmd_run(int argc, const char* const* argv) {
       ("out", po::value(&out_path)->required(), "output .npy, Q's shape")
       ("causal", po::bool_switch(), "causal mask (bottom-right aligned when Nq != Nk)")
       ("scale", po::value(&scale), "score scale (default 1/sqrt(D))")
+      ("dtype", po::value(&dtype_arg), "storage precision: f32 (default), bf16, f16, int8 (SPEC)")
       ("threads", po::value(&threads), "OpenMP threads (default: all cores)")
       ("isa", po::value(&isa_name_arg), "auto|avx512|avx2|sse2|scalar")
       ("lens", po::value(&lens_path), "int .npy [B]: item b uses its first len_b queries and keys")
@@ -76,6 +78,8 @@ int cmd_run(int argc, const char* const* argv) {
   AttentionInputs in = load_attention_inputs(q_path, k_path, v_path, lens_path);
   in.problem.causal = vm["causal"].as<bool>();
   in.problem.scale = scale;
+  if (!parse_dtype(dtype_arg, in.problem.dtype))
+    throw UserError("--dtype '" + dtype_arg + "' must be f32, bf16, f16 or int8");
   if (grads.given()) in.problem.pass = Pass::fwdbwd;  // variants without a backward say why
   check_problem(*variant, in.problem);
   const Problem& p = in.problem;
@@ -93,10 +97,11 @@ int cmd_run(int argc, const char* const* argv) {
   WeightsPlan weights_plan;
   if (!weights.path.empty()) weights_plan = plan_weights(*variant, p, weights);
   if (grads.given()) {
-    run_forward_backward(*variant, in, grads, isa, out_path);
+    run_forward_backward(*variant, in, grads, isa, out_path);  // float32 only (check_problem)
   } else {
     std::vector<float> out(out_elems);
-    variant->forward(p, in.tensors(), out.data(), isa);
+    const StoredInputs stored = store_inputs(p, in.tensors());  // bf16/f16 rounding, int8 V scales
+    variant->forward(p, stored.tensors(), out.data(), isa);
     require_finite_output(out, p);
     write_npy(out_path, output_shape(in), out.data());
   }

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "commands.hpp"
 #include "errors.hpp"
 #include "jsonl_output.hpp"
+#include "machine_info.hpp"
 #include "output_file.hpp"
 #include "printable.hpp"
 #include "reporters.hpp"
@@ -27,14 +29,25 @@ namespace {
 volatile sig_atomic_t g_interrupted = 0;
 void on_sigint(int) { g_interrupted = 1; }
 
-// SIGINT finishes the current case, then stops; a second SIGINT kills as usual.
-void install_sigint_handler() {
-  struct sigaction sa{};
-  sa.sa_handler = on_sigint;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;
-  sigaction(SIGINT, &sa, nullptr);
-}
+// SIGINT finishes the current case, then stops; a second SIGINT kills as usual. The previous
+// handler comes back when the sweep ends (Python's, when the module runs a sweep).
+class SigintHandler {
+ public:
+  SigintHandler() {
+    g_interrupted = 0;
+    struct sigaction sa{};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &previous_);
+  }
+  ~SigintHandler() { sigaction(SIGINT, &previous_, nullptr); }
+  SigintHandler(const SigintHandler&) = delete;
+  SigintHandler& operator=(const SigintHandler&) = delete;
+
+ private:
+  struct sigaction previous_{};
+};
 
 std::vector<SweepCase> select_cases(const SweepOptions& opt) {
   std::vector<SweepCase> selected;
@@ -56,6 +69,18 @@ void check_cases(const std::vector<SweepCase>& cases) {
     if (!variant->unsupported_reason(p).empty()) continue;
     check_problem(*variant, p);
   }
+}
+
+// Once per sweep, before any timing: a dense_blas baseline on narrower kernels than the ISA
+// asked for would make the fused kernels look better than they are.
+void warn_if_blas_narrow(const std::vector<SweepCase>& cases, const SweepOptions& opt) {
+  const bool has_blas = std::any_of(cases.begin(), cases.end(), [](const SweepCase& c) {
+    return c.variant == "dense_blas" || c.variant.rfind("dense_blas:", 0) == 0;
+  });
+  if (!has_blas || opt.grid.isas.empty()) return;
+  const Isa widest = *std::max_element(opt.grid.isas.begin(), opt.grid.isas.end());
+  const std::string warning = blas_width_warning(machine_info().blas, widest);
+  if (!warning.empty()) std::fprintf(stderr, "attnbench sweep: warning: %s\n", warning.c_str());
 }
 
 class Progress {
@@ -89,12 +114,18 @@ int cmd_sweep(int argc, const char* const* argv) {
     std::cout << opt.help_text << "\n";
     return 0;
   }
+  return run_sweep(opt, nullptr);
+}
+
+int run_sweep(const SweepOptions& opt, Reporter* custom_reporter) {
   // --out is judged before it is read (--resume) or appended to: a FIFO would block the read,
   // a device or a read-only file must not be written.
   if (!opt.out.empty() && (opt.resume || !opt.dry_run)) check_output_target(opt.out);
   std::vector<SweepCase> cases = select_cases(opt);
   check_cases(cases);
-  auto reporter = make_reporter(opt.format, stdout);
+  std::unique_ptr<Reporter> console;
+  if (!custom_reporter) console = make_reporter(opt.format, stdout);
+  Reporter* reporter = custom_reporter ? custom_reporter : console.get();
 
   if (opt.resume) {
     const FinishedCases done = finished_cases(opt.out);
@@ -123,12 +154,16 @@ int cmd_sweep(int argc, const char* const* argv) {
       std::fprintf(stderr, "attnbench sweep: added the missing newline after the last record of %s\n",
                    printable(opt.out).c_str());
   }
+  machine_info();  // the load average and clock before this sweep's own load
+  warn_if_blas_narrow(cases, opt);
   init_benchmark_library(opt.timing);
-  install_sigint_handler();
+  const SigintHandler sigint;
   SweepState state;
   Progress progress(cases.size());
+  const auto started = std::chrono::steady_clock::now();
+  reporter->plan(cases);
   reporter->begin();
-  std::size_t done = 0;
+  std::size_t done = 0, skipped = 0, noisy = 0;
   for (const SweepCase& c : cases) {
     if (g_interrupted) break;
     progress.show(done, c);
@@ -140,8 +175,14 @@ int cmd_sweep(int argc, const char* const* argv) {
                    printable(record.reason).c_str());
     reporter->row(record);
     ++done;
+    skipped += record.status != "ok";
+    noisy += record.status == "ok" && record.cv && *record.cv > kNoisyCv;
   }
   reporter->end();
+  // One line a log or a CI job can grep, apart from the table on stdout.
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::fprintf(stderr, "attnbench sweep: %zu case%s run, %zu skipped, %zu noisy (cv > %.2f), %.1f s wall time\n",
+               done - skipped, done - skipped == 1 ? "" : "s", skipped, noisy, kNoisyCv, wall_s);
   if (g_interrupted) {
     std::fprintf(stderr, "attnbench sweep: interrupted after %zu of %zu cases%s\n", done, cases.size(),
                  out ? (" (all written to " + printable(opt.out) + ")").c_str() : "");

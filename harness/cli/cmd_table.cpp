@@ -10,6 +10,7 @@
 #include "printable.hpp"
 #include "table_presets.hpp"
 #include "table_records.hpp"
+#include "table_plain.hpp"
 #include "table_render.hpp"
 
 namespace po = boost::program_options;
@@ -43,10 +44,12 @@ void report(const std::vector<std::string>& problems) {
 int cmd_table(int argc, const char* const* argv) {
   std::vector<std::string> files;
   std::string preset, format_name = "md", out_path, expect_path;
-  po::options_description desc("attnbench table FILE.jsonl... --preset lra|flash [--format md|csv|latex]");
+  po::options_description desc("attnbench table FILE.jsonl... [--preset lra|flash|decode] [--format md|csv|latex]\n"
+                               "Without --preset: one plain table, a row per record in file order.");
   desc.add_options()("help,h", "this help")
-      ("preset", po::value(&preset)->required(), "lra (speed and workspace relative to dense) or flash (median ms vs N)")
-      ("format", po::value(&format_name), "md (default), csv or latex")
+      ("preset", po::value(&preset), "lra (speed and workspace relative to dense), flash (median ms vs N) or decode "
+                                     "(tokens/s vs context); rows in the order the variants first appear")
+      ("format", po::value(&format_name), "md (default), csv (one flat table: a row per case, plain numbers) or latex")
       ("out", po::value(&out_path), "write the table to this file (atomically) instead of stdout")
       ("expect", po::value(&expect_path), "expected case_ids, one per line (attnbench sweep --dry-run): report missing and unexpected cases")
       ("strict", po::bool_switch(), "duplicate, missing or unexpected cases are an error, not a warning")
@@ -90,13 +93,19 @@ int cmd_table(int argc, const char* const* argv) {
   for (const auto& r : records)
     if (filter.keeps(r)) chosen.push_back(r);
   if (chosen.empty() && !records.empty()) throw UserError("no record matches the --head-dim/--batch/--heads/--causal/--threads/--isa filters");
-  PresetOutput out = build_preset_tables(preset, chosen);
-  problems.insert(problems.end(), out.problems.begin(), out.problems.end());
+  std::string text;
+  if (preset.empty()) {
+    if (chosen.empty()) throw UserError("no records to tabulate");
+    text = render_tables({plain_records_table(chosen, format == TableFormat::Csv)}, format);
+  } else {
+    PresetOutput out = build_preset_tables(preset, chosen);
+    problems.insert(problems.end(), out.problems.begin(), out.problems.end());
+    text = render_preset(out, format);
+  }
 
   report(problems);
   if (vm["strict"].as<bool>() && !problems.empty())
     throw UserError(std::to_string(problems.size()) + " problem(s) with the case set (see the warnings above); no table written (--strict)");
-  const std::string text = render_tables(out.tables, format);
   if (out_path.empty()) std::fwrite(text.data(), 1, text.size(), stdout);
   else write_file_atomic(out_path, text);
   return 0;

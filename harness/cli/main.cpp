@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "errors.hpp"
+#include "machine_info.hpp"
 #include "printable.hpp"
 
 namespace {
@@ -25,14 +26,45 @@ const Command kCommands[] = {
     {"run", attn::cmd_run, "run one variant on .npy tensors"},
     {"sweep", attn::cmd_sweep, "time and check variants over a grid of shapes (JSONL records, tables)"},
     {"peak", attn::cmd_peak, "measure the FMA peak (GFLOP/s) for a thread count and ISA"},
-    {"table", attn::cmd_table, "lay sweep JSONL out as a paper-style table (presets lra, flash)"},
+    {"table", attn::cmd_table, "sweep JSONL as a table: a row per record, or paper-style (--preset lra, flash, decode)"},
     {"mask", attn::cmd_mask, "write the (query, key) pairs a variant visits as .npy and PNG"},
+    {"compare", attn::cmd_compare, "compare two sweeps case by case: NEW/BASE time, faster/slower/same (exit 1 if slower)"},
+    {"schema", attn::cmd_schema, "the JSONL record fields: type, presence, meaning (--format md|json)"},
 };
 
 void usage() {
   std::FILE* to = stdout;
-  std::fprintf(to, "usage: attnbench COMMAND [options]   (attnbench COMMAND --help for its options)\n\ncommands:\n");
-  for (const auto& c : kCommands) std::fprintf(to, "  %-6s %s\n", c.name, c.summary);
+  std::fprintf(to, "usage: attnbench COMMAND [options]   (attnbench help COMMAND for its options)\n"
+                  "       attnbench --version\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(to, "  %-8s %s\n", c.name, c.summary);
+}
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : kCommands)
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+// `attnbench help COMMAND` is `attnbench COMMAND --help`.
+int help(int argc, char** argv) {
+  if (argc > 3) {
+    std::fprintf(stderr, "attnbench help: error: give one command at most\n");
+    return 2;
+  }
+  if (argc < 3) {
+    usage();
+    return 0;
+  }
+  const Command* c = find_command(argv[2]);
+  if (!c) {
+    std::string names;
+    for (const auto& k : kCommands) names += (names.empty() ? "" : ", ") + std::string(k.name);
+    std::fprintf(stderr, "attnbench help: error: unknown command '%s' (commands: %s)\n", attn::printable(argv[2]).c_str(),
+                 names.c_str());
+    return 2;
+  }
+  const char* args[] = {c->name, "--help", nullptr};
+  return c->run(2, args);
 }
 
 }  // namespace
@@ -46,8 +78,13 @@ int main(int argc, char** argv) {
   // "File too large" and removes its temporary file, instead of the process dying of SIGXFSZ.
   std::signal(SIGXFSZ, SIG_IGN);
   const std::string name = argv[1];
-  if (name == "--help" || name == "-h" || name == "help") {
+  if (name == "--help" || name == "-h") {
     usage();
+    return 0;
+  }
+  if (name == "help") return help(argc, argv);
+  if (name == "--version" || name == "-V") {
+    std::printf("attnbench %s (commit %s)\n", attn::attnbench_version(), attn::machine_info().commit.c_str());
     return 0;
   }
   for (const auto& c : kCommands) {

@@ -16,12 +16,45 @@ struct Column {
   bool left;  // text columns align left, numbers right
 };
 
-// The columns every text format shows, in order.
-const std::vector<Column> kColumns = {
-    {"variant", 30, true}, {"B", 3, false},       {"H", 3, false},      {"N", 6, false},
-    {"D", 4, false},       {"causal", 6, false},  {"threads", 7, false}, {"isa", 6, true},
-    {"median ms", 10, false}, {"GFLOP/s", 8, false}, {"% peak", 6, false}, {"rel_err", 8, false},
-    {"approx_err", 10, false}, {"density", 7, false},
+// Case parameters that get a column only when some case in the run sets them.
+struct Optional {
+  const char* title;
+  int width;
+  std::string (*value)(const SweepCase&);  // "" for the default
+};
+
+const Optional kOptional[] = {
+    {"Hkv", 3, [](const SweepCase& c) { return c.kv_heads != c.heads ? std::to_string(c.kv_heads) : std::string(); }},
+    {"dtype", 5, [](const SweepCase& c) { return c.param("dtype", ""); }},
+    {"pass", 6, [](const SweepCase& c) { return c.param("pass", ""); }},
+    {"inputs", 8, [](const SweepCase& c) { return c.param("inputs", ""); }},
+    {"lens", 12, [](const SweepCase& c) { return c.param("lens", ""); }},
+};
+constexpr std::size_t kOptionalCount = sizeof kOptional / sizeof kOptional[0];
+// The defaults shown in a column that some other case fills.
+const char* const kOptionalDefault[kOptionalCount] = {"", "f32", "fwd", "gaussian", "-"};
+
+// Which optional columns a run shows (plan()); none before it.
+struct Layout {
+  bool shown[kOptionalCount] = {};
+  void plan(const std::vector<SweepCase>& cases) {
+    for (std::size_t i = 0; i < kOptionalCount; ++i) {
+      shown[i] = false;
+      for (const auto& c : cases) shown[i] = shown[i] || !kOptional[i].value(c).empty();
+    }
+  }
+  // In order: variant B H [Hkv] N D causal [dtype pass inputs lens] threads isa, then measurements.
+  std::vector<Column> columns() const {
+    std::vector<Column> v = {{"variant", 30, true}, {"B", 3, false}, {"H", 3, false}};
+    if (shown[0]) v.push_back({kOptional[0].title, kOptional[0].width, false});
+    v.insert(v.end(), {{"N", 6, false}, {"D", 4, false}, {"causal", 6, false}});
+    for (std::size_t i = 1; i < kOptionalCount; ++i)
+      if (shown[i]) v.push_back({kOptional[i].title, kOptional[i].width, true});
+    v.insert(v.end(), {{"threads", 7, false}, {"isa", 6, true}, {"median ms", 10, false}, {"cv", 6, false},
+                       {"GFLOP/s", 8, false}, {"% peak", 6, false}, {"rel_err", 8, false}, {"approx_err", 10, false},
+                       {"density", 7, false}});
+    return v;
+  }
 };
 
 std::string fmt(const char* f, ...) {
@@ -35,40 +68,63 @@ std::string fmt(const char* f, ...) {
 
 std::string num(const std::optional<double>& v, const char* f) { return v ? fmt(f, *v) : "-"; }
 
-std::vector<std::string> cells(const SweepRecord& r) {
+bool noisy(const SweepRecord& r) { return r.status == "ok" && r.cv && *r.cv > kNoisyCv; }
+
+std::string optional_cell(std::size_t i, const SweepCase& c) {
+  const std::string v = kOptional[i].value(c);
+  if (!v.empty()) return printable(v);
+  return i == 0 ? std::to_string(c.heads) : kOptionalDefault[i];
+}
+
+std::vector<std::string> cells(const SweepRecord& r, const Layout& layout) {
   const SweepCase& c = r.c;
   const std::string n = c.seq_q == c.seq_kv ? std::to_string(c.seq_q) : fmt("%dx%d", c.seq_q, c.seq_kv);
-  std::vector<std::string> v = {printable(c.variant), std::to_string(c.batch), std::to_string(c.heads), n,
-                                std::to_string(c.head_dim), c.causal ? "1" : "0", std::to_string(c.threads),
-                                c.isa_label()};
+  std::vector<std::string> v = {printable(c.variant), std::to_string(c.batch), std::to_string(c.heads)};
+  if (layout.shown[0]) v.push_back(optional_cell(0, c));
+  v.insert(v.end(), {n, std::to_string(c.head_dim), c.causal ? "1" : "0"});
+  for (std::size_t i = 1; i < kOptionalCount; ++i)
+    if (layout.shown[i]) v.push_back(optional_cell(i, c));
+  v.insert(v.end(), {std::to_string(c.threads), c.isa_label()});
   if (r.status != "ok") {
     v.push_back("skipped: " + printable(r.reason));
     return v;
   }
-  for (const std::string& s : {num(r.time_ms, "%.3f"), num(r.gflops, "%.1f"), num(r.pct_peak, "%.1f"),
+  const std::string cv = r.cv ? fmt("%.3f", *r.cv) + (noisy(r) ? "*" : "") : "-";
+  for (const std::string& s : {num(r.time_ms, "%.3f"), cv, num(r.gflops, "%.1f"), num(r.pct_peak, "%.1f"),
                                num(r.rel_err, "%.1e"), num(r.approx_err, "%.1e"), num(r.density, "%.3f")})
     v.push_back(s);
   return v;
 }
 
+const char* const kNoisyLegend = "* cv > 0.05: the repetitions varied by more than 5%; treat this time with care";
+
 class TableReporter final : public Reporter {
  public:
   explicit TableReporter(std::FILE* out) : out_(out) {}
+  void plan(const std::vector<SweepCase>& cases) override { layout_.plan(cases); }
   void begin() override {
+    columns_ = layout_.columns();
     std::vector<std::string> titles;
-    for (const auto& col : kColumns) titles.push_back(col.title);
+    for (const auto& col : columns_) titles.push_back(col.title);
     line(titles);
   }
-  void row(const SweepRecord& r) override { line(cells(r)); }
+  void row(const SweepRecord& r) override {
+    line(cells(r, layout_));
+    any_noisy_ = any_noisy_ || noisy(r);
+  }
+  void end() override {
+    if (any_noisy_) std::fprintf(out_, "%s\n", kNoisyLegend);
+    std::fflush(out_);
+  }
 
  private:
   void line(const std::vector<std::string>& v) {
     std::string s;
     for (std::size_t i = 0; i < v.size(); ++i) {
-      const Column& col = kColumns[std::min(i, kColumns.size() - 1)];
+      const Column& col = columns_[std::min(i, columns_.size() - 1)];
       const bool last = i + 1 == v.size();
       if (i) s += "  ";
-      if (last && i + 1 < kColumns.size()) s += v[i];  // a skip reason spans the rest
+      if (last && i + 1 < columns_.size()) s += v[i];  // a skip reason spans the rest
       else s += fmt(col.left ? "%-*s" : "%*s", col.width, v[i].c_str());
     }
     while (!s.empty() && s.back() == ' ') s.pop_back();
@@ -76,22 +132,27 @@ class TableReporter final : public Reporter {
     std::fflush(out_);
   }
   std::FILE* out_;
+  Layout layout_;
+  std::vector<Column> columns_;
+  bool any_noisy_ = false;
 };
 
 class MarkdownReporter final : public Reporter {
  public:
   explicit MarkdownReporter(std::FILE* out) : out_(out) {}
+  void plan(const std::vector<SweepCase>& cases) override { layout_.plan(cases); }
   void begin() override {
     std::string head = "|", rule = "|";
-    for (const auto& col : kColumns) {
+    for (const auto& col : layout_.columns()) {
       head += std::string(" ") + col.title + " |";
       rule += col.left ? " --- |" : " ---: |";
     }
     std::fprintf(out_, "%s\n%s\n", head.c_str(), rule.c_str());
   }
   void row(const SweepRecord& r) override {
+    any_noisy_ = any_noisy_ || noisy(r);
     std::string s = "|";
-    for (const auto& cell : cells(r)) {
+    for (const auto& cell : cells(r, layout_)) {
       s += " ";
       for (char ch : cell) s += ch == '|' ? std::string("\\|") : std::string(1, ch);
       s += " |";
@@ -99,43 +160,35 @@ class MarkdownReporter final : public Reporter {
     std::fprintf(out_, "%s\n", s.c_str());
     std::fflush(out_);
   }
+  void end() override {
+    if (any_noisy_) std::fprintf(out_, "\n_%s_\n", kNoisyLegend);
+    std::fflush(out_);
+  }
 
  private:
   std::FILE* out_;
+  Layout layout_;
+  bool any_noisy_ = false;
 };
 
-// CSV carries the record's main fields by their JSON names, for spreadsheets and pandas.
+// CSV: one header line of schema field names (every field but the machine object), one row per
+// record; numeric columns hold plain numbers or nothing, so pandas.read_csv reads it as is.
 class CsvReporter final : public Reporter {
  public:
   explicit CsvReporter(std::FILE* out) : out_(out) {}
   void begin() override {
-    std::fprintf(out_,
-                 "case_id,status,variant,name,batch,heads,kv_heads,seq_q,seq_kv,head_dim,causal,threads,isa,time_ms,"
-                 "time_ms_min,cv,repetitions,flops,gflops,tokens_per_s,peak_gflops,pct_peak,density,workspace_bytes,"
-                 "max_abs_err,rel_err,approx_err,err_rows,inputs,lens,mass_recall,mass_recall_min,reason\n");
+    std::string header;
+    for (const Field* f : csv_columns()) header += (header.empty() ? "" : ",") + std::string(f->name);
+    std::fprintf(out_, "%s\n", header.c_str());
   }
   void row(const SweepRecord& r) override {
-    const SweepCase& c = r.c;
-    auto q = [](const std::string& s) {
-      std::string out = "\"";
-      for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-      return out + "\"";
-    };
-    auto g = [](const std::optional<double>& v) { return v ? fmt("%.9g", *v) : std::string(); };
-    auto extra = [&r](const char* key) {
-      for (const auto& [k, v] : r.extra)
-        if (k == key) return v;
-      return std::optional<double>();
-    };
-    std::fprintf(out_, "%s,%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%s,%s,%s,%s,%ld,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n",
-                 c.case_id().c_str(), r.status.c_str(), q(c.variant).c_str(), r.name.c_str(), c.batch, c.heads,
-                 c.kv_heads, c.seq_q, c.seq_kv, c.head_dim, c.causal ? 1 : 0, c.threads, c.isa_label(),
-                 g(r.time_ms).c_str(), g(r.time_ms_min).c_str(), g(r.cv).c_str(), r.repetitions, g(r.flops).c_str(),
-                 g(r.gflops).c_str(), g(r.tokens_per_s).c_str(), g(r.peak_gflops).c_str(), g(r.pct_peak).c_str(),
-                 g(r.density).c_str(), g(r.workspace_bytes).c_str(), g(r.max_abs_err).c_str(), g(r.rel_err).c_str(),
-                 g(r.approx_err).c_str(), r.err_rows.c_str(), c.param("inputs", "gaussian").c_str(),
-                 q(c.param("lens", "")).c_str(), g(extra("mass_recall")).c_str(), g(extra("mass_recall_min")).c_str(),
-                 q(r.reason).c_str());
+    std::string line;
+    bool first = true;
+    for (const auto& cell : record_fields(r).csv_cells()) {
+      line += (first ? "" : ",") + cell;
+      first = false;
+    }
+    std::fprintf(out_, "%s\n", line.c_str());
     std::fflush(out_);
   }
 
@@ -171,20 +224,22 @@ std::string latex_escape(const std::string& s) {
 class LatexReporter final : public Reporter {
  public:
   explicit LatexReporter(std::FILE* out) : out_(out) {}
+  void plan(const std::vector<SweepCase>& cases) override { layout_.plan(cases); }
   void begin() override {
+    columns_ = layout_.columns();
     std::string spec, head;
-    for (const auto& col : kColumns) {
+    for (const auto& col : columns_) {
       spec += col.left ? "l" : "r";
       head += std::string(head.empty() ? "" : " & ") + latex_escape(col.title);
     }
     std::fprintf(out_, "\\begin{tabular}{%s}\n\\toprule\n%s \\\\\n\\midrule\n", spec.c_str(), head.c_str());
   }
   void row(const SweepRecord& r) override {
-    const auto v = cells(r);
+    const auto v = cells(r, layout_);
     std::string s;
     for (std::size_t i = 0; i < v.size(); ++i) s += (i ? " & " : "") + latex_escape(v[i]);
-    if (v.size() < kColumns.size())
-      s = s.substr(0, s.rfind(" & ")) + " & \\multicolumn{" + std::to_string(kColumns.size() - v.size() + 1) +
+    if (v.size() < columns_.size())
+      s = s.substr(0, s.rfind(" & ")) + " & \\multicolumn{" + std::to_string(columns_.size() - v.size() + 1) +
           "}{l}{" + latex_escape(v.back()) + "}";
     std::fprintf(out_, "%s \\\\\n", s.c_str());
     std::fflush(out_);
@@ -193,6 +248,8 @@ class LatexReporter final : public Reporter {
 
  private:
   std::FILE* out_;
+  Layout layout_;
+  std::vector<Column> columns_;
 };
 
 }  // namespace

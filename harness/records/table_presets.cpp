@@ -15,21 +15,29 @@ namespace {
 
 const char* kDash = "—";
 
+// Every case parameter but the variant and N: records that differ in any of them (e.g. --inputs
+// local and gaussian) land in different tables, never in one cell as "duplicates".
 struct Setting {
   long batch, heads, kv_heads, head_dim, threads;
   bool causal;
-  std::string isa;
-  auto key() const { return std::tie(batch, heads, kv_heads, head_dim, causal, threads, isa); }
+  std::string isa, dtype, pass, inputs, lens;
+  auto key() const { return std::tie(batch, heads, kv_heads, head_dim, causal, threads, isa, dtype, pass, inputs, lens); }
   bool operator<(const Setting& o) const { return key() < o.key(); }
+  // Defaults of the newer parameters are left out, so titles name only what is special.
   std::string describe() const {
-    return "batch=" + std::to_string(batch) + " heads=" + std::to_string(heads) +
-           " kv_heads=" + std::to_string(kv_heads) + " head_dim=" + std::to_string(head_dim) +
-           " causal=" + std::to_string(causal) + " threads=" + std::to_string(threads) + " isa=" + isa;
+    std::string s = "batch=" + std::to_string(batch) + " heads=" + std::to_string(heads) +
+                    " kv_heads=" + std::to_string(kv_heads) + " head_dim=" + std::to_string(head_dim) +
+                    " causal=" + std::to_string(causal) + " threads=" + std::to_string(threads) + " isa=" + isa;
+    if (dtype != "f32") s += " dtype=" + dtype;
+    if (pass != "fwd") s += " pass=" + pass;
+    if (inputs != "gaussian") s += " inputs=" + inputs;
+    if (!lens.empty()) s += " lens=" + lens;
+    return s;
   }
 };
 
 Setting setting_of(const CaseRecord& r) {
-  return {r.batch, r.heads, r.kv_heads, r.head_dim, r.threads, r.causal, r.isa};
+  return {r.batch, r.heads, r.kv_heads, r.head_dim, r.threads, r.causal, r.isa, r.dtype, r.pass, r.inputs, r.lens};
 }
 
 using Column = std::pair<long, long>;  // (seq_q, seq_kv)
@@ -78,7 +86,10 @@ struct Grid {
 };
 
 std::vector<Grid> group_into_grids(const std::vector<CaseRecord>& records, std::vector<std::string>& problems) {
-  // Sorted settings, variants and columns: merged shards give the same table in any file order.
+  // Sorted settings and columns; rows in the order the variants first appear in the files (the
+  // preset's order for one sweep's output), dense first as the reference row.
+  std::map<std::string, std::size_t> first_seen;
+  for (const auto& r : records) first_seen.emplace(r.variant, first_seen.size());
   std::map<Setting, Grid> grids;
   auto add = [&](const CaseRecord& r, const Setting& s) {
     auto [it, fresh] = grids.try_emplace(s);
@@ -114,8 +125,8 @@ std::vector<Grid> group_into_grids(const std::vector<CaseRecord>& records, std::
   }
   std::vector<Grid> out;
   for (auto& [s, g] : grids) {
-    std::sort(g.variants.begin(), g.variants.end(), [](const std::string& a, const std::string& b) {
-      return std::make_pair(a != "dense", a) < std::make_pair(b != "dense", b);
+    std::sort(g.variants.begin(), g.variants.end(), [&](const std::string& a, const std::string& b) {
+      return std::make_pair(a != "dense", first_seen[a]) < std::make_pair(b != "dense", first_seen[b]);
     });
     std::sort(g.columns.begin(), g.columns.end(),
               [](const Column& a, const Column& b) { return std::tie(a.second, a.first) < std::tie(b.second, b.first); });
@@ -234,6 +245,55 @@ void add_decode_tables(const Grid& g, PresetOutput& out) {
   out.tables.push_back(std::move(bandwidth));
 }
 
+// The flat table's columns: the setting, the cell, then the preset's quantities.
+std::vector<std::string> flat_header(const std::string& preset) {
+  std::vector<std::string> h{"batch", "heads", "kv_heads", "head_dim", "causal", "threads", "isa", "dtype", "pass",
+                             "inputs", "lens", "variant", "seq_q", "seq_kv", "status"};
+  if (preset == "lra") h.insert(h.end(), {"time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense"});
+  else if (preset == "decode") h.insert(h.end(), {"tokens_per_s", "pct_bandwidth"});
+  else h.push_back("time_ms");
+  return h;
+}
+
+// A plain number for CSV, or an empty cell when there is none (or it is not finite).
+std::string flat_number(bool have, double x) {
+  if (!have || !std::isfinite(x)) return "";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10g", x);
+  return buf;
+}
+
+std::string flat_status(const CaseRecord* r) {
+  if (!r) return "missing";
+  if (!r->skipped) return "ok";
+  return skipped_cell(*r) == "OOM" ? "oom" : "skipped";
+}
+
+void add_flat_rows(const Grid& g, const std::string& preset, Table& flat) {
+  const Setting& s = g.setting;
+  for (const auto& v : g.variants)
+    for (const auto& c : g.columns) {
+      const CaseRecord* r = g.at(v, c);
+      const CaseRecord* d = g.at("dense", c);
+      const bool ok = r && !r->skipped, vs_dense = ok && d && !d->skipped;
+      std::vector<std::string> row{std::to_string(s.batch), std::to_string(s.heads), std::to_string(s.kv_heads),
+                                   std::to_string(s.head_dim), s.causal ? "1" : "0", std::to_string(s.threads), s.isa,
+                                   s.dtype, s.pass, s.inputs, s.lens, v, std::to_string(c.first), std::to_string(c.second), flat_status(r)};
+      if (preset == "lra") {
+        row.push_back(flat_number(ok, ok ? r->time_ms : 0));
+        row.push_back(flat_number(vs_dense, vs_dense ? d->time_ms / r->time_ms : 0));
+        row.push_back(flat_number(ok, ok ? r->workspace_bytes : 0));
+        row.push_back(flat_number(vs_dense && d->workspace_bytes > 0, vs_dense ? r->workspace_bytes / d->workspace_bytes : 0));
+      } else if (preset == "decode") {
+        row.push_back(flat_number(ok && r->tokens_per_s >= 0, ok ? r->tokens_per_s : 0));
+        row.push_back(flat_number(ok && r->pct_bandwidth >= 0, ok ? r->pct_bandwidth : 0));
+      } else {
+        row.push_back(flat_number(ok, ok ? r->time_ms : 0));
+      }
+      flat.rows.push_back(std::move(row));
+    }
+}
+
 }  // namespace
 
 std::string seq_label(long n) {
@@ -253,10 +313,12 @@ PresetOutput build_preset_tables(const std::string& preset, const std::vector<Ca
     throw UserError("unknown preset '" + preset + "' (choose lra, flash or decode)");
   if (records.empty()) throw UserError("no records to tabulate");
   PresetOutput out;
+  out.flat.header = flat_header(preset);
   for (const Grid& g : group_into_grids(records, out.problems)) {
     if (preset == "lra") add_lra_tables(g, out);
     else if (preset == "decode") add_decode_tables(g, out);
     else add_flash_table(g, out);
+    add_flat_rows(g, preset, out.flat);
   }
   return out;
 }

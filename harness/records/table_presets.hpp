@@ -3,8 +3,10 @@
 //          speed relative to dense (dense time / variant time) and workspace relative to dense.
 //   flash: FlashAttention (Dao et al. 2022) runtime-vs-N: rows = variants, columns = N,
 //          median ms, "OOM" / "—" for skipped cases.
-// Rows: dense first, then variants in name order; columns by N; tables in setting order.
-// Records are grouped by setting (batch, heads, kv_heads, head_dim, causal, threads, isa);
+// Rows: dense first, then variants in the order they first appear in the records (the preset's
+// order); columns by N; tables in setting order.
+// Records are grouped by setting (batch, heads, kv_heads, head_dim, causal, threads, isa, dtype,
+// pass, inputs, lens);
 // each setting gets its own table so no record is silently mixed with another.
 #pragma once
 #include <string>
@@ -23,6 +25,10 @@ struct Table {
 
 struct PresetOutput {
   std::vector<Table> tables;
+  // The same cells for CSV (and pandas): one header, one row per (setting, variant, Nq, Nk) with
+  // a status (ok, oom, skipped, missing) and the preset's quantities as plain numbers, empty where
+  // the tables print a dash or OOM. No title or notes.
+  Table flat;
   std::vector<std::string> problems;  // cells with no record (the merge must not hide them)
 };
 

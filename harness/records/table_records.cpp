@@ -9,6 +9,9 @@
 
 #include "errors.hpp"
 #include "input_file.hpp"
+#include "record_check.hpp"
+#include "schema.hpp"
+#include "table_presets.hpp"  // seq_label
 
 namespace attn {
 
@@ -55,11 +58,37 @@ bool flag_field(const json::Line& line, const std::string& key) {
   throw UserError(where(line) + ": \"" + key + "\" must be true/false or 0/1");
 }
 
+// The fields a table reads: a name that leaves the schema stops the build.
+constexpr std::string_view kReads[] = {"case_id", "variant", "name", "batch", "heads", "kv_heads", "seq_q", "seq_kv",
+                                       "head_dim", "causal", "threads", "isa", "status", "reason", "time_ms",
+                                       "workspace_bytes", "tokens_per_s", "pct_bandwidth", "dtype", "pass", "inputs", "lens",
+                                       "time_ms_min", "cv", "repetitions", "gflops", "pct_peak", "rel_err"};
+constexpr bool all_in_schema() {
+  for (std::string_view name : kReads)
+    if (schema_index(name) < 0) return false;
+  return true;
+}
+static_assert(all_in_schema(), "table_records.cpp reads a field the record schema lacks");
+
 }  // namespace
+
+std::string shape_label(const CaseRecord& r) {
+  std::string s = "B" + std::to_string(r.batch) + " H" + std::to_string(r.heads);
+  if (r.kv_heads != r.heads) s += " Hkv" + std::to_string(r.kv_heads);
+  s += r.seq_q == r.seq_kv ? " N" + seq_label(r.seq_q) : " Nq" + seq_label(r.seq_q) + " Nk" + seq_label(r.seq_kv);
+  s += " D" + std::to_string(r.head_dim);
+  if (r.causal) s += " causal";
+  if (r.inputs != "gaussian") s += " " + r.inputs;
+  if (!r.lens.empty()) s += " lens=" + r.lens;
+  return s;
+}
 
 CaseRecord case_record_from_json(const json::Line& line) {
   CaseRecord r;
   r.source = where(line);
+  // Types and (from schema version 2) required fields come from the schema; the checks below
+  // add what a table needs of the values, and keep version 1 records readable.
+  check_record(line.value, r.source);
   r.case_id = string_field(line, "case_id");
   r.variant = string_field(line, "variant");
   r.name = line.value.find("name") ? string_field(line, "name") : r.variant.substr(0, r.variant.find(':'));
@@ -72,6 +101,9 @@ CaseRecord case_record_from_json(const json::Line& line) {
   r.causal = flag_field(line, "causal");
   r.threads = count_field(line, "threads");
   r.isa = string_field(line, "isa");
+  for (auto [key, slot] : {std::pair<const char*, std::string*>{"dtype", &r.dtype}, {"pass", &r.pass},
+                           {"inputs", &r.inputs}, {"lens", &r.lens}})
+    if (line.value.find(key)) *slot = string_field(line, key);
   if (const json::Value* status = line.value.find("status")) {
     if (!status->is_string()) throw UserError(r.source + ": \"status\" must be a string");
     r.skipped = status->string != "ok";
@@ -84,8 +116,10 @@ CaseRecord case_record_from_json(const json::Line& line) {
       throw UserError(r.source + ": \"time_ms\" must be a positive normal number (got " + number_text(r.time_ms) + ")");
     r.workspace_bytes = number_field(line, "workspace_bytes");
     for (auto [key, slot] : {std::pair<const char*, double*>{"tokens_per_s", &r.tokens_per_s},
-                             {"pct_bandwidth", &r.pct_bandwidth}})
+                             {"pct_bandwidth", &r.pct_bandwidth}, {"time_ms_min", &r.time_ms_min}, {"cv", &r.cv},
+                             {"gflops", &r.gflops}, {"pct_peak", &r.pct_peak}, {"rel_err", &r.rel_err}})
       if (const json::Value* v = line.value.find(key); v && v->is_number()) *slot = number_field(line, key);
+    if (const json::Value* v = line.value.find("repetitions"); v && v->is_number()) r.repetitions = count_field(line, "repetitions");
   }
   return r;
 }

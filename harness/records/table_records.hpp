@@ -11,6 +11,8 @@ namespace attn {
 struct CaseRecord {
   std::string source;  // "FILE:LINE", for messages
   std::string case_id, variant, name, isa;
+  // Case parameters newer records carry (defaults for older ones): part of a table's setting.
+  std::string dtype = "f32", pass = "fwd", inputs = "gaussian", lens;
   long batch = 0, heads = 0, kv_heads = 0, seq_q = 0, seq_kv = 0, head_dim = 0, threads = 0;
   bool causal = false;
   bool skipped = false;  // "status": "skipped"
@@ -19,7 +21,14 @@ struct CaseRecord {
   double workspace_bytes = 0;
   // Optional in older records (-1: absent).
   double tokens_per_s = -1, pct_bandwidth = -1;
+  // The run's spread and quality, for compare and the plain table (-1 / 0: absent or null).
+  double time_ms_min = -1, cv = -1, gflops = -1, pct_peak = -1, rel_err = -1;
+  long repetitions = 0;
 };
+
+// The shape part of a case, short: "B1 H8 Hkv2 N1k D64 causal" (Nq1 Nk4k when they differ; then
+// inputs and lens when not the default).
+std::string shape_label(const CaseRecord& r);
 
 // Throws UserError "FILE:LINE: ..." if a field a table needs is missing or has the wrong type.
 CaseRecord case_record_from_json(const json::Line& line);

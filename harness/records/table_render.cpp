@@ -1,5 +1,7 @@
 #include "table_render.hpp"
 
+#include <algorithm>
+
 #include "errors.hpp"
 #include "printable.hpp"
 
@@ -73,9 +75,9 @@ std::string render_markdown(const Table& t) {
   return out;
 }
 
+// No title or note lines: '#' comments and a second header break pandas.read_csv.
 std::string render_csv(const Table& t) {
-  std::string out = "# " + t.title + "\n";
-  for (const auto& n : t.notes) out += "# " + n + "\n";
+  std::string out;
   for (const auto* row : {&t.header}) {
     for (std::size_t i = 0; i < row->size(); ++i) out += (i ? "," : "") + csv_cell((*row)[i]);
     out += "\n";
@@ -105,6 +107,35 @@ std::string render_latex(const Table& t) {
   return out + "\\end{table}\n";
 }
 
+// Display width: UTF-8 continuation bytes (the em dash) take no column.
+std::size_t columns(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// First column left-aligned (names), the rest right-aligned (numbers).
+std::string render_text(const Table& t) {
+  std::vector<std::size_t> width(t.header.size(), 0);
+  for (std::size_t i = 0; i < t.header.size(); ++i) width[i] = columns(t.header[i]);
+  for (const auto& row : t.rows)
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) width[i] = std::max(width[i], columns(row[i]));
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      const std::string pad(i < width.size() ? width[i] - std::min(width[i], columns(cells[i])) : 0, ' ');
+      s += (i ? "  " : "") + (i == 0 ? cells[i] + pad : pad + cells[i]);
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s + "\n";
+  };
+  std::string out = t.title.empty() ? "" : t.title + "\n";
+  out += line(t.header);
+  for (const auto& row : t.rows) out += line(row);
+  for (const auto& n : t.notes) out += n + "\n";
+  return out;
+}
+
 }  // namespace
 
 TableFormat parse_table_format(const std::string& name) {
@@ -112,6 +143,10 @@ TableFormat parse_table_format(const std::string& name) {
   if (name == "csv") return TableFormat::Csv;
   if (name == "latex") return TableFormat::Latex;
   throw UserError("--format must be md, csv or latex, got '" + name + "'");
+}
+
+std::string render_preset(const PresetOutput& out, TableFormat format) {
+  return render_tables(format == TableFormat::Csv ? std::vector<Table>{out.flat} : out.tables, format);
 }
 
 std::string render_tables(const std::vector<Table>& tables, TableFormat format) {
@@ -123,6 +158,7 @@ std::string render_tables(const std::vector<Table>& tables, TableFormat format) 
       case TableFormat::Markdown: out += render_markdown(t); break;
       case TableFormat::Csv: out += render_csv(t); break;
       case TableFormat::Latex: out += render_latex(t); break;
+      case TableFormat::Text: out += render_text(t); break;
     }
   }
   return out;

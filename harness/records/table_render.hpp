@@ -7,13 +7,17 @@
 
 namespace attn {
 
-enum class TableFormat { Markdown, Csv, Latex };
+// Text: aligned columns for a terminal (title line, table, notes), not for papers.
+enum class TableFormat { Markdown, Csv, Latex, Text };
 
 // Throws UserError for anything but md, csv or latex.
 TableFormat parse_table_format(const std::string& name);
 // Markdown: "### title", the table, notes as "_..._" lines.
-// CSV: "# title" and "# note" comment lines, then RFC 4180 rows; tables separated by a blank line.
+// CSV: the header and the rows (RFC 4180), nothing else: give it one table (PresetOutput::flat)
+// so that the file has one header line.
 // LaTeX: one table environment per table, caption = title, notes as a footnotesize line.
 std::string render_tables(const std::vector<Table>& tables, TableFormat format);
+// What `attnbench table` prints: the tables, or for CSV the flat table.
+std::string render_preset(const PresetOutput& out, TableFormat format);
 
 }  // namespace attn

@@ -1,5 +1,6 @@
 // Accuracy of one case, measured once and outside the timing: against the variant's own
-// float64 reference (max_abs_err, rel_err) and against exact dense attention (approx_err).
+// float64 reference (max_abs_err, rel_err, cos_sim, rel_l1, rmse) and against exact dense
+// attention (approx_err), all on the same rows.
 #pragma once
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@ namespace attn {
 struct Accuracy {
   // Empty (null in JSON) when undefined: NaN/Inf in the output, or an all-zero reference.
   std::optional<double> max_abs_err, rel_err, approx_err;
+  std::optional<double> cos_sim, rel_l1, rmse;
   std::string rows;                           // "all" or "sample:K"
   std::string note;                           // why a value is missing, if one is
 };

@@ -35,10 +35,21 @@ void generate_inputs(const std::string& kind, std::uint64_t seed, CaseInputs& in
     fill_local_inputs(p, seed, in.q.data(), in.k.data(), in.v.data());
     return;
   }
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (auto* t : {&in.q, &in.k, &in.v})
-    for (float& x : *t) x = normal(rng);
+  // Chunks of 2^20 values, each from its own seed: the same values on any thread count, drawn in
+  // parallel (a decode case's KV cache holds billions of them).
+  constexpr std::size_t kChunk = std::size_t(1) << 20;
+  std::vector<float>* tensors[] = {&in.q, &in.k, &in.v};
+  for (std::uint64_t t = 0; t < 3; ++t) {
+    std::vector<float>& x = *tensors[t];
+    const long chunks = static_cast<long>((x.size() + kChunk - 1) / kChunk);
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < chunks; ++c) {
+      std::mt19937_64 rng(seed ^ (0x9E3779B97F4A7C15ULL * (t * 0x100000000ULL + static_cast<std::uint64_t>(c) + 1)));
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      const std::size_t end = std::min(x.size(), (c + 1) * kChunk);
+      for (std::size_t i = c * kChunk; i < end; ++i) x[i] = normal(rng);
+    }
+  }
 }
 
 namespace {

@@ -6,7 +6,7 @@
 #include <ctime>
 #include <fstream>
 
-#include "blas_library.hpp"
+#include "attnbench/attnbench.hpp"  // blas_description
 #include "record.hpp"
 
 #ifndef ATTNBENCH_COMPILER
@@ -22,7 +22,13 @@
 #define ATTNBENCH_BUILD_COMMIT "unknown"
 #endif
 
+#ifndef ATTNBENCH_VERSION
+#define ATTNBENCH_VERSION "unknown"
+#endif
+
 namespace attn {
+
+const char* attnbench_version() { return ATTNBENCH_VERSION; }
 
 namespace {
 std::string cpu_model() {
@@ -83,6 +89,16 @@ const MachineInfo& machine_info() {
     m.commit = source_commit();
     m.date = utc_now();
     m.blas = blas_description();
+    m.mhz = cpu_mhz();
+    m.caches = cpu_caches();
+    m.load_avg = load_average();
+    m.omp_proc_bind = env_or_empty("OMP_PROC_BIND");
+    m.omp_places = env_or_empty("OMP_PLACES");
+    m.affinity = affinity_list();
+    m.affinity_cpus = affinity_count();
+    m.xsimd_version = xsimd_version();
+    m.benchmark_version = benchmark_version();
+    m.openblas_config = openblas_config();  // after blas_description() loaded it
     return m;
   }();
   return info;
@@ -92,6 +108,26 @@ std::string machine_json(const MachineInfo& m) {
   JsonObject o;
   o.add("cpu", m.cpu).add("cores", static_cast<long>(m.cores)).add("compiler", m.compiler).add("flags", m.flags);
   o.add("commit", m.commit).add("date", m.date).add("blas", m.blas);
+  o.add("mhz", m.mhz);
+  std::string caches = "[";
+  for (const auto& c : m.caches) {
+    JsonObject e;
+    e.add("level", static_cast<long>(c.level)).add("type", c.type).add("size_bytes", c.size_bytes);
+    e.add("shared_by", static_cast<long>(c.shared_by));
+    caches += (caches.size() > 1 ? "," : "") + e.str();
+  }
+  o.add_raw("caches", caches + "]");
+  std::string load = "[";
+  for (double x : m.load_avg) load += (load.size() > 1 ? "," : "") + json_number(x);
+  o.add_raw("load_avg", load + "]");
+  JsonObject pinning;
+  pinning.add("omp_proc_bind", m.omp_proc_bind).add("omp_places", m.omp_places).add("affinity", m.affinity);
+  pinning.add("affinity_cpus", static_cast<long>(m.affinity_cpus));
+  o.add_raw("pinning", pinning.str());
+  JsonObject versions;
+  versions.add("attnbench", attnbench_version()).add("xsimd", m.xsimd_version).add("benchmark", m.benchmark_version);
+  versions.add("openblas", m.openblas_config);
+  o.add_raw("versions", versions.str());
   return o.str();
 }
 

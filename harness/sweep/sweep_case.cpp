@@ -13,6 +13,7 @@
 #include "machine_info.hpp"
 #include "mass_recall.hpp"
 #include "memory.hpp"
+#include "precision.hpp"
 #include "timing.hpp"
 #include "variant.hpp"
 #include "workspace_fit.hpp"
@@ -130,7 +131,6 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   if (!fit.fits)
     return skipped(r, "needs " + std::string(fit.exact ? "" : "at least ") + gib_text(fit.need) + ", limit " +
                           gib_text(limit));
-  const double workspace = static_cast<double>(variant->workspace_bytes(p, c.isa));
   const std::vector<long> rows = accuracy_rows(p);
 
   const double flops = variant->flops(p) * pass_factor(p.pass);
@@ -153,6 +153,12 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   std::vector<float> out(p.q_elems());
   const Tensors t = in.tensors();
   check_input_range(*variant, p, t);
+  // What a model holds in the case's precision is converted before timing (SPEC).
+  const auto convert_start = std::chrono::steady_clock::now();
+  const StoredInputs stored = store_inputs(p, t);
+  const double convert_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - convert_start).count();
+  const Tensors run_in = stored.tensors();
   // Plan once, outside the timed region; the timed call is run() alone.
   const auto plan_start = std::chrono::steady_clock::now();
   const std::unique_ptr<Plan> plan = variant->plan(p, c.isa);
@@ -165,21 +171,21 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
     bb = std::make_unique<BackwardBuffers>(p, input_seed(p, kind));
   }
   // bwd: the forward runs once here, outside the timing, for O and the log-sum-exp.
-  plan->run(t, {out.data(), backward ? bb->lse.data() : nullptr});
+  plan->run(run_in, {out.data(), backward ? bb->lse.data() : nullptr});
   const Accuracy acc = measure_accuracy(*variant, p, t, out.data());
   const MassRecall recall = measure_mass_recall(*variant, p, t, rows);
   BackwardAccuracy bacc;
   if (backward) {
-    plan->run_backward(t, out.data(), bb->lse.data(), bb->dout.data(), bb->grads());
+    plan->run_backward(run_in, out.data(), bb->lse.data(), bb->dout.data(), bb->grads());
     bacc = measure_backward_accuracy(*variant, p, t, bb->dout.data(), bb->grads());
   }
 
   const double peak = state.peaks.get(c.threads, c.isa);
-  std::function<void()> timed = [&] { plan->run(t, {out.data(), nullptr}); };
+  std::function<void()> timed = [&] { plan->run(run_in, {out.data(), nullptr}); };
   if (p.pass == Pass::bwd)
-    timed = [&] { plan->run_backward(t, out.data(), bb->lse.data(), bb->dout.data(), bb->grads()); };
+    timed = [&] { plan->run_backward(run_in, out.data(), bb->lse.data(), bb->dout.data(), bb->grads()); };
   if (p.pass == Pass::fwdbwd)
-    timed = [&] { plan->run_forward_backward(t, {out.data(), bb->lse.data()}, bb->dout.data(), bb->grads()); };
+    timed = [&] { plan->run_forward_backward(run_in, {out.data(), bb->lse.data()}, bb->dout.data(), bb->grads()); };
   const Timing timing = time_case(c.canonical(), timed, c.threads, opt.timing);
   const double seconds = timing.median_ms * 1e-3;
   state.last_in_family[family] = {flops, seconds};
@@ -202,20 +208,23 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   r.max_abs_err = acc.max_abs_err;
   r.rel_err = acc.rel_err;
   r.approx_err = acc.approx_err;
+  r.cos_sim = acc.cos_sim;
+  r.rel_l1 = acc.rel_l1;
+  r.rmse = acc.rmse;
   r.err_rows = acc.rows;
   r.note = acc.note;
   if (backward) add_backward_accuracy(r, bacc, p.pass);
-  r.extra.push_back({"mass_recall", recall.mean});
-  r.extra.push_back({"mass_recall_min", recall.min});
-  if (p.has_lens()) r.extra.push_back({"tokens", real_tokens(p)});
+  r.mass_recall = recall.mean;
+  r.mass_recall_min = recall.min;
+  if (p.has_lens()) r.tokens = real_tokens(p);
   // Bytes: the least the computation must move (SPEC); the rate against the measured read bandwidth.
   const double bytes = least_bytes(p);
   const double bandwidth = state.peaks.bandwidth(c.threads);
-  r.extra.push_back({"bytes", bytes});
-  r.extra.push_back({"gbytes_per_s", seconds > 0 ? std::optional<double>(bytes / seconds * 1e-9) : std::nullopt});
-  r.extra.push_back({"bandwidth_gbs", bandwidth});
-  r.extra.push_back({"pct_bandwidth", seconds > 0 && bandwidth > 0 ? std::optional<double>(100.0 * bytes / seconds * 1e-9 / bandwidth)
-                                                                    : std::nullopt});
+  r.convert_ms = convert_ms;
+  r.bytes = bytes;
+  r.bandwidth_gbs = bandwidth;
+  if (seconds > 0) r.gbytes_per_s = bytes / seconds * 1e-9;
+  if (r.gbytes_per_s && bandwidth > 0) r.pct_bandwidth = 100.0 * *r.gbytes_per_s / bandwidth;
   return r;
 }
 

@@ -7,18 +7,23 @@
 #include "errors.hpp"
 #include "input_file.hpp"
 #include "jsonl_reader.hpp"
+#include "schema.hpp"
 
 namespace attn {
 
 namespace {
+// Names from the record schema (constexpr: a name it lacks would not compile).
+constexpr std::string_view kCaseIdName = schema_field("case_id").name, kStatusName = schema_field("status").name;
+const std::string kCaseId(kCaseIdName), kStatus(kStatusName);
+
 // The record's case_id if it is a whole JSON object with status "ok"; "" if it is whole but
 // not finished (skipped). Throws UserError if it is not one JSON object.
 std::string finished_id(const std::string& line) {
   if (line.size() > kMaxJsonlLineBytes) throw UserError("line over the cap");
   const json::Value record = json::parse(line);
   if (record.kind != json::Value::Kind::Object) throw UserError("not an object");
-  const json::Value* status = record.find("status");
-  const json::Value* id = record.find("case_id");
+  const json::Value* status = record.find(kStatus);
+  const json::Value* id = record.find(kCaseId);
   if (!status || !status->is_string() || status->string != "ok" || !id || !id->is_string()) return "";
   return id->string;
 }

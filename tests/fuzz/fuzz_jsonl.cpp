@@ -1,5 +1,5 @@
-// libFuzzer target: the JSON / JSON-lines reader (table input) and the --resume scanner on
-// arbitrary bytes. The reader must parse or throw attn::UserError; the scanner never throws
+// libFuzzer target: the JSON / JSON-lines reader (table input), the schema check of each record,
+// and the --resume scanner on arbitrary bytes. The reader must parse or throw attn::UserError; the scanner never throws
 // (bad lines are counted, not fatal). Anything else (another exception, a sanitizer report, a
 // hang, a stack overflow on deep nesting) is a bug.
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "errors.hpp"
 #include "jsonl_reader.hpp"
 #include "sweep_resume.hpp"
+#include "table_records.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -19,8 +20,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     std::string partial;
-    for (const auto& line : attn::json::parse_jsonl(text, "fuzz", &partial))
+    for (const auto& line : attn::json::parse_jsonl(text, "fuzz", &partial)) {
       if (line.value.kind != attn::json::Value::Kind::Object || line.line < 1) __builtin_trap();
+      try {
+        (void)attn::case_record_from_json(line);
+      } catch (const attn::UserError&) {
+      }
+    }
   } catch (const attn::UserError&) {
   }
   const attn::FinishedCases done = attn::scan_finished_cases(text);
