@@ -104,6 +104,7 @@ const UkernelLists& ukernels() {
       all.pv.insert(all.pv.end(), u.pv.begin(), u.pv.end());
       all.exp2.insert(all.exp2.end(), u.exp2.begin(), u.exp2.end());
       all.transpose.insert(all.transpose.end(), u.transpose.begin(), u.transpose.end());
+      all.tn.insert(all.tn.end(), u.tn.begin(), u.tn.end());
     }
     return all;
   }();

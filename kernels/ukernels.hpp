@@ -46,11 +46,22 @@ struct TransposeUkernel {
   void (*fn)(const float* src, long ld_src, float* dst, long ld_dst);
 };
 
+// C[r][c] += sum_{i < n} A[i][r] B[i][c] for R rows and C vectors of W: A^T B with A read in
+// place (row stride kTileK), the backward's dV += P^T dO and dK += dS^T Q. B and C have row
+// stride ld (C aligned).
+struct TnUkernel {
+  std::string name;  // e.g. "f32-tn-6x4v-avx512"
+  Isa isa;
+  int R, C, W;
+  void (*fn)(const float* a, int n, const float* b, int ld, float* c);
+};
+
 struct UkernelLists {
   std::vector<QkUkernel> qk;
   std::vector<PvUkernel> pv;
   std::vector<Exp2Ukernel> exp2;
   std::vector<TransposeUkernel> transpose;
+  std::vector<TnUkernel> tn;
 };
 
 // Every micro-kernel of every ISA this CPU runs, widest ISA first.

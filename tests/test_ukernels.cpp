@@ -29,6 +29,7 @@ TEST_CASE("the micro-kernel lists name one entry per ISA this CPU runs") {
   CHECK(ukernels().pv.size() == isas);
   CHECK(ukernels().exp2.size() == isas);
   CHECK(ukernels().transpose.size() == isas);
+  CHECK(ukernels().tn.size() == isas);
   CHECK(ukernels().qk.front().name.rfind("f32-qk-", 0) == 0);
 }
 
@@ -126,4 +127,37 @@ TEST_CASE("transpose micro-kernels: W x W blocks with strides") {
       for (int j = 0; j < uk.W; ++j) wrong += dst[j * ld_dst + i] != src[i * ld_src + j];
     CHECK(wrong == 0);
   }
+}
+
+TEST_CASE("tn micro-kernels (the backward's P^T dO, dS^T Q): R columns of A x C vectors, any row count") {
+  for (const TnUkernel& uk : ukernels().tn)
+    for (int n : {1, 37, 64}) {
+      CAPTURE(uk.name);
+      CAPTURE(n);
+      const int ld = uk.C * uk.W + uk.W;  // one vector more than the kernel writes
+      const auto a = gaussian(static_cast<std::size_t>(kTileQ) * kTileK, 6);
+      const auto b = gaussian(static_cast<std::size_t>(n) * ld, 7);
+      const auto c0 = gaussian(static_cast<std::size_t>(uk.R) * ld, 8);
+      AlignedBuffer c(c0.size());
+      for (std::size_t i = 0; i < c0.size(); ++i) c[i] = c0[i];
+      uk.fn(a.data(), n, b.data(), ld, c.data());
+      double worst = 0;
+      for (int r = 0; r < uk.R; ++r)
+        for (int col = 0; col < ld; ++col) {
+          const float got = c[static_cast<std::size_t>(r) * ld + col];
+          if (col >= uk.C * uk.W) {  // outside the kernel's columns: untouched
+            worst = std::max(worst, got == c0[static_cast<std::size_t>(r) * ld + col] ? 0.0 : 2.0);
+            continue;
+          }
+          double ref = c0[static_cast<std::size_t>(r) * ld + col], mag = std::abs(ref);
+          for (int i = 0; i < n; ++i) {
+            const double t = static_cast<double>(a[static_cast<std::size_t>(i) * kTileK + r]) * b[static_cast<std::size_t>(i) * ld + col];
+            ref += t;
+            mag += std::abs(t);
+          }
+          // n + 1 float32 additions: |error| <= (n + 1) u sum|terms|.
+          worst = std::max(worst, std::abs(got - ref) / ((n + 1) * 0x1p-24 * mag + 1e-30));
+        }
+      CHECK(worst <= 1.0);
+    }
 }

@@ -47,6 +47,7 @@ void pv_entry(const float* p, int jb, int je, const float* v, int Dp, float* o, 
 void exp2_entry(const float* x, float* y, int n) {
   for (int i = 0; i < n; i += Blk::W) simd::vexp2_softmax(V::load_unaligned(x + i)).store_unaligned(y + i);
 }
+void tn_entry(const float* a, int n, const float* b, int ld, float* c) { tn_block<V, Blk::R, Blk::CV>(a, n, b, ld, c, ld); }
 void transpose_entry(const float* src, long ld_src, float* dst, long ld_dst) {
   V x[Blk::W];
   for (int i = 0; i < Blk::W; ++i) x[i] = V::load_unaligned(src + i * ld_src);
@@ -62,6 +63,7 @@ UkernelLists ukernel_lists() {
   u.pv.push_back({"f32-pv-" + rc + std::to_string(Blk::CV) + "v-" + isa, ATTN_ISA, Blk::R, Blk::CV, Blk::W, &pv_entry});
   u.exp2.push_back({"f32-exp2-softmax-" + isa, ATTN_ISA, Blk::W, &exp2_entry});
   u.transpose.push_back({"f32-transpose-" + w + "x" + w + "-" + isa, ATTN_ISA, Blk::W, &transpose_entry});
+  u.tn.push_back({"f32-tn-" + rc + std::to_string(Blk::CV) + "v-" + isa, ATTN_ISA, Blk::R, Blk::CV, Blk::W, &tn_entry});
   return u;
 }
 }  // namespace
