@@ -16,7 +16,29 @@ float round_to_bf16(float x) {
   return out;
 }
 
-float round_to_f16(float x) { return static_cast<float>(static_cast<_Float16>(x)); }
+// By bits, not through _Float16 (clang 14, the fuzz build's compiler, has no x86 _Float16).
+float round_to_f16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  const uint32_t sign = bits & 0x80000000u;
+  const float a = std::abs(x);
+  float r;
+  if (!(a < 65520.0f)) {
+    r = a >= 65520.0f ? INFINITY : a;  // past the largest half (65504) and its rounding range; NaN stays
+  } else if (a < 0x1p-14f) {
+    r = std::nearbyint(a * 0x1p24f) * 0x1p-24f;  // subnormal halves: steps of 2^-24, ties to even
+  } else {
+    uint32_t m;
+    std::memcpy(&m, &a, 4);
+    m = (m + 0x0FFFu + ((m >> 13) & 1u)) & ~0x1FFFu;  // 10 mantissa bits, ties to even
+    std::memcpy(&r, &m, 4);
+  }
+  uint32_t out;
+  std::memcpy(&out, &r, 4);
+  out |= sign;
+  std::memcpy(&r, &out, 4);
+  return r;
+}
 
 namespace {
 // x[i] = round(x[i] / s) * s over n values, s = max|x| / 127 (all zeros stay zeros).
