@@ -36,8 +36,6 @@ constexpr Precision kPrecisions[] = {
 
 // The backward: float32 only.
 bool f32_backward(const Problem& p) { return p.dtype == DType::f32 && p.pass != Pass::fwd; }
-// Causal linear attention has no backward yet (its prefix state would need a reverse scan).
-bool f32_linear_backward(const Problem& p) { return f32_backward(p) && !p.causal; }
 }  // namespace
 
 // Built on first use from the ISA tables of the CPUs that can run them (kernel_table refuses
@@ -86,7 +84,7 @@ const std::vector<LinearBackwardImpl>& linear_backward_impls() {
     for (Isa isa : kIsaOrder) {
       if (!cpu_supports(isa)) continue;
       const KernelTable& t = kernel_table(isa);
-      out.push_back({std::string("f32-linear-bwd-") + isa_name(isa), isa, &f32_linear_backward, t.linear_backward,
+      out.push_back({std::string("f32-linear-bwd-") + isa_name(isa), isa, &f32_backward, t.linear_backward,
                      t.linear_backward_workspace});
     }
     return out;

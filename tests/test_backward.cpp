@@ -81,6 +81,7 @@ TEST_CASE("backward reference: float64 gradients agree with finite differences o
       {"dense", 2, 2, 1, 4, 4, 2, false, {4, 2}},        // lengths: padding rows and keys get 0
       {"linear", 1, 2, 1, 5, 7, 3, false, {}},           // linear attention, elu1 and relu maps
       {"linear:map=relu", 2, 2, 2, 6, 6, 4, false, {6, 3}},
+      {"linear", 2, 2, 1, 7, 7, 3, true, {7, 4}},        // causal: prefix states, suffix gradients
   };
   for (const Case& c : cases) {
     CAPTURE(std::string(c.spec));
@@ -240,17 +241,18 @@ TEST_CASE("naive and dense_blas backward: odd shapes against float64 gradients")
   }
 }
 
-TEST_CASE("linear backward: every implementation, odd shapes, against float64 gradients; causal and favor skip") {
-  for (const Shape& s : kShapes) {
-    if (s.causal) continue;
-    auto in = test::make_inputs(s.B, s.H, s.Hkv, s.Nq, s.Nk, s.D, false, 51);
+TEST_CASE("linear backward: every implementation, odd shapes, causal or not, against float64 gradients; favor skips") {
+  for (Shape s : kShapes) {
+    if (s.causal && s.Nq != s.Nk) s.causal = false;  // causal linear attention needs Nq == Nk
+    auto in = test::make_inputs(s.B, s.H, s.Hkv, s.Nq, s.Nk, s.D, s.causal, 51);
     in.p.lens = s.lens;
     in.p.pass = Pass::bwd;
     const auto dout = gaussian(in.p.q_elems(), 52);
-    // With one key O_i = v_1 up to eps, so dQ and dK are O(eps) differences of O(1) terms; with
-    // a few keys relu features can all be 0 and the denominator is eps (gradients 1e6 dO). Both
-    // are conditioning float32 cannot follow, the forward included.
-    if (s.Nk < 16) continue;
+    // With one key O_i = v_1 up to eps, and with D = M = 1 O_i = S / z up to eps whatever q_i,
+    // so dQ (and dK) are O(eps) differences of O(1) terms; with a few keys relu features can all
+    // be 0 and the denominator is eps (gradients 1e6 dO). All are conditioning float32 cannot
+    // follow, the forward included.
+    if (s.Nk < 16 || s.D == 1) continue;
     for (const char* spec : {"linear", "linear:map=relu"}) {
       const auto variant = make_variant(spec);
       REQUIRE(variant->unsupported_reason(in.p).empty());
@@ -259,7 +261,8 @@ TEST_CASE("linear backward: every implementation, odd shapes, against float64 gr
       for (Isa isa : supported_isas()) {
         CAPTURE(std::string(spec));
         CAPTURE(isa_name(isa));
-        INFO("B=", s.B, " H=", s.H, " Hkv=", s.Hkv, " Nq=", s.Nq, " Nk=", s.Nk, " D=", s.D, " lens=", s.lens.size());
+        INFO("B=", s.B, " H=", s.H, " Hkv=", s.Hkv, " Nq=", s.Nq, " Nk=", s.Nk, " D=", s.D, " causal=", s.causal,
+             " lens=", s.lens.size());
         auto plan = variant->plan(in.p, isa);
         CHECK(plan->impl() == std::string("f32-linear-bwd-") + isa_name(isa));
         Grads32 got(in.p);
@@ -274,8 +277,7 @@ TEST_CASE("linear backward: every implementation, odd shapes, against float64 gr
   }
   Problem p;
   p.Nq = p.Nk = 8, p.D = 4, p.pass = Pass::bwd, p.causal = true;
-  CHECK(make_variant("linear")->unsupported_reason(p).find("causal") != std::string::npos);
-  p.causal = false;
+  CHECK(make_variant("linear")->unsupported_reason(p).empty());
   CHECK(make_variant("linear:map=favor")->unsupported_reason(p).find("favor") != std::string::npos);
   CHECK(make_variant("linear")->unsupported_reason(p).empty());
 }
@@ -327,7 +329,7 @@ TEST_CASE("run --grad-out --dq --dk --dv writes the float64-checked gradients in
             test::temp_path("bwd_dq.npy"), "O's shape");
   const std::string self = " --q " + test::temp_path("bwd_q.npy") + " --k " + test::temp_path("bwd_q.npy") + " --v " +
                            test::temp_path("bwd_q.npy") + " --out " + test::temp_path("bwd_o.npy");
-  fails("run --variant linear --causal" + self + grads, "not implemented");
+  fails("run --variant linear:map=favor" + self + grads, "not implemented");
   fails("run --variant dense" + io + " --grad-out " + test::temp_path("bwd_do.npy") + " --dq " +
             test::temp_path("bwd_q.npy"), "bwd_q.npy");
 }
@@ -335,21 +337,22 @@ TEST_CASE("run --grad-out --dq --dk --dv writes the float64-checked gradients in
 TEST_CASE("sweep --pass bwd,fwdbwd: records carry rel_err_dq/dk/dv, 2.5x and 3.5x the forward's flops") {
   const std::string out = test::temp_path("bwd_sweep.jsonl");
   std::remove(out.c_str());
-  const auto r = test::run_attnbench("sweep --variant dense --variant dense_blas --variant linear --seq 100 --head-dim 24 "
+  const auto r = test::run_attnbench("sweep --variant dense --variant dense_blas --variant linear --variant linear:map=favor "
+                                     "--seq 100 --head-dim 24 "
                                      "--heads 4 --kv-heads 2 --causal both --threads 1 --pass fwd,bwd,fwdbwd --out " +
                                      out + test::kFastTiming);
   REQUIRE(r.exit_code == 0);
   const auto lines = test::read_lines(out);
-  REQUIRE(lines.size() == 18);
+  REQUIRE(lines.size() == 24);
   std::map<std::string, double> fwd_flops;
   int backward_ok = 0, skipped = 0;
   for (const std::string& line : lines) {
     const std::string pass = test::raw_field(line, "pass");
     const std::string key = test::raw_field(line, "variant") + test::raw_field(line, "causal");
     if (test::raw_field(line, "status") == "skipped") {
-      // Causal linear attention has no backward: it says so.
+      // favor has no backward: it says so.
       ++skipped;
-      CHECK(test::raw_field(line, "reason").find("causal") != std::string::npos);
+      CHECK(test::raw_field(line, "reason").find("favor") != std::string::npos);
       continue;
     }
     if (pass == "fwd") {
@@ -370,8 +373,8 @@ TEST_CASE("sweep --pass bwd,fwdbwd: records carry rel_err_dq/dk/dv, 2.5x and 3.5
     CHECK(test::raw_field(line, "grad_groups") == "all");
     if (pass == "bwd") CHECK(test::raw_field(line, "impl").find("bwd") != std::string::npos);
   }
-  CHECK(skipped == 2);
-  CHECK(backward_ok == 10);
+  CHECK(skipped == 4);
+  CHECK(backward_ok == 12);
 }
 
 TEST_CASE("flash backward: 1, 2 and 3 threads (dQ copies summed, dK/dV tasks spread) and pass fwdbwd") {

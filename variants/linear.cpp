@@ -70,7 +70,7 @@ const LinearBackwardImpl* linear_backward_impl(const Problem& p, Isa max_isa) {
   const LinearBackwardImpl* impl = select_impl(linear_backward_impls(), p, max_isa);
   if (!impl)
     throw UserError(std::string("no linear attention backward supports ") + dtype_name(p.dtype) + " " +
-                    pass_name(p.pass) + (p.causal ? " causal" : "") + " up to " + isa_name(max_isa));
+                    pass_name(p.pass) + " up to " + isa_name(max_isa));
   return impl;
 }
 
@@ -80,7 +80,7 @@ class Linear final : public Variant {
 
   bool exact() const override { return false; }
   // bf16: the inputs are rounded (store_inputs); the feature sums stay float32. The backward:
-  // float32, non-causal elu1 and relu (see shape_reason).
+  // float32, elu1 and relu (see shape_reason).
   bool implemented(DType d, Pass pass) const override {
     return pass == Pass::fwd ? d == DType::f32 || d == DType::bf16 : d == DType::f32;
   }
@@ -89,9 +89,6 @@ class Linear final : public Variant {
     if (p.causal && p.Nq != p.Nk)
       return "causal linear attention needs Nq == Nk (got Nq=" + std::to_string(p.Nq) + ", Nk=" +
              std::to_string(p.Nk) + ")";
-    if (p.pass != Pass::fwd && p.causal)
-      return "the backward of causal linear attention is not implemented (its running state needs a reverse "
-             "chunked scan): non-causal only";
     if (p.pass != Pass::fwd && map_ == FeatureMap::favor)
       return "the backward of map=favor is not implemented (random-feature gradients): elu1 and relu only";
     return "";
@@ -283,10 +280,11 @@ void Linear::reference(const Problem& p, const Tensors& t, const std::vector<lon
 
 // The gradients of sum(O * dO) in float64 for the elementwise maps (see
 // kernels/linear_backward.hpp for the formulas), written per (batch, kv head) group with plain
-// loops over its query heads.
+// loops over its query heads: rows in order (causal: the state grows with them), then keys in
+// reverse (causal: dS and dz sum the rows at or after the key; non-causal: every row).
 void Linear::reference_backward(const Problem& p, const Tensors& t, const float* dout, const std::vector<long>& groups_in,
                                 const GradientsF64& out) const {
-  if (p.causal || map_ == FeatureMap::favor) throw UserError(spec() + ": " + shape_reason(p));
+  if (map_ == FeatureMap::favor) throw UserError(spec() + ": " + shape_reason(p));
   const int D = p.D, M = feature_dim(p), group = p.H / p.Hkv;
   std::vector<long> groups = groups_in;
   if (groups.empty())
@@ -301,12 +299,10 @@ void Linear::reference_backward(const Problem& p, const Tensors& t, const float*
     const float* k = t.k + kvh * p.Nk * D;
     const float* v = t.v + kvh * p.Nk * D;
     const auto phik = features(p, none, k, nk, true);
-    std::vector<double> S(static_cast<std::size_t>(M) * D, 0.0), z(M, 0.0), dS(S.size(), 0.0), dz(M, 0.0);
-    for (long j = 0; j < nk; ++j)
-      for (int m = 0; m < M; ++m) {
-        z[m] += phik[j * M + m];
-        for (int d = 0; d < D; ++d) S[m * D + d] += phik[j * M + m] * v[j * D + d];
-      }
+    double* dk = out.dk + gi * p.Nk * D;
+    double* dv = out.dv + gi * p.Nk * D;
+    std::fill(dk, dk + static_cast<long>(p.Nk) * D, 0.0);
+    std::fill(dv, dv + static_cast<long>(p.Nk) * D, 0.0);
     for (int hh = 0; hh < group; ++hh) {
       const long bh = static_cast<long>(b) * p.H + (kvh % p.Hkv) * group + hh;
       const float* q = t.q + bh * p.Nq * D;
@@ -314,7 +310,19 @@ void Linear::reference_backward(const Problem& p, const Tensors& t, const float*
       double* dq = out.dq + (gi * group + hh) * p.Nq * D;
       std::fill(dq, dq + static_cast<long>(p.Nq) * D, 0.0);
       const auto phiq = features(p, none, q, nq, false);
+      std::vector<double> S(static_cast<std::size_t>(M) * D, 0.0), z(M, 0.0);
+      std::vector<double> G(static_cast<std::size_t>(nq) * D), c(nq);
+      long added = 0;  // keys in S and z
+      auto add_keys_until = [&](long end) {
+        for (; added < end; ++added)
+          for (int m = 0; m < M; ++m) {
+            z[m] += phik[added * M + m];
+            for (int d = 0; d < D; ++d) S[m * D + d] += phik[added * M + m] * v[added * D + d];
+          }
+      };
+      if (!p.causal) add_keys_until(nk);
       for (long i = 0; i < nq; ++i) {
+        if (p.causal) add_keys_until(std::min(i + 1, nk));
         double den = kEps, dot_o = 0;
         std::vector<double> num(D, 0.0);
         for (int m = 0; m < M; ++m) {
@@ -322,31 +330,39 @@ void Linear::reference_backward(const Problem& p, const Tensors& t, const float*
           for (int d = 0; d < D; ++d) num[d] += phiq[i * M + m] * S[m * D + d];
         }
         for (int d = 0; d < D; ++d) dot_o += go[i * D + d] * num[d] / den;
-        const double c = -dot_o / den;
+        c[i] = -dot_o / den;
+        for (int d = 0; d < D; ++d) G[i * D + d] = go[i * D + d] / den;
         for (int m = 0; m < M; ++m) {
-          double dphi = c * z[m];
-          for (int d = 0; d < D; ++d) {
-            dphi += S[m * D + d] * go[i * D + d] / den;
-            dS[m * D + d] += phiq[i * M + m] * go[i * D + d] / den;
-          }
-          dz[m] += c * phiq[i * M + m];
+          double dphi = c[i] * z[m];
+          for (int d = 0; d < D; ++d) dphi += S[m * D + d] * G[i * D + d];
           dq[i * D + m] = slope(q[i * D + m]) * dphi;  // elementwise maps: M == D
         }
       }
-    }
-    double* dk = out.dk + gi * p.Nk * D;
-    double* dv = out.dv + gi * p.Nk * D;
-    std::fill(dk, dk + static_cast<long>(p.Nk) * D, 0.0);
-    std::fill(dv, dv + static_cast<long>(p.Nk) * D, 0.0);
-    for (long j = 0; j < nk; ++j)
-      for (int m = 0; m < M; ++m) {
-        double dphi = dz[m];
-        for (int d = 0; d < D; ++d) {
-          dphi += dS[m * D + d] * v[j * D + d];
-          dv[j * D + d] += phik[j * M + m] * dS[m * D + d];
+      // dS = sum phi(q_i) G_i^T and dz = sum c_i phi(q_i) over the rows that read key j.
+      std::vector<double> dS(static_cast<std::size_t>(M) * D, 0.0), dz(M, 0.0);
+      long summed = nq;  // rows from here on are in dS and dz
+      auto add_rows_from = [&](long first) {
+        for (; summed > first; --summed) {
+          const long i = summed - 1;
+          for (int m = 0; m < M; ++m) {
+            dz[m] += c[i] * phiq[i * M + m];
+            for (int d = 0; d < D; ++d) dS[m * D + d] += phiq[i * M + m] * G[i * D + d];
+          }
         }
-        dk[j * D + m] = slope(k[j * D + m]) * dphi;
+      };
+      if (!p.causal) add_rows_from(0);
+      for (long j = nk - 1; j >= 0; --j) {
+        if (p.causal) add_rows_from(j);
+        for (int m = 0; m < M; ++m) {
+          double dphi = dz[m];
+          for (int d = 0; d < D; ++d) {
+            dphi += dS[m * D + d] * v[j * D + d];
+            dv[j * D + d] += phik[j * M + m] * dS[m * D + d];
+          }
+          dk[j * D + m] += slope(k[j * D + m]) * dphi;
+        }
       }
+    }
   }
 }
 
