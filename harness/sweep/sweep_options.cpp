@@ -148,7 +148,8 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
       ("repetitions", po::value(&o.timing.repetitions), "timed repetitions per case (default 5)")
       ("max-memory", po::value(&o.max_memory_gib), "skip cases needing more than this many GiB (default: what is available)")
       ("max-case-time", po::value(&o.max_case_seconds),
-       "skip a case when a smaller N of the same variant and shape predicts a median above this many seconds");
+       "skip a case predicted to take longer than this many seconds per call (from a smaller N of the same variant "
+       "and shape, else from a short run of the case at N <= 512)");
   po::options_description cmdline("attnbench sweep [--variant SPEC]... --seq LIST [--head-dim LIST] [options]");
   cmdline.add_options()("help,h", "this help")("config", po::value(&config), "read these options from FILE (name = value lines)")
       ("preset", po::value(&preset), "read the options of a shipped preset (harness/presets/NAME.cfg)");
