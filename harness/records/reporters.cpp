@@ -1,5 +1,6 @@
 #include "reporters.hpp"
 
+#include <algorithm>
 #include <cstdarg>
 #include <vector>
 
@@ -37,7 +38,11 @@ const char* const kOptionalDefault[kOptionalCount] = {"", "f32", "fwd", "gaussia
 // Which optional columns a run shows (plan()); none before it.
 struct Layout {
   bool shown[kOptionalCount] = {};
+  int variant_width = 30;  // the longest spec in the run, so long ones do not push the row out
   void plan(const std::vector<SweepCase>& cases) {
+    variant_width = 7;
+    for (const auto& c : cases) variant_width = std::max(variant_width, static_cast<int>(printable(c.variant).size()));
+    variant_width = std::min(variant_width, 80);
     for (std::size_t i = 0; i < kOptionalCount; ++i) {
       shown[i] = false;
       for (const auto& c : cases) shown[i] = shown[i] || !kOptional[i].value(c).empty();
@@ -45,14 +50,14 @@ struct Layout {
   }
   // In order: variant B H [Hkv] N D causal [dtype pass inputs lens] threads isa, then measurements.
   std::vector<Column> columns() const {
-    std::vector<Column> v = {{"variant", 30, true}, {"B", 3, false}, {"H", 3, false}};
+    std::vector<Column> v = {{"variant", variant_width, true}, {"B", 3, false}, {"H", 3, false}};
     if (shown[0]) v.push_back({kOptional[0].title, kOptional[0].width, false});
     v.insert(v.end(), {{"N", 6, false}, {"D", 4, false}, {"causal", 6, false}});
     for (std::size_t i = 1; i < kOptionalCount; ++i)
       if (shown[i]) v.push_back({kOptional[i].title, kOptional[i].width, true});
     v.insert(v.end(), {{"threads", 7, false}, {"isa", 6, true}, {"median ms", 10, false}, {"cv", 6, false},
                        {"GFLOP/s", 8, false}, {"% peak", 6, false}, {"rel_err", 8, false}, {"approx_err", 10, false},
-                       {"density", 7, false}});
+                       {"mass_recall", 11, false}, {"density", 7, false}});
     return v;
   }
 };
@@ -91,12 +96,18 @@ std::vector<std::string> cells(const SweepRecord& r, const Layout& layout) {
   }
   const std::string cv = r.cv ? fmt("%.3f", *r.cv) + (noisy(r) ? "*" : "") : "-";
   for (const std::string& s : {num(r.time_ms, "%.3f"), cv, num(r.gflops, "%.1f"), num(r.pct_peak, "%.1f"),
-                               num(r.rel_err, "%.1e"), num(r.approx_err, "%.1e"), num(r.density, "%.3f")})
+                               num(r.rel_err, "%.1e"), num(r.approx_err, "%.1e"), num(r.mass_recall, "%.3f"),
+                               num(r.density, "%.3f")})
     v.push_back(s);
   return v;
 }
 
 const char* const kNoisyLegend = "* cv > 0.05: the repetitions varied by more than 5%; treat this time with care";
+// What the accuracy columns mean, under every console table: a newcomer's first question is why a
+// window's approx_err is 2.
+const char* const kAccuracyLegend =
+    "approx_err = ||O - O_dense|| / ||O_dense||, the distance from exact attention (0 = exact; sparse variants "
+    "differ by design, less on --inputs local); mass_recall = share of the softmax mass on the keys read (1 = all)";
 
 class TableReporter final : public Reporter {
  public:
@@ -111,9 +122,11 @@ class TableReporter final : public Reporter {
   void row(const SweepRecord& r) override {
     line(cells(r, layout_));
     any_noisy_ = any_noisy_ || noisy(r);
+    any_ok_ = any_ok_ || r.status == "ok";
   }
   void end() override {
     if (any_noisy_) std::fprintf(out_, "%s\n", kNoisyLegend);
+    if (any_ok_) std::fprintf(out_, "%s\n", kAccuracyLegend);
     std::fflush(out_);
   }
 
@@ -134,7 +147,7 @@ class TableReporter final : public Reporter {
   std::FILE* out_;
   Layout layout_;
   std::vector<Column> columns_;
-  bool any_noisy_ = false;
+  bool any_noisy_ = false, any_ok_ = false;
 };
 
 class MarkdownReporter final : public Reporter {
@@ -151,6 +164,7 @@ class MarkdownReporter final : public Reporter {
   }
   void row(const SweepRecord& r) override {
     any_noisy_ = any_noisy_ || noisy(r);
+    any_ok_ = any_ok_ || r.status == "ok";
     std::string s = "|";
     for (const auto& cell : cells(r, layout_)) {
       s += " ";
@@ -162,13 +176,14 @@ class MarkdownReporter final : public Reporter {
   }
   void end() override {
     if (any_noisy_) std::fprintf(out_, "\n_%s_\n", kNoisyLegend);
+    if (any_ok_) std::fprintf(out_, "\n_%s_\n", kAccuracyLegend);
     std::fflush(out_);
   }
 
  private:
   std::FILE* out_;
   Layout layout_;
-  bool any_noisy_ = false;
+  bool any_noisy_ = false, any_ok_ = false;
 };
 
 // CSV: one header line of schema field names (every field but the machine object), one row per
