@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Figures from attnbench sweep JSONL: throughput vs N, % of peak over N x D, error vs N,
-speed-up over dense, a roofline, and for decode records tokens/s and % of bandwidth vs context. Writes PNG and PDF of each into --out.
+speed-up over dense, a roofline, and for decode records tokens/s and % of bandwidth vs context.
+Writes PNG and PDF of each into --out. Records from several machines (their machine.cpu differs)
+get a panel and a roof per machine, named in the titles.
 
 Usage: scripts/plot.py RUN.jsonl... --out DIR [--attnbench PATH | --schema FILE] [--bandwidth-gbs 26]
                       [--maps ARGS...]
@@ -36,7 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The record fields plot.py reads, by their schema names (checked against the schema at start-up).
 USED_FIELDS = ("schema_version", "case_id", "status", "variant", "batch", "heads", "kv_heads", "seq_q", "seq_kv",
                "head_dim", "causal", "threads", "isa", "time_ms", "flops", "gflops", "peak_gflops", "pct_peak",
-               "bytes", "bandwidth_gbs", "rel_err", "approx_err", "tokens_per_s", "pct_bandwidth")
+               "bytes", "bandwidth_gbs", "rel_err", "approx_err", "tokens_per_s", "pct_bandwidth", "machine")
 F = types.SimpleNamespace(**{name: name for name in USED_FIELDS})
 
 
@@ -90,8 +92,16 @@ def load_schema(args):
     return Schema(doc, source)
 
 
+def machine_of(r):
+    """The CPU a record was measured on (its machine object's cpu string)."""
+    m = r.get(F.machine)
+    return str(m.get("cpu", "?")) if isinstance(m, dict) else "?"
+
+
 def read_records(paths, schema):
-    """Every measured record ("status" ok or absent); a bad line is a one-line error."""
+    """Every measured record ("status" ok or absent); a bad line is a one-line error. With records
+    from more than one machine each carries its machine in "_machine" (panels and roofs split by it);
+    a case_id repeats only within one machine."""
     records, seen = [], set()
     for path in paths:
         try:
@@ -121,14 +131,18 @@ def read_records(paths, schema):
             for key in needed:
                 if key not in r:
                     die(f"{path}:{number}: record has no \"{key}\" field")
-            if r.get(F.case_id) in seen:
+            key = (machine_of(r), r.get(F.case_id))
+            if key in seen:
                 print(f"plot.py: warning: duplicate case_id {r[F.case_id]} ({path}:{number}); using the first",
                       file=sys.stderr)
                 continue
-            seen.add(r.get(F.case_id))
+            seen.add(key)
             records.append(r)
     if not records:
         die("no measured records in " + ", ".join(paths))
+    several = len({machine_of(r) for r in records}) > 1
+    for r in records:
+        r["_machine"] = machine_of(r) if several else ""
     return records
 
 
@@ -144,14 +158,19 @@ def seq_label(n):
 def setting_key(r):
     """Everything but the variant and N: records with the same key belong on one panel."""
     return (r.get(F.batch, 1), r.get(F.heads, 1), r.get(F.kv_heads, r.get(F.heads, 1)), r[F.head_dim],
-            bool(r.get(F.causal, False)), r.get(F.threads, 1), r.get(F.isa, "?"))
+            bool(r.get(F.causal, False)), r.get(F.threads, 1), r.get(F.isa, "?"), r.get("_machine", ""))
+
+
+def short_machine(name, width=40):
+    return name if len(name) <= width else name[: width - 3] + "..."
 
 
 def setting_title(key, skip=()):
-    b, h, hkv, d, causal, t, isa = key
+    b, h, hkv, d, causal, t, isa, machine = key
     parts = {"B": f"B={b}", "H": f"H={h}" + (f"/{hkv}kv" if hkv != h else ""), "D": f"D={d}",
              "causal": "causal" if causal else "non-causal", "threads": f"{t} thr", "isa": isa}
-    return ", ".join(v for k, v in parts.items() if k not in skip)
+    title = ", ".join(v for k, v in parts.items() if k not in skip)
+    return title + ("\n" + short_machine(machine) if machine else "")
 
 
 class Palette:
@@ -302,8 +321,8 @@ def plot_pct_peak_heatmap(records, out_dir, written):
         return
     groups = collections.OrderedDict()
     for r in with_peak:
-        b, h, hkv, d, causal, t, isa = setting_key(r)
-        groups.setdefault((r[F.variant], (b, h, hkv, 0, causal, t, isa)), []).append(r)
+        b, h, hkv, d, causal, t, isa, machine = setting_key(r)
+        groups.setdefault((r[F.variant], (b, h, hkv, 0, causal, t, isa, machine)), []).append(r)
     order = variants_in_order(with_peak)
     keys = sorted(groups, key=lambda k: (order.index(k[0]), k[1]))
     fig, axes = grid_figure(len(keys), width=4.6, height=3.6)
@@ -358,10 +377,10 @@ def plot_roofline(records, palette, out_dir, written, bandwidth_default):
     rs = [r for r in records if r.get(F.flops) and r.get(F.gflops) and r.get(F.peak_gflops)]
     if not rs:
         return
-    # One roof per (threads, ISA), from the records' own FMA peak and measured read bandwidth.
+    # One roof per (machine, threads, ISA), from the records' own FMA peak and measured read bandwidth.
     roofs, guessed = {}, False
     for r in rs:
-        key = (r.get(F.threads, 1), r.get(F.isa, "?"))
+        key = (r.get("_machine", ""), r.get(F.threads, 1), r.get(F.isa, "?"))
         peak, bandwidth = roofs.get(key, (0.0, 0.0))
         roofs[key] = (max(peak, r[F.peak_gflops]), max(bandwidth, r.get(F.bandwidth_gbs) or 0.0))
     for key, (peak, bandwidth) in roofs.items():
@@ -372,10 +391,13 @@ def plot_roofline(records, palette, out_dir, written, bandwidth_default):
     ridges = [peak / bandwidth for peak, bandwidth in roofs.values()]  # where each memory roof meets its compute roof
     lo, hi = min(min(intensities), min(ridges)) / 4, max(max(intensities), max(ridges)) * 4
     xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
-    for (threads, isa), (peak, bandwidth) in sorted(roofs.items()):
-        ax.plot(xs, [min(peak, bandwidth * x) for x in xs], color="0.25", linewidth=1.2)
-        ax.text(hi, peak * 1.05, f"FMA peak {peak:.0f} GFLOP/s, read {bandwidth:.0f} GB/s ({threads} thr, {isa})",
-                ha="right", va="bottom", fontsize=7, color="0.25")
+    # Roofs are told apart by line style and named in the legend: text beside each roof overlapped
+    # as soon as two machines (or ISAs) had similar peaks.
+    styles = ["-", "--", ":", "-."]
+    for i, ((machine, threads, isa), (peak, bandwidth)) in enumerate(sorted(roofs.items())):
+        where = f"{short_machine(machine, 32)}, " if machine else ""
+        ax.plot(xs, [min(peak, bandwidth * x) for x in xs], color="0.25", linewidth=1.2, linestyle=styles[i % 4],
+                label=f"roof: {where}{threads} thr, {isa}: {peak:.0f} GFLOP/s, {bandwidth:.0f} GB/s")
     source = "records' bandwidth_gbs" if not guessed else f"--bandwidth-gbs {bandwidth_default:g} where records have none"
     ax.text(0.02, 0.02, f"memory roofs: {source}", transform=ax.transAxes, ha="left", va="bottom", fontsize=7,
             color="0.25")
@@ -392,8 +414,9 @@ def plot_roofline(records, palette, out_dir, written, bandwidth_default):
     ax.set_title("Roofline: every measured case", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.grid(True, which="minor", alpha=0.1)
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
-    save(fig, out_dir, "roofline", written)
+    # Below the axes, so neither the roofs' names nor the variants cover a point.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    save_no_layout(fig, out_dir, "roofline", written)
 
 
 def forward_maps(args, out_dir):
@@ -407,7 +430,7 @@ def forward_maps(args, out_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("jsonl", nargs="+", help="sweep output (attnbench sweep --out)")
     parser.add_argument("--out", required=True, help="directory for the PNG and PDF figures")
     parser.add_argument("--attnbench", default=os.environ.get("ATTNBENCH", os.path.join(ROOT, "build", "attnbench")),
