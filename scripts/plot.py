@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-# Streaming copy bandwidth of the machine the committed results ran on (shared/PERFORMANCE.md), for
+# Streaming copy bandwidth of the machine the committed results ran on (measured there), for
 # version 1 records, which carry no bandwidth_gbs.
 DEFAULT_BANDWIDTH_GBS = 26.0
 ERR_FLOOR = 1e-9  # exact zeros are drawn here on log axes

@@ -120,3 +120,13 @@ TEST_CASE("run names the implementation; --time and --check measure without --ou
     CHECK(r.lines() == 1);
   }
 }
+
+TEST_CASE("the README's --filter example: an escaped | keeps one case, a bare one means 'or'") {
+  const auto escaped = test::run_attnbench("sweep --preset default --dry-run --filter '^window:.*\\|Nq=1024\\|'", false);
+  REQUIRE(escaped.exit_code == 0);
+  CHECK(escaped.lines() == 1);
+  CHECK(escaped.output.find("window:left=256,right=0|B=1|H=1|Hkv=1|Nq=1024|") != std::string::npos);
+  const auto bare = test::run_attnbench("sweep --preset default --dry-run --filter 'window|Nq=1024'", false);
+  REQUIRE(bare.exit_code == 0);
+  CHECK(bare.lines() > 1);
+}
