@@ -168,15 +168,17 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   const Accuracy acc = measure_accuracy(*variant, p, t, out.data());
   const MassRecall recall = measure_mass_recall(*variant, p, t, rows);
   BackwardAccuracy bacc;
-  if (backward) {
+  const auto backward_call = [&] {
     plan->run_backward(run_in, out.data(), bb->lse.data(), bb->dout.data(), bb->grads());
+  };
+  if (backward) {
+    backward_call();
     bacc = measure_backward_accuracy(*variant, p, t, bb->dout.data(), bb->grads());
   }
 
   const double peak = state.peaks.get(c.threads, c.isa);
   std::function<void()> timed = [&] { plan->run(run_in, {out.data(), nullptr}); };
-  if (p.pass == Pass::bwd)
-    timed = [&] { plan->run_backward(run_in, out.data(), bb->lse.data(), bb->dout.data(), bb->grads()); };
+  if (p.pass == Pass::bwd) timed = backward_call;
   if (p.pass == Pass::fwdbwd)
     timed = [&] { plan->run_forward_backward(run_in, {out.data(), bb->lse.data()}, bb->dout.data(), bb->grads()); };
   const Timing timing = time_case(c.canonical(), timed, c.threads, opt.timing);
