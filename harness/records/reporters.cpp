@@ -2,14 +2,37 @@
 
 #include <algorithm>
 #include <cstdarg>
+#include <sstream>
 #include <vector>
 
 #include "errors.hpp"
 #include "printable.hpp"
+#include "variant.hpp"
 
 namespace attn {
 
 namespace {
+
+// The console's name for a variant: the canonical spec without the options at their defaults
+// ("block_sparse:block=64,global=1,pattern=bigbird,random=2,seed=0,window=1" is "block_sparse"),
+// so the first screen fits a terminal. Markdown, LaTeX, CSV and JSON keep the full spec.
+std::string console_spec(const std::string& spec) {
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos) return spec;
+  const std::string name = spec.substr(0, colon);
+  std::string defaults;
+  try {
+    defaults = make_variant(name)->spec();
+  } catch (const std::exception&) {
+    return spec;  // a variant with no default form: nothing to shorten against
+  }
+  const std::string default_options = "," + defaults.substr(defaults.find(':') == std::string::npos ? defaults.size() : defaults.find(':') + 1) + ",";
+  std::string kept, option;
+  std::istringstream options(spec.substr(colon + 1));
+  while (std::getline(options, option, ','))
+    if (default_options.find("," + option + ",") == std::string::npos) kept += (kept.empty() ? "" : ",") + option;
+  return kept.empty() ? name : name + ":" + kept;
+}
 
 struct Column {
   const char* title;
@@ -39,9 +62,11 @@ const char* const kOptionalDefault[kOptionalCount] = {"", "f32", "fwd", "gaussia
 struct Layout {
   bool shown[kOptionalCount] = {};
   int variant_width = 30;  // the longest spec in the run, so long ones do not push the row out
+  bool console = false;    // variants by console_spec()
+  std::string variant_label(const std::string& spec) const { return printable(console ? console_spec(spec) : spec); }
   void plan(const std::vector<SweepCase>& cases) {
     variant_width = 7;
-    for (const auto& c : cases) variant_width = std::max(variant_width, static_cast<int>(printable(c.variant).size()));
+    for (const auto& c : cases) variant_width = std::max(variant_width, static_cast<int>(variant_label(c.variant).size()));
     variant_width = std::min(variant_width, 80);
     for (std::size_t i = 0; i < kOptionalCount; ++i) {
       shown[i] = false;
@@ -84,7 +109,7 @@ std::string optional_cell(std::size_t i, const SweepCase& c) {
 std::vector<std::string> cells(const SweepRecord& r, const Layout& layout) {
   const SweepCase& c = r.c;
   const std::string n = c.seq_q == c.seq_kv ? std::to_string(c.seq_q) : fmt("%dx%d", c.seq_q, c.seq_kv);
-  std::vector<std::string> v = {printable(c.variant), std::to_string(c.batch), std::to_string(c.heads)};
+  std::vector<std::string> v = {layout.variant_label(c.variant), std::to_string(c.batch), std::to_string(c.heads)};
   if (layout.shown[0]) v.push_back(optional_cell(0, c));
   v.insert(v.end(), {n, std::to_string(c.head_dim), c.causal ? "1" : "0"});
   for (std::size_t i = 1; i < kOptionalCount; ++i)
@@ -111,7 +136,7 @@ const char* const kAccuracyLegend =
 
 class TableReporter final : public Reporter {
  public:
-  explicit TableReporter(std::FILE* out) : out_(out) {}
+  explicit TableReporter(std::FILE* out) : out_(out) { layout_.console = true; }
   void plan(const std::vector<SweepCase>& cases) override { layout_.plan(cases); }
   void begin() override {
     columns_ = layout_.columns();
