@@ -23,9 +23,11 @@ void store_config_text(const std::string& text, const std::string& source, const
   std::string line;
   std::map<std::string, int> first_line;  // option -> the line that set it, for repeats
   for (int number = 1; std::getline(lines, line); ++number) {
+    const std::string text = trimmed(line);
+    if (text.empty() || text[0] == '#') continue;  // cheap: a 1 MiB file of blank lines stays fast
     const std::string where = source + ":" + std::to_string(number) + ": ";
     // Boost would turn "[name]" into a prefix for the lines after it: nothing here uses that.
-    if (trimmed(line).rfind('[', 0) == 0) throw UserError(where + "sections ([...]) are not supported");
+    if (text[0] == '[') throw UserError(where + "sections ([...]) are not supported");
     try {
       // Boost's own parser on this line alone (comments, spacing, values as --config reads them).
       std::istringstream one(line);
