@@ -44,7 +44,7 @@ struct LandmarkMixArgs {
   int B = 1, H = 1, Hkv = 1, m = 1, D = 1;
   float scale = 1.0f;
   int iterations = 6;                  // the iterative pseudo-inverse's rounds
-  bool exact_pinv = false;             // true: float64 SVD pseudo-inverse (kernels/pinv_exact.hpp)
+  bool exact_pinv = false;             // true: float64 SVD pseudo-inverse (kernels/pinv_f64.hpp)
   const float* q_landmarks = nullptr;  // [B, H, m, D]
   const float* k_landmarks = nullptr;  // [B, Hkv, m, D]
   const float* kernel3_v = nullptr;    // softmax(scale Ql K^T) V, [B, H, m, D]

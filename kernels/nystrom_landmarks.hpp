@@ -11,7 +11,7 @@
 
 #include "aligned_buffer.hpp"
 #include "lra_args.hpp"
-#include "pinv_exact.hpp"
+#include "pinv_f64.hpp"
 #include "row_softmax.hpp"
 #include "small_gemm.hpp"
 

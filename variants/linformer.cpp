@@ -8,28 +8,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "errors.hpp"
+#include "lra_random.hpp"
 #include "lra_stages.hpp"
 
 namespace attn {
 
 namespace {
-
-// Entries are cut at this many standard deviations (never reached in practice) so that the
-// input-range bound below is strict.
-constexpr double kProjectionSigmas = 8.0;
-
-// E then F, each [k, Nk] row-major: N(0, 1) / sqrt(k).
-std::vector<float> linformer_projections(int k, int Nk, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  std::vector<float> ef(2 * static_cast<std::size_t>(k) * Nk);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(k));
-  for (float& x : ef) x = static_cast<float>(std::clamp(normal(rng), -kProjectionSigmas, kProjectionSigmas) * scale);
-  return ef;
-}
 
 class Linformer final : public Variant {
  public:

@@ -15,7 +15,7 @@
 
 #include "errors.hpp"
 #include "lra_stages.hpp"
-#include "pinv_exact.hpp"
+#include "pinv_f64.hpp"
 
 namespace attn {
 
@@ -164,40 +164,6 @@ std::vector<double> means(const float* x, long n, int D, int m) {
   return out;
 }
 
-// c = a b for m x m matrices.
-std::vector<double> product(const std::vector<double>& a, const std::vector<double>& b, int m) {
-  std::vector<double> c(static_cast<std::size_t>(m) * m, 0.0);
-  for (int i = 0; i < m; ++i)
-    for (int k = 0; k < m; ++k)
-      for (int j = 0; j < m; ++j) c[i * m + j] += a[i * m + k] * b[k * m + j];
-  return c;
-}
-
-// The paper's iteration, written plainly in float64.
-std::vector<double> iterative_pinv_f64(const std::vector<double>& a, int m) {
-  double column_max = 0;
-  for (int j = 0; j < m; ++j) {
-    double col = 0;
-    for (int i = 0; i < m; ++i) col += a[i * m + j];
-    column_max = std::max(column_max, col);
-  }
-  std::vector<double> z(static_cast<std::size_t>(m) * m);
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < m; ++j) z[i * m + j] = a[j * m + i] / column_max;
-  auto minus_from_identity = [m](std::vector<double> x, double k) {
-    for (double& e : x) e = -e;
-    for (int i = 0; i < m; ++i) x[i * m + i] += k;
-    return x;
-  };
-  for (int it = 0; it < kIterations; ++it) {
-    const auto az = product(a, z, m);
-    const auto inner = minus_from_identity(product(az, minus_from_identity(az, 7), m), 15);
-    z = product(z, minus_from_identity(product(az, inner, m), 13), m);
-    for (double& e : z) e *= 0.25;
-  }
-  return z;
-}
-
 void Nystrom::reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const {
   const int D = p.D, m = m_;
   const long nr = static_cast<long>(rows.size());
@@ -221,7 +187,7 @@ void Nystrom::reference(const Problem& p, const Tensors& t, const std::vector<lo
     if (exact_pinv_)
       pinv_exact(a.data(), m, m, z.data(), m, pinv_rtol_f32(m));
     else
-      z = iterative_pinv_f64(a, m);
+      z = pinv_iterative_f64(a, m, kIterations);
     for (int l = 0; l < m; ++l)
       for (int c = 0; c < m; ++c)
         for (int d = 0; d < D; ++d) y[l * D + d] += z[l * m + c] * mid[c * D + d];

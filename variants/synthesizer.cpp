@@ -8,22 +8,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "errors.hpp"
+#include "lra_random.hpp"
 #include "lra_stages.hpp"
 
 namespace attn {
 
 namespace {
-
-std::vector<float> synthesizer_weights(int Nq, int Nk, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> r(static_cast<std::size_t>(Nq) * Nk);
-  for (float& x : r) x = normal(rng);
-  return r;
-}
 
 // Keys row i reads: [0, keys_of_row(p, i)).
 long keys_of_row(const Problem& p, long i) { return p.causal ? std::clamp<long>(p.position(i) + 1, 0, p.Nk) : p.Nk; }

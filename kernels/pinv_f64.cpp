@@ -1,4 +1,4 @@
-#include "pinv_exact.hpp"
+#include "pinv_f64.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -59,6 +59,41 @@ void pinv_exact(const double* a, int m, int lda, double* z, int ldz, double rtol
       for (int l = 0; l < m; ++l) z[static_cast<long>(i) * ldz + l] += f * w[l];
     }
   }
+}
+
+// c = a b for m x m matrices.
+namespace {
+std::vector<double> product(const std::vector<double>& a, const std::vector<double>& b, int m) {
+  std::vector<double> c(static_cast<std::size_t>(m) * m, 0.0);
+  for (int i = 0; i < m; ++i)
+    for (int k = 0; k < m; ++k)
+      for (int j = 0; j < m; ++j) c[i * m + j] += a[i * m + k] * b[k * m + j];
+  return c;
+}
+}  // namespace
+
+std::vector<double> pinv_iterative_f64(const std::vector<double>& a, int m, int iterations) {
+  double column_max = 0;
+  for (int j = 0; j < m; ++j) {
+    double col = 0;
+    for (int i = 0; i < m; ++i) col += a[i * m + j];
+    column_max = std::max(column_max, col);
+  }
+  std::vector<double> z(static_cast<std::size_t>(m) * m);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < m; ++j) z[i * m + j] = a[j * m + i] / column_max;
+  auto minus_from_identity = [m](std::vector<double> x, double k) {
+    for (double& e : x) e = -e;
+    for (int i = 0; i < m; ++i) x[i * m + i] += k;
+    return x;
+  };
+  for (int it = 0; it < iterations; ++it) {
+    const auto az = product(a, z, m);
+    const auto inner = minus_from_identity(product(az, minus_from_identity(az, 7), m), 15);
+    z = product(z, minus_from_identity(product(az, inner, m), 13), m);
+    for (double& e : z) e *= 0.25;
+  }
+  return z;
 }
 
 void pinv_exact_f32(const float* a, int m, int lda, float* z, int ldz, double rtol) {
