@@ -361,12 +361,7 @@ struct RowMods {
 template <class V>
 inline V apply_mods(V x, int c, const RowMods& mod) {
   constexpr int W = static_cast<int>(V::size);
-  if (mod.cap > 0.0f) {
-    // tanh(y) = 1 - 2 / (e^(2y) + 1), e^(2y) = 2^(2y log2 e): absolute error ~1e-7, which the
-    // factor C keeps far below the score's own float32 error.
-    const V y = x * V(2.0f * 1.4426950408889634f / mod.cap);
-    x = V(mod.cap) * (V(1.0f) - V(2.0f) / (simd::vexp2(y) + V(1.0f)));
-  }
+  if (mod.cap > 0.0f) x = simd::vsoftcap(x, mod.cap);
   if (mod.slope != 0.0f) {
     alignas(64) static constexpr float kLanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     x = x + V(mod.offset + mod.slope * static_cast<float>(c * W)) + V(mod.slope) * V::load_aligned(kLanes);
