@@ -31,6 +31,8 @@ struct FlashBackwardArgs {
   Gradients grads;
   KeyTilePlanView plan;
   const ElementMask* mask = nullptr;  // needed only if the plan has band or partial tiles
+  // As the forward applied them (the sinks are in lse already).
+  ScoreModifiers mods;
   // The plan's buffer of flash_backward_workspace(p, threads) bytes, 64-byte aligned.
   void* workspace = nullptr;
   int threads = 1;
