@@ -361,11 +361,11 @@ void flash_backward(const FlashBackwardArgs& a) {
   // vector-aligned copy per query tile, shared by its key tiles, costs less).
   auto aligned = [&](const float* x) { return reinterpret_cast<std::uintptr_t>(x) % (sizeof(float) * W) == 0; };
   const bool in_place = D % W == 0 && aligned(a.in.q) && aligned(a.dout) && aligned(a.in.k);
-  // The merged query-tile list of head h for the key tiles [kt0, kt0 + n).
-  auto merge_for = [&](int h, int kt0, int n) {
+  // The merged query-tile list of item b's head h for the key tiles [kt0, kt0 + n).
+  auto merge_for = [&](int b, int h, int kt0, int n) {
     QueryTileMerge m;
     m.refs = a.plan.refs, m.n = n;
-    const std::size_t slot0 = static_cast<std::size_t>(a.plan.layout_heads == 1 ? 0 : h) * a.plan.k_tiles + kt0;
+    const std::size_t slot0 = a.plan.slot(b, h, kt0);
     for (int k = 0; k < n; ++k) m.cur[k] = a.plan.begin[slot0 + k], m.end[k] = a.plan.begin[slot0 + k + 1];
     return m;
   };
@@ -403,7 +403,7 @@ void flash_backward(const FlashBackwardArgs& a) {
       for (int hh = 0; hh < group; ++hh) {
         const int h = g * group + hh;
         const long bh = static_cast<long>(b) * P.H + h;
-        QueryTileMerge m = merge_for(h, kt0, nk);
+        QueryTileMerge m = merge_for(b, h, kt0, nk);
         for (int qt = m.peek(); qt >= 0;) {
           TileKind kinds[4];
           m.take(qt, kinds);
@@ -411,7 +411,7 @@ void flash_backward(const FlashBackwardArgs& a) {
           // The next query tile: this head's, or the next head's first.
           long next_row0 = next_qt >= 0 ? bh * P.Nq + static_cast<long>(next_qt) * kTileQ : -1;
           if (next_qt < 0 && hh + 1 < group) {
-            const int first = merge_for(h + 1, kt0, nk).peek();
+            const int first = merge_for(b, h + 1, kt0, nk).peek();
             if (first >= 0) next_row0 = (bh + 1) * P.Nq + static_cast<long>(first) * kTileQ;
           }
           const int q0 = qt * kTileQ;

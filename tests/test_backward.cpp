@@ -288,7 +288,7 @@ TEST_CASE("flash backward with score modifiers: every implementation, odd shapes
   std::remove(sinks.c_str());
 }
 
-TEST_CASE("backward refusals: unfused baselines with score modifiers, block_topk") {
+TEST_CASE("backward refusals: unfused baselines with score modifiers") {
   auto in = test::make_inputs(1, 2, 2, 8, 8, 4, true, 1);
   in.p.pass = Pass::bwd;
   for (const char* spec : {"naive:alibi=1", "dense_blas:softcap=30"}) {
@@ -296,7 +296,7 @@ TEST_CASE("backward refusals: unfused baselines with score modifiers, block_topk
     CHECK(make_variant(spec)->unsupported_reason(in.p).find("not implemented") != std::string::npos);
   }
   CHECK(make_variant("dense:softcap=30,alibi=1")->unsupported_reason(in.p).empty());
-  CHECK(!make_variant("block_topk")->unsupported_reason(in.p).empty());
+  CHECK(make_variant("block_topk:alibi=1")->unsupported_reason(in.p).empty());  // tests/test_block_topk.cpp
 }
 
 TEST_CASE("naive and dense_blas backward: odd shapes against float64 gradients") {

@@ -5,12 +5,14 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <numeric>
 #include <vector>
 
 #include "block_topk_select.hpp"
 #include "errors.hpp"
 #include "masked_softmax_plan.hpp"
 #include "reference.hpp"
+#include "reference_backward.hpp"
 
 namespace attn {
 
@@ -88,9 +90,13 @@ struct Sizes {
         k_blocks((p.Nk + o.block - 1) / o.block),
         slots(static_cast<long>(p.B) * p.H * q_tiles),
         cap(topk::max_selected(o, k_blocks) * tiles) {}
-  // kbar^T per item and K/V head, the plan's begin and refs, per thread: qbar, candidates, ids.
+  // kbar^T per item and K/V head, the plan's begin and refs (twice with a backward: the
+  // transposed plan and its fill cursors), per thread: qbar, candidates, ids.
   std::size_t bytes(const Problem& p, int threads) const {
-    return sizeof(float) * static_cast<std::size_t>(p.B) * p.Hkv * p.D * k_blocks +
+    const std::size_t key_plan = p.pass == Pass::fwd ? 0
+                                 : sizeof(uint32_t) * (2 * static_cast<std::size_t>(p.B) * p.H * k_tiles + 1) +
+                                       sizeof(QueryTileRef) * slots * cap;
+    return sizeof(float) * static_cast<std::size_t>(p.B) * p.Hkv * p.D * k_blocks + key_plan +
            sizeof(uint32_t) * (slots + 1) + sizeof(TileRef) * slots * cap +
            static_cast<std::size_t>(threads) *
                (sizeof(float) * (p.D + k_blocks) + sizeof(std::pair<float, long>) * k_blocks + sizeof(long) * cap);
@@ -99,8 +105,9 @@ struct Sizes {
 
 class BlockTopkPlan final : public MaskedSoftmaxPlan {
  public:
-  BlockTopkPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl, const Params& o)
-      : MaskedSoftmaxPlan(v, p, impl, false), o_(o), n_(problem(), o) {
+  BlockTopkPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl, const Params& o,
+                const FlashBackwardImpl* backward = nullptr)
+      : MaskedSoftmaxPlan(v, p, impl, false, backward), o_(o), n_(problem(), o) {
     const Problem& P = problem();
     kbar_t_.assign(static_cast<std::size_t>(P.B) * P.Hkv * P.D * n_.k_blocks, 0.0f);
     begin_.assign(n_.slots + 1, 0);
@@ -109,6 +116,12 @@ class BlockTopkPlan final : public MaskedSoftmaxPlan {
     qbar_.assign(static_cast<std::size_t>(threads()) * (P.D + n_.k_blocks), 0.0f);
     cand_.assign(static_cast<std::size_t>(threads()) * n_.k_blocks, {0.0f, 0L});
     ids_.assign(static_cast<std::size_t>(threads()) * n_.cap, 0);
+    if (backward) {  // room for the transposed plan, so the timed call allocates nothing
+      const std::size_t begins = static_cast<std::size_t>(P.B) * P.H * n_.k_tiles + 1;
+      key_plan_.begin.reserve(begins);
+      key_next_.reserve(begins);
+      key_plan_.refs.reserve(static_cast<std::size_t>(n_.slots) * n_.cap);
+    }
   }
   std::size_t workspace_bytes() const override {
     return MaskedSoftmaxPlan::workspace_bytes() + n_.bytes(problem(), threads());
@@ -150,6 +163,14 @@ class BlockTopkPlan final : public MaskedSoftmaxPlan {
     TilePlanView v{P.H, static_cast<int>(n_.q_tiles), static_cast<int>(n_.k_tiles), begin_.data(), refs_.data()};
     v.items = P.B;
     return v;
+  }
+
+  // The backward walks the same selection by key tile: selected again from Q and K (the
+  // backward's own per-call work), then transposed.
+  KeyTilePlanView call_key_plan(const Tensors& in) override {
+    const TilePlanView v = call_plan(in);
+    transpose_tile_plan(v, v.begin[n_.slots], key_plan_, key_next_);
+    return key_plan_.view();
   }
 
  private:
@@ -205,6 +226,8 @@ class BlockTopkPlan final : public MaskedSoftmaxPlan {
   std::vector<float> qbar_;  // per thread: qbar [D], then scores [k_blocks]
   std::vector<std::pair<float, long>> cand_;
   std::vector<long> ids_;
+  KeyTilePlan key_plan_;  // with a backward
+  std::vector<uint32_t> key_next_;
 };
 
 class BlockTopk final : public MaskedSoftmaxVariant {
@@ -217,15 +240,22 @@ class BlockTopk final : public MaskedSoftmaxVariant {
     return std::make_unique<AttentionMask>();
   }
   int layout_heads(const Problem& p) const override { return p.H; }
-  bool implemented(DType d, Pass pass) const override { return d == DType::f32 && pass == Pass::fwd; }
+  // float32, forward and backward (the selection is constant almost everywhere: no gradient
+  // flows through it, as in MoBA).
+  bool implemented(DType d, Pass) const override { return d == DType::f32; }
 
   std::unique_ptr<Plan> plan_with(const Problem& p, const FlashForwardImpl& impl) const override {
     return std::make_unique<BlockTopkPlan>(*this, p, impl, o_);
   }
+  std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override {
+    return std::make_unique<BlockTopkPlan>(*this, p, flash_impl(p, max_isa), o_, flash_backward_impl(p, max_isa));
+  }
 
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override {
     const int threads = omp_get_max_threads();
-    return flash_impl(p, isa).workspace(p, threads) + Sizes(p, o_).bytes(p, threads);
+    std::size_t engine = flash_impl(p, isa).workspace(p, threads);
+    if (const FlashBackwardImpl* bwd = flash_backward_impl(p, isa)) engine = std::max(engine, bwd->workspace(p, threads));
+    return engine + Sizes(p, o_).bytes(p, threads);
   }
   WorkspaceRange workspace_range(const Problem& p, Isa isa) const override {
     const double w = static_cast<double>(workspace_bytes(p, isa));
@@ -274,6 +304,32 @@ class BlockTopk final : public MaskedSoftmaxVariant {
             if (w[j] != 0.0)
               for (long d = 0; d < p.D; ++d) o[d] += w[j] * v[j * p.D + d];
         }
+      }
+    }
+  }
+
+  // The float64 gradients under each item's float64 selection, group by group.
+  void reference_backward(const Problem& p, const Tensors& t, const float* dout, const std::vector<long>& groups,
+                          const GradientsF64& out) const override {
+    const ProblemModifiers mods(modifiers(), p);
+    const std::size_t qg = static_cast<std::size_t>(p.H / p.Hkv) * p.Nq * p.D, kg = static_cast<std::size_t>(p.Nk) * p.D;
+    std::vector<long> all(static_cast<std::size_t>(p.B) * p.Hkv);
+    std::iota(all.begin(), all.end(), 0L);
+    const std::vector<long>& wanted = groups.empty() ? all : groups;
+    for (int b = 0; b < p.B; ++b) {
+      std::vector<long> mine;
+      std::vector<std::size_t> at;  // positions of item b's groups in `wanted`
+      for (std::size_t w = 0; w < wanted.size(); ++w)
+        if (wanted[w] / p.Hkv == b) mine.push_back(wanted[w]), at.push_back(w);
+      if (mine.empty()) continue;
+      const SelectedBlocks mask(p, o_, t, b);
+      const VisibleKeys keys(p, mask);
+      std::vector<double> dq(mine.size() * qg), dk(mine.size() * kg), dv(mine.size() * kg);
+      reference_softmax_backward(p, t, keys, dout, mine, {dq.data(), dk.data(), dv.data()}, &mods.view());
+      for (std::size_t m = 0; m < mine.size(); ++m) {
+        std::copy_n(dq.begin() + m * qg, qg, out.dq + at[m] * qg);
+        std::copy_n(dk.begin() + m * kg, kg, out.dk + at[m] * kg);
+        std::copy_n(dv.begin() + m * kg, kg, out.dv + at[m] * kg);
       }
     }
   }

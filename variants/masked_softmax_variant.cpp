@@ -80,7 +80,7 @@ MaskedSoftmaxPlan::MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Proble
       blocks_(static_plan ? build_block_plan(problem(), keys_) : BlockPlan{}),
       key_plan_(backward && static_plan ? transpose_block_plan(blocks_) : KeyTilePlan{}),
       impl_(impl),
-      backward_(static_plan ? backward : nullptr),
+      backward_(backward),
       workspace_((plan_engine_bytes(problem(), threads(), impl, backward_) + sizeof(float) - 1) / sizeof(float)),
       quantized_(p.dtype == DType::int8 ? p.q_elems() + p.kv_elems() : 0),
       mods_(v.modifiers(), problem()) {
@@ -100,7 +100,7 @@ void MaskedSoftmaxPlan::run_backward(const Tensors& in, const float* o, const fl
   FlashBackwardArgs a;
   a.p = &problem();
   a.in = in, a.o = o, a.lse = lse, a.dout = dout, a.grads = g;
-  a.plan = key_plan_.view();
+  a.plan = call_key_plan(in);
   a.mask = &keys_;
   a.mods = mods_.view();
   a.workspace = workspace_.data();
