@@ -35,6 +35,9 @@ struct KernelTable {
   // Non-causal linear attention's backward, elu1 and relu maps (kernels/linear_backward.hpp).
   void (*linear_backward)(const LinearBackwardArgs&);
   std::size_t (*linear_backward_workspace)(const LinearAttentionArgs&);
+  // C[rows][n] = A[rows][kn] B[kn][n], row-major (kernels/small_gemm.hpp); n a multiple of
+  // vector_width. Reformer's LSH projections are built from it.
+  void (*gemm)(int rows, int n, int kn, const float* a, long lda, const float* b, long ldb, float* c, long ldc);
   // This ISA's entries of the micro-kernel lists.
   UkernelLists ukernels;
 };

@@ -16,7 +16,9 @@
   X(block_sparse)        \
   X(sink)                \
   X(dilated)             \
-  X(block_topk)
+  X(block_topk)          \
+  X(reformer)            \
+  X(sinkhorn)
 
 namespace attn {
 

@@ -8,6 +8,7 @@
 #include "../linear_attention.hpp"
 #include "../linear_backward.hpp"
 #include "../masked_attention.hpp"
+#include "../small_gemm.hpp"
 
 namespace attn::kernels {
 namespace {
@@ -34,6 +35,9 @@ std::size_t linear_attention_workspace_entry(const LinearAttentionArgs& a) {
 void linear_backward_entry(const LinearBackwardArgs& a) { linear_backward<ATTN_ARCH>(a); }
 std::size_t linear_backward_workspace_entry(const LinearAttentionArgs& a) {
   return linear_backward_workspace(a, static_cast<int>(simd::Vec<ATTN_ARCH>::size));
+}
+void gemm_entry(int rows, int n, int kn, const float* a, long lda, const float* b, long ldb, float* c, long ldc) {
+  gemm<simd::Vec<ATTN_ARCH>>(rows, n, kn, a, lda, b, ldb, c, ldc, false);
 }
 
 // The engine's micro-kernels at their production tile sizes, for the named lists.
@@ -74,6 +78,6 @@ KernelTable ATTN_TABLE_FN() {
                      &flash_backward_entry, &flash_backward_workspace_entry,
                      &fma_loop<ATTN_ARCH>, &read_loop<ATTN_ARCH>,
                      &linear_attention_entry, &linear_attention_workspace_entry,
-                     &linear_backward_entry, &linear_backward_workspace_entry, ukernel_lists()};
+                     &linear_backward_entry, &linear_backward_workspace_entry, &gemm_entry, ukernel_lists()};
 }
 }  // namespace attn::kernels
