@@ -117,7 +117,8 @@ CaseRecord case_record_from_json(const json::Line& line) {
     r.workspace_bytes = number_field(line, "workspace_bytes");
     for (auto [key, slot] : {std::pair<const char*, double*>{"tokens_per_s", &r.tokens_per_s},
                              {"pct_bandwidth", &r.pct_bandwidth}, {"time_ms_min", &r.time_ms_min}, {"cv", &r.cv},
-                             {"gflops", &r.gflops}, {"pct_peak", &r.pct_peak}, {"rel_err", &r.rel_err}})
+                             {"gflops", &r.gflops}, {"pct_peak", &r.pct_peak}, {"rel_err", &r.rel_err},
+                             {"approx_err", &r.approx_err}, {"mass_recall", &r.mass_recall}})
       if (const json::Value* v = line.value.find(key); v && v->is_number()) *slot = number_field(line, key);
     if (const json::Value* v = line.value.find("repetitions"); v && v->is_number()) r.repetitions = count_field(line, "repetitions");
   }
