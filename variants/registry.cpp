@@ -17,7 +17,10 @@
   X(sink)                \
   X(dilated)             \
   X(block_topk)          \
+  X(linformer)           \
   X(reformer)            \
+  X(nystrom)             \
+  X(synthesizer)         \
   X(sinkhorn)
 
 namespace attn {
