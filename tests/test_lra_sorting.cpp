@@ -3,7 +3,7 @@
 // (hash = argmax [xR; -xR] with stable sort and two-chunk bands; Sinkhorn balancing and the greedy
 // permutation) fed to tests/independent_reference.hpp; the exactness limit (one bucket, chunk >=
 // Nk: dense within 1e-4); the float32 hash with its float64 fallback equal to the definition on
-// every ISA; what each variant refuses.
+// every ISA; reformer's backward (one round) against float64 gradients; what each variant refuses.
 //
 // Error bound: as tests/test_variants.cpp, 1e-5 relative to max |O_ref|. The engine sums D
 // products per score and up to 2 chunks (or 2 blocks) of terms per output in float32 with
@@ -320,7 +320,7 @@ TEST_CASE("Sinkhorn balancing converges to a doubly stochastic matrix and gives 
 
 TEST_CASE("reformer and sinkhorn refuse what they do not implement, with a reason") {
   auto p = test::make_inputs(1, 2, 1, 100, 120, 16, false, 1).p;
-  for (const char* spec : {"reformer", "sinkhorn"}) {
+  for (const char* spec : {"reformer:rounds=2", "sinkhorn"}) {
     const auto v = make_variant(spec);
     INFO(spec);
     CHECK(v->unsupported_reason(p).find("Nq == Nk") != std::string::npos);
@@ -344,4 +344,44 @@ TEST_CASE("reformer and sinkhorn refuse what they do not implement, with a reaso
             "multiple of 64") != std::string::npos);
   CHECK_THROWS_AS(make_variant("reformer:buckets=3"), UserError);
   CHECK_THROWS_AS(make_variant("reformer:chunk=0"), UserError);
+}
+
+TEST_CASE("reformer backward (one round): every ISA against float64 gradients under the same chunk bands") {
+  const Shape shapes[] = {{1, 1, 1, 1, 1}, {1, 2, 1, 37, 40}, {2, 4, 2, 77, 80}, {1, 2, 2, 129, 1}, {1, 3, 1, 200, 16},
+                          {1, 1, 1, 130, 256}};
+  std::mt19937 rng(41);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (const char* spec : {"reformer", "reformer:buckets=4,chunk=5", "reformer:buckets=1,chunk=1000"}) {
+    const auto v = make_variant(spec);
+    for (const Shape& s : shapes) {
+      auto in = test::make_inputs(s.B, s.H, s.Hkv, s.N, s.N, s.D, false, 13);
+      in.p.pass = Pass::bwd;
+      REQUIRE(v->unsupported_reason(in.p).empty());
+      std::vector<float> dout(in.p.q_elems());
+      for (float& x : dout) x = normal(rng);
+      std::vector<double> rq(in.p.q_elems()), rk(in.p.kv_elems()), rv(in.p.kv_elems());
+      v->reference_backward(in.p, in.tensors(), dout.data(), {}, {rq.data(), rk.data(), rv.data()});
+      double mag = 0;
+      for (double x : rv) mag = std::max(mag, std::abs(x));
+      CHECK(mag > 0.1);  // not vacuous
+      for (Isa isa : supported_isas()) {
+        INFO(spec, " isa=", isa_name(isa), " N=", s.N, " D=", s.D, " H=", s.H, " Hkv=", s.Hkv);
+        auto plan = v->plan(in.p, isa);
+        REQUIRE(plan->gives_backward());
+        REQUIRE(plan->gives_lse());
+        std::vector<float> o(in.p.q_elems()), lse(static_cast<std::size_t>(s.B) * s.H * s.N);
+        std::vector<float> dq(in.p.q_elems(), NAN), dk(in.p.kv_elems(), NAN), dv(in.p.kv_elems(), NAN);
+        plan->run(in.tensors(), {o.data(), lse.data()});
+        plan->run_backward(in.tensors(), o.data(), lse.data(), dout.data(), {dq.data(), dk.data(), dv.data()});
+        // As tests/test_backward.cpp's flash backward bound: float32 products over two chunks of
+        // keys (or rows), exp2 to ~2 ulp; the gathers and scatters are exact copies.
+        CHECK(test::rel_err(dq, rq) <= 1e-5);
+        CHECK(test::rel_err(dk, rk) <= 1e-5);
+        CHECK(test::rel_err(dv, rv) <= 1e-5);
+      }
+    }
+  }
+  auto in = test::make_inputs(1, 1, 1, 50, 50, 8, false, 1);
+  in.p.pass = Pass::fwdbwd;
+  CHECK(make_variant("reformer:rounds=2")->unsupported_reason(in.p).find("rounds=1") != std::string::npos);
 }

@@ -22,6 +22,7 @@
 #include "lsh_hash.hpp"
 #include "masked_softmax_plan.hpp"
 #include "reference.hpp"
+#include "reference_backward.hpp"
 
 namespace attn {
 
@@ -68,6 +69,7 @@ Problem gathered_problem(const Problem& p, int rounds) {
   Problem g;
   g.B = p.B * rounds, g.H = p.H, g.Hkv = p.Hkv, g.Nq = p.Nq, g.Nk = p.Nk, g.D = p.D;
   g.scale = p.effective_scale();
+  g.pass = p.pass;
   return g;
 }
 
@@ -110,6 +112,11 @@ class LshChunks {
       }
     }
   }
+  long query_rank(int r, int h, long i) const { return q_rank_[(static_cast<long>(r) * p_.H + h) * p_.Nk + i]; }
+  std::vector<long> key_order(int r, int g) const {
+    const long* order = k_order_.data() + (static_cast<long>(r) * p_.Hkv + g) * p_.Nk;
+    return std::vector<long>(order, order + p_.Nk);
+  }
   // Keys (original indices) query row i of head h sees in round r.
   std::vector<long> keys(int r, int h, long i) const {
     const long N = p_.Nk;
@@ -144,7 +151,7 @@ class ReformerPattern final : public KeyPattern {
 
 // Buffer sizes, in elements, of everything the plan holds besides the engine's plan.
 struct Sizes {
-  std::size_t rot, q_rows, k_rows, ids, gathered_q, gathered_kv, lse, proj;
+  std::size_t rot, q_rows, k_rows, ids, gathered_q, gathered_kv, lse, proj, backward;
   Sizes(const Problem& p, const Params& o, int threads) {
     const std::size_t N = p.Nk, R = o.rounds;
     const int cols = (o.rounds * (o.buckets / 2) + 15) / 16 * 16;
@@ -155,36 +162,60 @@ struct Sizes {
     gathered_q = q_rows * p.D, gathered_kv = k_rows * p.D;
     lse = q_rows;
     proj = static_cast<std::size_t>(threads) * lsh::kBlockRows * cols;
+    // The backward's sorted dO, dQ, dK, dV.
+    backward = p.pass == Pass::fwd ? 0 : 2 * gathered_q + 2 * gathered_kv;
   }
-  std::size_t floats() const { return 2 * gathered_q + 2 * gathered_kv + lse + proj; }
-  // Gathered Q, K, V and output, lse, projections (float), ids (int32), rotations.
+  std::size_t floats() const { return 2 * gathered_q + 2 * gathered_kv + lse + proj + backward; }
+  // Gathered Q, K, V and output, lse, projections, backward buffers (float), ids (int32), rotations.
   std::size_t bytes() const { return sizeof(float) * (floats() + rot) + sizeof(int32_t) * ids; }
 };
 
+// The gathered problem's engine plan: forward only, or forward and the flash backward.
+std::unique_ptr<Plan> engine_plan(const ChunkBand& band, const Problem& g, const FlashForwardImpl& impl, Isa max_isa) {
+  if (g.pass == Pass::fwd) return band.plan_with(g, impl);
+  return band.plan_backward_with(g, impl, *flash_backward_impl(g, max_isa));
+}
+
+// Records' impl: the hash GEMM's ISA, then what the engine runs (fwdbwd: forward + backward).
+std::string plan_name(const Problem& g, const FlashForwardImpl& impl, Isa max_isa) {
+  const FlashBackwardImpl* bwd = flash_backward_impl(g, max_isa);
+  const std::string engine = !bwd ? impl.name : g.pass == Pass::bwd ? bwd->name : impl.name + "+" + bwd->name;
+  return "f32-lsh-gemm-" + std::string(isa_name(impl.isa)) + "+" + engine;
+}
+
 class ReformerPlan final : public Plan {
  public:
-  ReformerPlan(const Problem& p, const Params& o, const FlashForwardImpl& impl)
-      : Plan(p, "f32-lsh-gemm-" + std::string(isa_name(impl.isa)) + "+" + impl.name, omp_get_max_threads()),
+  ReformerPlan(const Problem& p, const Params& o, const FlashForwardImpl& impl, Isa max_isa)
+      : Plan(p, plan_name(gathered_problem(p, o.rounds), impl, max_isa), omp_get_max_threads()),
         o_(o),
         rot_(lsh::make_rotations(p.D, o.buckets, o.rounds, o.seed)),
         gemm_(kernel_table(impl.isa).gemm),
         band_(o.chunk),
         gp_(gathered_problem(p, o.rounds)),
-        engine_(band_.plan_with(gp_, impl)),
+        engine_(engine_plan(band_, gp_, impl, max_isa)),
         n_(p, o, threads()),
         ids_(n_.ids, 0),
         floats_(n_.floats()) {
     std::memset(floats_.data(), 0, n_.floats() * sizeof(float));  // touch the pages now
     float* f = floats_.data();
-    qs_ = f, f += n_.gathered_q;
-    ks_ = f, f += n_.gathered_kv;
-    vs_ = f, f += n_.gathered_kv;
-    os_ = f, f += n_.gathered_q;
+    for (float** slot : {&qs_, &os_, &dos_, &dqs_}) {
+      *slot = f;
+      f += slot == &dos_ || slot == &dqs_ ? (n_.backward ? n_.gathered_q : 0) : n_.gathered_q;
+    }
+    for (float** slot : {&ks_, &vs_, &dks_, &dvs_}) {
+      *slot = f;
+      f += slot == &dks_ || slot == &dvs_ ? (n_.backward ? n_.gathered_kv : 0) : n_.gathered_kv;
+    }
     lse_ = f, f += n_.lse;
     proj_ = f;
   }
   std::size_t workspace_bytes() const override { return n_.bytes() + engine_->workspace_bytes(); }
+  // One round: the engine's log-sum-exp of each row is the row's.
+  bool gives_lse() const override { return o_.rounds == 1; }
   void run(const Tensors& in, const Outputs& out) override;
+  bool gives_backward() const override { return engine_->gives_backward(); }
+  void run_backward(const Tensors& in, const float* o, const float* lse, const float* dout,
+                    const Gradients& g) override;
 
  private:
   // ids_: [q bucket | q perm | q rank] over q_rows, [k bucket | k perm | k rank] over k_rows,
@@ -203,6 +234,8 @@ class ReformerPlan final : public Plan {
       lsh::sort_by_bucket(ids[0] + at, N, o_.buckets, counts(thread), ids[1] + at, ids[2] + at);
     }
   }
+  // Hash, sort and gather Q, K, V into sorted order (gathered item r * B + b is round r of b).
+  void sort_inputs(const Tensors& in);
 
   Params o_;
   lsh::Rotations rot_;
@@ -213,16 +246,24 @@ class ReformerPlan final : public Plan {
   Sizes n_;
   std::vector<int32_t> ids_;
   AlignedBuffer floats_;
-  float *qs_, *ks_, *vs_, *os_, *lse_, *proj_;
+  float *qs_, *ks_, *vs_, *os_, *lse_, *proj_, *dos_, *dqs_, *dks_, *dvs_;
 };
 
-void ReformerPlan::run(const Tensors& in, const Outputs& out) {
+// Copies rows: dst[perm[i]] = src[i] (scatter) or dst[i] = src[perm[i]] (gather), n rows of D.
+void move_rows(const float* src, float* dst, const int32_t* perm, long n, long D, bool scatter) {
+  const std::size_t bytes = sizeof(float) * D;
+  if (scatter)
+    for (long i = 0; i < n; ++i) std::memcpy(dst + perm[i] * D, src + i * D, bytes);
+  else
+    for (long i = 0; i < n; ++i) std::memcpy(dst + i * D, src + perm[i] * D, bytes);
+}
+
+void ReformerPlan::sort_inputs(const Tensors& in) {
   const Problem& P = problem();
   const long N = P.Nk, D = P.D, R = o_.rounds;
   const long q_slices = static_cast<long>(P.B) * P.H, k_slices = static_cast<long>(P.B) * P.Hkv;
   int32_t* const q[3] = {q_ids(0), q_ids(1), q_ids(2)};
   int32_t* const k[3] = {k_ids(0), k_ids(1), k_ids(2)};
-  const std::size_t row_bytes = sizeof(float) * D;
 #pragma omp parallel num_threads(threads())
   {
     const int thread = omp_get_thread_num();
@@ -231,45 +272,45 @@ void ReformerPlan::run(const Tensors& in, const Outputs& out) {
       if (s < q_slices) hash_slice(in.q, s, q_slices, q, thread);
       else hash_slice(in.k, s - q_slices, k_slices, k, thread);
     }
-    // Gathered item r * B + b holds round r of item b: rows in sorted order.
 #pragma omp for schedule(static)
     for (long t = 0; t < R * (q_slices + k_slices); ++t) {
       const long r = t / (q_slices + k_slices), s = t % (q_slices + k_slices);
       if (s < q_slices) {
-        const int32_t* perm = q[1] + (r * q_slices + s) * N;
-        float* dst = qs_ + (r * q_slices + s) * N * D;
-        const float* src = in.q + s * N * D;
-        for (long i = 0; i < N; ++i) std::memcpy(dst + i * D, src + perm[i] * D, row_bytes);
+        const long at = (r * q_slices + s) * N;
+        move_rows(in.q + s * N * D, qs_ + at * D, q[1] + at, N, D, false);
       } else {
-        const long g = s - q_slices;
-        const int32_t* perm = k[1] + (r * k_slices + g) * N;
-        float* kd = ks_ + (r * k_slices + g) * N * D;
-        float* vd = vs_ + (r * k_slices + g) * N * D;
-        const float* ksrc = in.k + g * N * D;
-        const float* vsrc = in.v + g * N * D;
-        for (long i = 0; i < N; ++i) {
-          std::memcpy(kd + i * D, ksrc + perm[i] * D, row_bytes);
-          std::memcpy(vd + i * D, vsrc + perm[i] * D, row_bytes);
-        }
+        const long g = s - q_slices, at = (r * k_slices + g) * N;
+        move_rows(in.k + g * N * D, ks_ + at * D, k[1] + at, N, D, false);
+        move_rows(in.v + g * N * D, vs_ + at * D, k[1] + at, N, D, false);
       }
     }
   }
+}
+
+void ReformerPlan::run(const Tensors& in, const Outputs& out) {
+  const Problem& P = problem();
+  const long N = P.Nk, D = P.D, R = o_.rounds;
+  const long q_slices = static_cast<long>(P.B) * P.H;
+  sort_inputs(in);
   engine_->run({qs_, ks_, vs_}, {os_, lse_});
+  const int32_t* rank = q_ids(2);
   // Scatter back and combine the rounds: weights e^lse_r / sum_r' e^lse_r'.
 #pragma omp parallel for schedule(static) num_threads(threads())
   for (long s = 0; s < q_slices; ++s) {
+    if (R == 1) {
+      move_rows(os_ + s * N * D, out.o + s * N * D, q_ids(1) + s * N, N, D, true);
+      if (out.lse)
+        for (long i = 0; i < N; ++i) out.lse[s * N + i] = lse_[s * N + rank[s * N + i]];
+      continue;
+    }
     for (long i = 0; i < N; ++i) {
       float* o = out.o + (s * N + i) * D;
-      if (R == 1) {
-        std::memcpy(o, os_ + (s * N + q[2][s * N + i]) * D, row_bytes);
-        continue;
-      }
       float m = -INFINITY;
-      for (long r = 0; r < R; ++r) m = std::max(m, lse_[(r * q_slices + s) * N + q[2][(r * q_slices + s) * N + i]]);
+      for (long r = 0; r < R; ++r) m = std::max(m, lse_[(r * q_slices + s) * N + rank[(r * q_slices + s) * N + i]]);
       float total = 0;
       std::fill(o, o + D, 0.0f);
       for (long r = 0; r < R; ++r) {
-        const long at = (r * q_slices + s) * N + q[2][(r * q_slices + s) * N + i];
+        const long at = (r * q_slices + s) * N + rank[(r * q_slices + s) * N + i];
         const float w = std::exp(lse_[at] - m);
         total += w;
         const float* os = os_ + at * D;
@@ -280,11 +321,73 @@ void ReformerPlan::run(const Tensors& in, const Outputs& out) {
   }
 }
 
+// One round (the plan refuses more for a backward): gradients of the gathered problem, whose
+// keys are a permutation of the original ones, scattered back. The buckets are piecewise
+// constant in Q and K, so no gradient flows through the hashing (as in Reformer).
+void ReformerPlan::run_backward(const Tensors& in, const float* o, const float* lse, const float* dout,
+                                const Gradients& g) {
+  if (!gives_backward()) return Plan::run_backward(in, o, lse, dout, g);
+  const Problem& P = problem();
+  const long N = P.Nk, D = P.D;
+  const long q_slices = static_cast<long>(P.B) * P.H, k_slices = static_cast<long>(P.B) * P.Hkv;
+  sort_inputs(in);  // the permutation is part of the backward's work too
+  const int32_t* q_perm = q_ids(1);
+  const int32_t* k_perm = k_ids(1);
+#pragma omp parallel for schedule(static) num_threads(threads())
+  for (long s = 0; s < q_slices; ++s) {
+    move_rows(o + s * N * D, os_ + s * N * D, q_perm + s * N, N, D, false);
+    move_rows(dout + s * N * D, dos_ + s * N * D, q_perm + s * N, N, D, false);
+    move_rows(lse + s * N, lse_ + s * N, q_perm + s * N, N, 1, false);
+  }
+  engine_->run_backward({qs_, ks_, vs_}, os_, lse_, dos_, {dqs_, dks_, dvs_});
+#pragma omp parallel for schedule(static) num_threads(threads())
+  for (long s = 0; s < q_slices + k_slices; ++s) {
+    if (s < q_slices) {
+      move_rows(dqs_ + s * N * D, g.dq + s * N * D, q_perm + s * N, N, D, true);
+    } else {
+      const long t = s - q_slices;
+      move_rows(dks_ + t * N * D, g.dk + t * N * D, k_perm + t * N, N, D, true);
+      move_rows(dvs_ + t * N * D, g.dv + t * N * D, k_perm + t * N, N, D, true);
+    }
+  }
+}
+
+// Reformer's visibility in the original order for one item (one round): what the backward's
+// float64 reference applies.
+class ChunkBandsInOrder final : public AttentionMask {
+ public:
+  ChunkBandsInOrder(const Problem& p, const Params& o, const lsh::Rotations& R, const Tensors& t, int b)
+      : p_(p), chunk_(o.chunk), k_rank_(static_cast<std::size_t>(p.Hkv) * p.Nk), q_band_(static_cast<std::size_t>(p.H) * p.Nq) {
+    const LshChunks chunks(p, o, R, t, b);
+    for (int g = 0; g < p.Hkv; ++g) {
+      const auto order = chunks.key_order(0, g);
+      for (long rank = 0; rank < p.Nk; ++rank) k_rank_[g * p.Nk + order[rank]] = rank;
+    }
+    for (int h = 0; h < p.H; ++h)
+      for (long i = 0; i < p.Nq; ++i) q_band_[h * p.Nq + i] = chunk_band(chunks.query_rank(0, h, i), chunk_);
+  }
+  bool has_holes() const override { return true; }
+  int layout_heads() const override { return p_.H; }
+  bool visible(int h, long i, long j) const override {
+    const long rank = k_rank_[p_.kv_head(h) * p_.Nk + j];
+    const KeyRange band = q_band_[h * p_.Nq + i];
+    return rank >= band.lo && rank <= band.hi;
+  }
+
+ private:
+  const Problem& p_;
+  long chunk_;
+  std::vector<long> k_rank_;
+  std::vector<KeyRange> q_band_;
+};
+
 class Reformer final : public Variant {
  public:
   explicit Reformer(Params o) : o_(o) {}
   bool exact() const override { return false; }
   bool data_dependent() const override { return true; }
+  // float32; the backward with one round (shape_reason).
+  bool implemented(DType d, Pass) const override { return d == DType::f32; }
 
   std::string shape_reason(const Problem& p) const override {
     if (p.Nq != p.Nk)
@@ -292,6 +395,8 @@ class Reformer final : public Variant {
              std::to_string(p.Nq) + " Nk=" + std::to_string(p.Nk);
     if (p.causal) return "causal reformer (a position mask inside the sorted chunks) is not implemented";
     if (p.has_lens()) return "reformer with --lens (variable lengths) is not implemented";
+    if (p.pass != Pass::fwd && o_.rounds > 1)
+      return "the reformer backward is implemented for rounds=1 only (not through the rounds' log-sum-exp weights)";
     return "";
   }
 
@@ -321,7 +426,7 @@ class Reformer final : public Variant {
   }
 
   std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override {
-    return std::make_unique<ReformerPlan>(p, o_, flash_impl(gathered_problem(p, o_.rounds), max_isa));
+    return std::make_unique<ReformerPlan>(p, o_, flash_impl(gathered_problem(p, o_.rounds), max_isa), max_isa);
   }
 
   // float64: each round's softmax over its chunk band (LshChunks), combined by e^lse.
@@ -365,6 +470,32 @@ class Reformer final : public Variant {
         for (int r = 0; r < o_.rounds; ++r)
           for (long d = 0; d < D; ++d) o[d] += std::exp(lse[r] - m) / total * o_r[r * D + d];
       }
+    }
+  }
+
+  // float64 gradients (one round): softmax attention under each item's chunk bands, in the
+  // original order (variants/reference_backward.hpp), item by item.
+  void reference_backward(const Problem& p, const Tensors& t, const float* dout, const std::vector<long>& groups_in,
+                          const GradientsF64& out) const override {
+    if (o_.rounds != 1) throw UserError(spec() + ": " + shape_reason(p));
+    std::vector<long> groups = groups_in;
+    if (groups.empty())
+      for (long g = 0; g < static_cast<long>(p.B) * p.Hkv; ++g) groups.push_back(g);
+    const lsh::Rotations rot = lsh::make_rotations(p.D, o_.buckets, o_.rounds, o_.seed);
+    const long per_q = static_cast<long>(p.H / p.Hkv) * p.Nq * p.D, per_kv = static_cast<long>(p.Nk) * p.D;
+    Problem one = p;
+    one.B = 1;
+    for (std::size_t first = 0; first < groups.size();) {
+      const int b = static_cast<int>(groups[first] / p.Hkv);
+      std::size_t last = first;
+      std::vector<long> mine;
+      for (; last < groups.size() && groups[last] / p.Hkv == b; ++last) mine.push_back(groups[last] % p.Hkv);
+      const Tensors tb{t.q + static_cast<long>(b) * p.H * p.Nq * p.D, t.k + static_cast<long>(b) * p.Hkv * per_kv,
+                       t.v + static_cast<long>(b) * p.Hkv * per_kv};
+      const ChunkBandsInOrder mask(one, o_, rot, tb, 0);
+      reference_softmax_backward(one, tb, VisibleKeys(one, mask), dout + static_cast<long>(b) * p.H * p.Nq * p.D, mine,
+                                 {out.dq + first * per_q, out.dk + first * per_kv, out.dv + first * per_kv});
+      first = last;
     }
   }
 
