@@ -386,6 +386,8 @@ class Reformer final : public Variant {
   explicit Reformer(Params o) : o_(o) {}
   bool exact() const override { return false; }
   bool data_dependent() const override { return true; }
+  // A head's queries are sorted together: one query's hash moves the others between chunks.
+  bool mixes_query_rows() const override { return true; }
   // float32; the backward with one round (shape_reason).
   bool implemented(DType d, Pass) const override { return d == DType::f32; }
 
