@@ -64,14 +64,18 @@ struct SynthesizerArgs {
   const float* r = nullptr;  // [Nq, Nk]
   const float* v = nullptr;  // [B, Hkv, Nk, D]
   float* o = nullptr;        // [B, H, Nq, D]
-  float* weights = nullptr;  // scratch [Nq, Nk]: softmax(R)
-  float* values = nullptr;   // scratch [B, Hkv, Nk, round_up(D, W)]: V zero-padded to whole vectors
+  // Scratch of synthesizer_scratch_floats(): per thread a block of softmax(R) rows and of output
+  // rows, then V zero-padded to whole vectors [B, Hkv, Nk, round_up(D, W)].
+  float* weights = nullptr;
+  float* out = nullptr;
+  float* values = nullptr;
 };
-constexpr int kSynthesizerRows = 64;  // query rows per task
+constexpr int kSynthesizerRows = 64;   // query rows per task
+constexpr int kSynthesizerKeys = 256;  // keys per product chunk
 inline std::size_t synthesizer_scratch_floats(const SynthesizerArgs& a, int W, int threads) {
   const std::size_t Dp = round_up_to(a.D, W);
-  return static_cast<std::size_t>(a.Nq) * a.Nk + static_cast<std::size_t>(a.B) * a.Hkv * a.Nk * Dp +
-         static_cast<std::size_t>(threads) * kSynthesizerRows * Dp;
+  return static_cast<std::size_t>(threads) * kSynthesizerRows * (a.Nk + Dp) +
+         static_cast<std::size_t>(a.B) * a.Hkv * a.Nk * Dp;
 }
 
 }  // namespace attn

@@ -1,7 +1,9 @@
 // The random synthesizer (variants/synthesizer.cpp): O[b, h] = softmax(R) V[b, kv(h)] with one
-// [Nq, Nk] weight matrix R for every head. Per call: the row softmax of R once (shared by all
-// heads), V zero-padded to whole vectors, then one small_gemm per (head, block of query rows).
-// Causal rows stop at key i + Nk - Nq, so a block's product stops at its last row's keys.
+// [Nq, Nk] weight matrix R for every head. Per call: V zero-padded to whole vectors, then per
+// block of kSynthesizerRows query rows the row softmax of R into the thread's tile (once, shared
+// by every head) and, per head, softmax(R) V on small_gemm in key chunks of kSynthesizerKeys (the
+// chunk of V stays in cache for the block's rows). Causal rows stop at key i + Nk - Nq, so a
+// block's product stops at its last row's keys.
 #pragma once
 #include <omp.h>
 
@@ -29,32 +31,34 @@ void synthesizer_attention(const SynthesizerArgs& a) {
   const int blocks = (a.Nq + kSynthesizerRows - 1) / kSynthesizerRows;
 #pragma omp parallel
   {
-    AlignedBuffer out(static_cast<std::size_t>(kSynthesizerRows) * Dp);
-#pragma omp for schedule(static)
-    for (long i = 0; i < a.Nq; ++i) {
-      const long n = synthesizer_keys(a, i);
-      float* w = a.weights + i * a.Nk;
-      std::copy(a.r + i * a.Nk, a.r + i * a.Nk + n, w);
-      if (n > 0) softmax_row<V>(w, static_cast<int>(n));
-      std::fill(w + n, w + a.Nk, 0.0f);
-    }
+    const int thread = omp_get_thread_num();
+    float* weights = a.weights + static_cast<std::size_t>(thread) * kSynthesizerRows * a.Nk;
+    float* out = a.out + static_cast<std::size_t>(thread) * kSynthesizerRows * Dp;
 #pragma omp for schedule(static)
     for (long row = 0; row < kv_rows; ++row) pack_rows_padded<V>(a.v + row * D, 1, D, Dp, a.values + row * Dp);
 #pragma omp for schedule(dynamic, 1)
-    for (long t = 0; t < static_cast<long>(a.B) * a.H * blocks; ++t) {
-      const long bh = t / blocks;
-      const int i0 = static_cast<int>(t % blocks) * kSynthesizerRows;
-      const int rows = std::min(kSynthesizerRows, a.Nq - i0);
-      const long kvh = bh / a.H * a.Hkv + (bh % a.H) / group;
-      float* o = a.o + (bh * a.Nq + i0) * D;
-      const int keys = static_cast<int>(synthesizer_keys(a, i0 + rows - 1));
-      if (keys == 0) {
-        std::memset(o, 0, sizeof(float) * rows * D);
-        continue;
+    for (int blk = 0; blk < blocks; ++blk) {
+      const int i0 = blk * kSynthesizerRows, rows = std::min(kSynthesizerRows, a.Nq - i0);
+      for (int r = 0; r < rows; ++r) {
+        const long n = synthesizer_keys(a, i0 + r);
+        float* w = weights + static_cast<long>(r) * a.Nk;
+        std::copy(a.r + (i0 + r) * static_cast<long>(a.Nk), a.r + (i0 + r) * static_cast<long>(a.Nk) + n, w);
+        if (n > 0) softmax_row<V>(w, static_cast<int>(n));
+        std::fill(w + n, w + a.Nk, 0.0f);
       }
-      gemm<V>(rows, Dp, keys, a.weights + static_cast<long>(i0) * a.Nk, a.Nk, a.values + kvh * a.Nk * Dp, Dp,
-              out.data(), Dp, false);
-      unpack_rows<V>(out.data(), rows, D, Dp, o);
+      const int keys = static_cast<int>(synthesizer_keys(a, i0 + rows - 1));
+      for (long bh = 0; bh < static_cast<long>(a.B) * a.H; ++bh) {
+        float* o = a.o + (bh * a.Nq + i0) * D;
+        if (keys == 0) {
+          std::memset(o, 0, sizeof(float) * rows * D);
+          continue;
+        }
+        const float* v = a.values + (bh / a.H * a.Hkv + (bh % a.H) / group) * a.Nk * Dp;
+        for (int c0 = 0; c0 < keys; c0 += kSynthesizerKeys)
+          gemm<V>(rows, Dp, std::min(kSynthesizerKeys, keys - c0), weights + c0, a.Nk, v + static_cast<long>(c0) * Dp, Dp,
+                  out, Dp, c0 > 0);
+        unpack_rows<V>(out, rows, D, Dp, o);
+      }
     }
   }
 }

@@ -27,6 +27,7 @@ class Nystrom final : public Variant {
  public:
   Nystrom(int landmarks, bool exact_pinv) : m_(landmarks), exact_pinv_(exact_pinv) {}
   bool exact() const override { return false; }
+  bool mixes_query_rows() const override { return true; }
 
   std::string shape_reason(const Problem& p) const override {
     if (p.causal) return "causal is not defined for nystrom: each landmark averages queries or keys across the whole sequence";

@@ -2,8 +2,8 @@
 // depend on the tokens, softmax(R) of one seeded N(0, 1) matrix R [Nq, Nk] shared by every
 // head and batch item: O = softmax(R) V; Q and K are not read. Causal keeps keys
 // j <= i + Nk - Nq (bottom-right alignment, as every variant); a row that sees no key is 0.
-// The plan draws R; run() is the row softmax of R (once per call, shared by the heads) and the
-// products softmax(R) V on small_gemm (kernels/synthesizer_attention.hpp).
+// The plan draws R; run() is the row softmax of R (once per call, block by block, shared by the
+// heads) and the products softmax(R) V on small_gemm (kernels/synthesizer_attention.hpp).
 #include <omp.h>
 
 #include <algorithm>
@@ -36,7 +36,7 @@ class Synthesizer final : public Variant {
   }
   // softmax(R) V: 2 D per visible pair (no Q K^T product).
   double flops(const Problem& p) const override { return 2.0 * p.D * visible_pairs(p); }
-  // R, softmax(R), V padded to whole vectors, a block of output rows per thread.
+  // R; per thread a block of softmax(R) rows and of output rows; V padded to whole vectors.
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override {
     const int W = kernel_table(kernel_isa_up_to(isa)).vector_width;
     return sizeof(float) * (static_cast<std::size_t>(p.Nq) * p.Nk + synthesizer_scratch_floats(args(p), W, omp_get_max_threads()));
@@ -80,8 +80,10 @@ class SynthesizerPlan final : public Plan {
         r_(synthesizer_weights(p.Nq, p.Nk, v.seed_)),
         scratch_(synthesizer_scratch_floats(args_, table.vector_width, threads())) {
     args_.r = r_.data();
+    const std::size_t rows = static_cast<std::size_t>(threads()) * kSynthesizerRows;
     args_.weights = scratch_.data();
-    args_.values = scratch_.data() + static_cast<std::size_t>(p.Nq) * p.Nk;
+    args_.out = args_.weights + rows * p.Nk;
+    args_.values = args_.out + rows * round_up_to(p.D, table.vector_width);
   }
   std::size_t workspace_bytes() const override { return sizeof(float) * (r_.size() + scratch_.size()); }
   void run(const Tensors& in, const Outputs& out) override {
