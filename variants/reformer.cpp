@@ -516,17 +516,17 @@ VariantInfo variant_info_reformer() {
   return {"reformer",
           "LSH attention (Reformer): shared random rotations hash q and k into buckets, rows sorted by bucket, each "
           "chunk attends to itself and the previous chunk",
-          {{"buckets", "32", "hash buckets per round (1 or even): argmax over [xR; -xR], R random [D, buckets/2]"},
-           {"rounds", "1", "hash rounds, combined by their log-sum-exp"},
+          {{"buckets", "32", "hash buckets per round (1 or even, at most 4096): argmax over [xR; -xR], R random [D, buckets/2]"},
+           {"rounds", "1", "hash rounds (at most 16), combined by their log-sum-exp"},
            {"chunk", "64", "rows per chunk of the sorted order; a chunk attends to itself and the previous one"},
            {"seed", "0", "seed of the random rotations"}},
           [](const Options& o) -> std::unique_ptr<Variant> {
             Params params;
-            params.buckets = static_cast<int>(o.get_int("buckets", 1, 1L << 16));
+            params.buckets = static_cast<int>(o.get_int("buckets", 1, 4096));
             if (params.buckets != 1 && params.buckets % 2 != 0)
               throw UserError("variant 'reformer': buckets must be 1 or even (argmax over [xR; -xR]), got " +
                               std::to_string(params.buckets));
-            params.rounds = static_cast<int>(o.get_int("rounds", 1, 64));
+            params.rounds = static_cast<int>(o.get_int("rounds", 1, 16));
             params.chunk = o.get_int("chunk", 1, 1L << 40);
             params.seed = static_cast<unsigned>(o.get_int("seed", 0, 4294967295L));
             return std::make_unique<Reformer>(params);
