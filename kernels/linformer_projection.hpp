@@ -21,7 +21,7 @@ void linformer_projection(const ProjectionArgs& a) {
   const int Dp = round_up_to(a.D, W);
   const int row_blocks = (a.k + kProjectRows - 1) / kProjectRows;
   const long tasks = static_cast<long>(a.heads) * 2 * row_blocks;
-#pragma omp parallel
+#pragma omp parallel num_threads(a.threads)
   {
     AlignedBuffer chunk(static_cast<std::size_t>(kProjectChunk) * Dp), block(static_cast<std::size_t>(kProjectRows) * Dp);
 #pragma omp for schedule(dynamic, 1)

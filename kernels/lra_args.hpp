@@ -21,6 +21,7 @@ struct ProjectionArgs {
   const float* values = nullptr;
   float* keys_out = nullptr;  // [heads, k, D]
   float* values_out = nullptr;
+  int threads = 1;  // OpenMP threads (the plan's count: its workspace is sized for them)
 };
 // A task is kProjectRows rows of E (or F); the keys are packed kProjectChunk at a time.
 constexpr int kProjectRows = 64, kProjectChunk = 256;
@@ -49,6 +50,7 @@ struct LandmarkMixArgs {
   const float* k_landmarks = nullptr;  // [B, Hkv, m, D]
   const float* kernel3_v = nullptr;    // softmax(scale Ql K^T) V, [B, H, m, D]
   float* mixed = nullptr;              // [B, H, m, D]
+  int threads = 1;                     // OpenMP threads (the plan's count)
 };
 // Per-thread scratch of the landmark kernel, in floats.
 inline std::size_t landmark_scratch_floats(int m, int D, int W) {
@@ -69,6 +71,7 @@ struct SynthesizerArgs {
   float* weights = nullptr;
   float* out = nullptr;
   float* values = nullptr;
+  int threads = 1;  // OpenMP threads: the scratch holds this many blocks
 };
 constexpr int kSynthesizerRows = 64;   // query rows per task
 constexpr int kSynthesizerKeys = 256;  // keys per product chunk

@@ -99,7 +99,7 @@ void landmark_mix(const LandmarkMixArgs& a) {
   using V = simd::Vec<Arch>;
   constexpr int W = static_cast<int>(V::size);
   const int m = a.m, D = a.D, mp = round_up_to(m, W), Dp = round_up_to(D, W), group = a.H / a.Hkv;
-#pragma omp parallel
+#pragma omp parallel num_threads(a.threads)
   {
     AlignedBuffer scratch(landmark_scratch_floats(m, D, W));
     const LandmarkScratch s(scratch.data(), m, mp, D, Dp);

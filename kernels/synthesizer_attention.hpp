@@ -29,7 +29,7 @@ void synthesizer_attention(const SynthesizerArgs& a) {
   const int Dp = round_up_to(a.D, W), D = a.D, group = a.H / a.Hkv;
   const long kv_rows = static_cast<long>(a.B) * a.Hkv * a.Nk;
   const int blocks = (a.Nq + kSynthesizerRows - 1) / kSynthesizerRows;
-#pragma omp parallel
+#pragma omp parallel num_threads(a.threads)
   {
     const int thread = omp_get_thread_num();
     float* weights = a.weights + static_cast<std::size_t>(thread) * kSynthesizerRows * a.Nk;

@@ -80,6 +80,7 @@ class LinformerPlan final : public Plan {
     a.e = ef_.data(), a.f = ef_.data() + static_cast<std::size_t>(k_) * p.Nk;
     a.keys = in.k, a.values = in.v;
     a.keys_out = projected_.data(), a.values_out = projected_.data() + projected_.size() / 2;
+    a.threads = threads();
     table_.linformer_projection(a);
     stage_->run({in.q, a.keys_out, a.values_out}, out.o);
   }

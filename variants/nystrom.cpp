@@ -116,6 +116,7 @@ class NystromPlan final : public Plan {
     a.exact_pinv = v_.exact_pinv_;
     a.q_landmarks = q_landmarks_.data(), a.k_landmarks = k_landmarks_.data();
     a.kernel3_v = kernel3_v_.data(), a.mixed = mixed_.data();
+    a.threads = threads();
     table_.landmark_mix(a);
     // The last stage has one key/value head per query head: copy each head's landmark keys.
     for (long bh = 0; bh < static_cast<long>(p.B) * p.H; ++bh) {

@@ -80,6 +80,7 @@ class SynthesizerPlan final : public Plan {
         r_(synthesizer_weights(p.Nq, p.Nk, v.seed_)),
         scratch_(synthesizer_scratch_floats(args_, table.vector_width, threads())) {
     args_.r = r_.data();
+    args_.threads = threads();
     const std::size_t rows = static_cast<std::size_t>(threads()) * kSynthesizerRows;
     args_.weights = scratch_.data();
     args_.out = args_.weights + rows * p.Nk;
