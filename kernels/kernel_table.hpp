@@ -42,6 +42,9 @@ struct KernelTable {
   void (*segment_means)(const SegmentMeansArgs&);
   void (*landmark_mix)(const LandmarkMixArgs&);
   void (*synthesizer_attention)(const SynthesizerArgs&);
+  // C[rows][n] = A[rows][kn] B[kn][n], row-major (kernels/small_gemm.hpp); n a multiple of
+  // vector_width. Reformer's LSH projections are built from it.
+  void (*gemm)(int rows, int n, int kn, const float* a, long lda, const float* b, long ldb, float* c, long ldc);
   // This ISA's entries of the micro-kernel lists.
   UkernelLists ukernels;
 };

@@ -22,14 +22,8 @@ class MaskedSoftmaxVariant : public Variant {
   // test (tests/test_variant_rules.cpp) checks every plan, mask and engine against it.
   using Rule = std::function<bool(int h, long i, long j)>;
   virtual Rule rule(const Problem& p) const = 0;
-  // True if visibility depends on Q and K (block_topk): rule() is then empty and the plan
-  // selects tiles inside run(); tests check such variants on their own.
-  virtual bool data_dependent() const { return false; }
-  // The key pattern of batch item b for these inputs (mass_recall asks it when data_dependent());
-  // the default ignores the inputs.
-  virtual std::unique_ptr<KeyPattern> key_pattern_for(const Problem& p, const Tensors&, int) const {
-    return key_pattern(p);
-  }
+  // data_dependent() (Variant) for a softmax variant: rule() is then empty and the plan selects
+  // tiles inside run(); tests check such variants on their own.
   // What make_mask(p) allocates (a generated block layout), and make_mask(p)->layout_heads(),
   // both known in O(1) without building the mask: they size the workspace bounds.
   virtual std::size_t mask_bytes(const Problem&) const { return 0; }

@@ -18,8 +18,10 @@
   X(dilated)             \
   X(block_topk)          \
   X(linformer)           \
+  X(reformer)            \
   X(nystrom)             \
-  X(synthesizer)
+  X(synthesizer)         \
+  X(sinkhorn)
 
 namespace attn {
 

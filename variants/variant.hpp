@@ -76,6 +76,13 @@ class Variant {
                                   const std::vector<long>& groups, const GradientsF64& out) const;
   // Which keys each query row reads (see key_pattern.hpp). Default: every key, causal-aware.
   virtual std::unique_ptr<KeyPattern> key_pattern(const Problem& p) const;
+  // True if which keys a row reads depends on Q and K (block_topk, reformer, sinkhorn).
+  virtual bool data_dependent() const { return false; }
+  // The key pattern of batch item b for these inputs (mass_recall asks it when data_dependent());
+  // the default ignores the inputs.
+  virtual std::unique_ptr<KeyPattern> key_pattern_for(const Problem& p, const Tensors&, int) const {
+    return key_pattern(p);
+  }
   // Files the spec names and the variant read (block_sparse:layout=FILE.npy): an output must not
   // overwrite them.
   virtual std::vector<std::string> input_files() const { return {}; }

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "errors.hpp"
+#include "lra_paper.hpp"
 
 namespace attn {
 
@@ -161,35 +162,42 @@ std::string relative_cell(const Grid& g, const std::string& variant, const Colum
   return ratio(*dense, *r);
 }
 
-// What each variant gives up for its speed: "approx_err / mass_recall" per cell.
-Table lra_accuracy_table(const Grid& g) {
-  Table t{"Accuracy vs exact attention (approx_err / mass_recall), " + g.setting.describe(), {}, header_for(g, "variant"), {}};
-  for (const auto& v : g.variants) {
-    std::vector<std::string> row{v};
-    for (const auto& c : g.columns) {
-      const CaseRecord* r = g.at(v, c);
-      if (!r || r->skipped) {
-        row.push_back(r ? skipped_cell(*r) : kDash);
-        continue;
-      }
-      const std::string err = r->approx_err < 0 ? kDash : printf_string("%.2g", r->approx_err);
-      const std::string recall = r->mass_recall < 0 ? kDash : printf_string("%.3f", r->mass_recall);
-      row.push_back(err + " / " + recall);
-    }
-    t.rows.push_back(row);
-  }
-  t.notes = {"approx_err = ||O - O_dense||_F / ||O_dense||_F; mass_recall = share of the exact softmax mass on the keys "
-             "the variant reads (" + std::string(kDash) + " when the records predate it); inputs: " + g.setting.inputs +
-             "; " + sources_note(g)};
-  return t;
+// The paper's columns of one LRA table: N = 1k..4k among the grid's columns.
+std::vector<std::pair<Column, int>> paper_columns(const Grid& g) {
+  std::vector<std::pair<Column, int>> out;
+  for (const auto& c : g.columns)
+    if (const int k = lra_paper_column(c.first, c.second); k >= 0) out.push_back({c, k});
+  return out;
+}
+
+std::string accuracy_cell(const Grid& g, const std::string& variant, const Column& c, bool recall) {
+  const CaseRecord* r = g.at(variant, c);
+  if (!r) return kDash;
+  if (r->skipped) return skipped_cell(*r);
+  const double x = recall ? r->mass_recall : r->approx_err;
+  if (x < 0) return kDash;
+  return printf_string(recall ? "%.3f" : "%.2e", x);
 }
 
 void add_lra_tables(const Grid& g, PresetOutput& out) {
-  Table speed{"Speed relative to dense (dense time / variant time), " + g.setting.describe(), {}, header_for(g, "variant"), {}};
-  Table memory{"Workspace relative to dense (variant bytes / dense bytes), " + g.setting.describe(), {}, header_for(g, "variant"), {}};
+  const auto paper = paper_columns(g);
+  auto header = [&](const std::string& paper_what) {
+    std::vector<std::string> h = header_for(g, "variant");
+    h.insert(h.begin() + 1, "paper row");
+    for (const auto& [c, k] : paper) h.push_back(paper_what + " " + column_label(c));
+    return h;
+  };
+  Table speed{"Speed relative to dense (dense time / variant time), " + g.setting.describe(), {}, header("paper"), {}};
+  Table memory{"Workspace relative to dense (variant bytes / dense bytes), " + g.setting.describe(), {}, header("paper"), {}};
+  std::vector<std::string> acc_header{"variant"};
+  for (const auto& c : g.columns) acc_header.push_back("approx_err " + column_label(c));
+  for (const auto& c : g.columns) acc_header.push_back("mass_recall " + column_label(c));
+  Table accuracy{"Accuracy against exact dense attention, " + g.setting.describe(), {}, acc_header, {}};
   bool dense_workspace_zero = false;
+  const LraPaperRow& transformer = lra_paper_transformer();
   for (const auto& v : g.variants) {
-    std::vector<std::string> srow{v}, mrow{v};
+    const LraPaperRow* row = lra_paper_row(v);
+    std::vector<std::string> srow{v, row ? row->model : kDash}, mrow = srow, arow{v};
     for (const auto& c : g.columns) {
       srow.push_back(relative_cell(g, v, c, [](const CaseRecord& d, const CaseRecord& r) {
         return printf_string("%.2fx", d.time_ms / r.time_ms);
@@ -202,20 +210,38 @@ void add_lra_tables(const Grid& g, PresetOutput& out) {
         return printf_string("%.2fx", r.workspace_bytes / d.workspace_bytes);
       }));
     }
+    for (const auto& [c, k] : paper) {
+      srow.push_back(row ? printf_string("%.1fx", row->speed[k]) : kDash);
+      mrow.push_back(row ? printf_string("%.2fx", row->memory_gb[k] / transformer.memory_gb[k]) : kDash);
+    }
+    for (bool recall : {false, true})
+      for (const auto& c : g.columns) arow.push_back(accuracy_cell(g, v, c, recall));
     speed.rows.push_back(srow);
     memory.rows.push_back(mrow);
+    accuracy.rows.push_back(arow);
   }
   if (std::find(g.variants.begin(), g.variants.end(), "dense") == g.variants.end())
     out.problems.push_back("lra: no dense records (" + g.setting.describe() + "); every ratio is " + std::string(kDash));
+  const std::string paper_note =
+      std::string(lra_paper_citation()) +
+      (g.setting.pass == "fwd" ? ". The paper times training steps: compare its speed with the pass=fwdbwd table"
+                               : "");
   speed.notes = {"time = median over repetitions (time_ms); " + sources_note(g),
-                 std::string(kDash) + " = skipped (e.g. over --max-case-time), no record, no dense record for that N, or a ratio too large " +
+                 std::string(kDash) + " = skipped (e.g. over --max-case-time, or a variant without this pass), no record, no dense record for that N, or a ratio too large " +
                      "to print; " +
-                     "OOM = skipped for lack of memory"};
-  memory.notes = {"workspace_bytes as recorded by the sweep; " + sources_note(g)};
+                     "OOM = skipped for lack of memory",
+                 paper_note};
+  memory.notes = {"workspace_bytes as recorded by the sweep (attention's extra memory beyond Q, K, V, O); " + sources_note(g),
+                  "paper columns: whole-model peak memory ratios, " + std::string(lra_paper_citation())};
   if (dense_workspace_zero) memory.notes.push_back("dense reported 0 workspace bytes: those cells are absolute MiB");
+  accuracy.notes = {"approx_err = ||O - O_dense||_F / ||O_dense||_F on the sweep's error rows (0 for exact variants); "
+                    "mass_recall = share of exact softmax mass on the keys the variant reads (mean over rows; 1 for exact and "
+                    "linear variants, which read every key); both on the sweep's random Gaussian inputs, where attention is "
+                    "nearly uniform, so sparse variants look worse than on real data",
+                    std::string(kDash) + " = skipped, no record, or not defined for the variant"};
   out.tables.push_back(std::move(speed));
   out.tables.push_back(std::move(memory));
-  out.tables.push_back(lra_accuracy_table(g));
+  out.tables.push_back(std::move(accuracy));
 }
 
 void add_flash_table(const Grid& g, PresetOutput& out) {
@@ -306,7 +332,8 @@ std::vector<std::string> flat_header(const std::string& preset) {
   std::vector<std::string> h{"batch", "heads", "kv_heads", "head_dim", "causal", "threads", "isa", "dtype", "pass",
                              "inputs", "lens", "variant", "seq_q", "seq_kv", "status"};
   if (preset == "lra")
-    h.insert(h.end(), {"time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense", "approx_err", "mass_recall"});
+    h.insert(h.end(), {"time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense", "approx_err", "mass_recall",
+                       "paper_model", "paper_speed_vs_transformer", "paper_memory_vs_transformer"});
   else if (preset == "decode") h.insert(h.end(), {"tokens_per_s", "pct_bandwidth"});
   else if (preset == "dynamic")
     h.insert(h.end(), {"density", "time_ms", "pct_dense_rate", "mass_recall", "mass_recall_min"});
@@ -345,6 +372,11 @@ void add_flat_rows(const Grid& g, const std::string& preset, Table& flat) {
         row.push_back(flat_number(vs_dense && d->workspace_bytes > 0, vs_dense ? r->workspace_bytes / d->workspace_bytes : 0));
         row.push_back(flat_number(ok && r->approx_err >= 0, ok ? r->approx_err : 0));
         row.push_back(flat_number(ok && r->mass_recall >= 0, ok ? r->mass_recall : 0));
+        const LraPaperRow* paper = lra_paper_row(v);
+        const int k = lra_paper_column(c.first, c.second);
+        row.push_back(paper ? paper->model : "");
+        row.push_back(flat_number(paper && k >= 0, paper && k >= 0 ? paper->speed[k] : 0));
+        row.push_back(flat_number(paper && k >= 0, paper && k >= 0 ? paper->memory_gb[k] / lra_paper_transformer().memory_gb[k] : 0));
       } else if (preset == "decode") {
         row.push_back(flat_number(ok && r->tokens_per_s >= 0, ok ? r->tokens_per_s : 0));
         row.push_back(flat_number(ok && r->pct_bandwidth >= 0, ok ? r->pct_bandwidth : 0));

@@ -15,11 +15,12 @@ MassRecall measure_mass_recall(const Variant& v, const Problem& p, const Tensors
   // Dense attention with the variant's own score modifiers (softcap, ALiBi, sinks).
   const auto* masked = dynamic_cast<const MaskedSoftmaxVariant*>(&v);
   const ProblemModifiers mods(masked ? masked->modifiers() : ModifierOptions{}, p);
-  // A data-dependent selection (block_topk) has one pattern per batch item, from the inputs.
-  const bool per_item = masked && masked->data_dependent();
+  // A data-dependent selection (block_topk, reformer, sinkhorn) has one pattern per batch item,
+  // from the inputs.
+  const bool per_item = v.data_dependent();
   std::vector<std::unique_ptr<KeyPattern>> patterns;
   for (int b = 0; b < (per_item ? p.B : 1); ++b)
-    patterns.push_back(per_item ? masked->key_pattern_for(p, t, b) : v.key_pattern(p));
+    patterns.push_back(per_item ? v.key_pattern_for(p, t, b) : v.key_pattern(p));
   const long nr = static_cast<long>(rows.size());
   double sum = 0, lowest = 1;
   long counted = 0;

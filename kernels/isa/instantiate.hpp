@@ -11,6 +11,7 @@
 #include "../nystrom_landmarks.hpp"
 #include "../synthesizer_attention.hpp"
 #include "../masked_attention.hpp"
+#include "../small_gemm.hpp"
 
 namespace attn::kernels {
 namespace {
@@ -37,6 +38,9 @@ std::size_t linear_attention_workspace_entry(const LinearAttentionArgs& a) {
 void linear_backward_entry(const LinearBackwardArgs& a) { linear_backward<ATTN_ARCH>(a); }
 std::size_t linear_backward_workspace_entry(const LinearAttentionArgs& a) {
   return linear_backward_workspace(a, static_cast<int>(simd::Vec<ATTN_ARCH>::size));
+}
+void gemm_entry(int rows, int n, int kn, const float* a, long lda, const float* b, long ldb, float* c, long ldc) {
+  gemm<simd::Vec<ATTN_ARCH>>(rows, n, kn, a, lda, b, ldb, c, ldc, false);
 }
 
 // The engine's micro-kernels at their production tile sizes, for the named lists.
@@ -83,6 +87,6 @@ KernelTable ATTN_TABLE_FN() {
                      &linear_attention_entry, &linear_attention_workspace_entry,
                      &linear_backward_entry, &linear_backward_workspace_entry,
                      &linformer_projection<ATTN_ARCH>, &segment_means<ATTN_ARCH>, &landmark_mix<ATTN_ARCH>,
-                     &synthesizer_attention<ATTN_ARCH>, ukernel_lists()};
+                     &synthesizer_attention<ATTN_ARCH>, &gemm_entry, ukernel_lists()};
 }
 }  // namespace attn::kernels

@@ -197,7 +197,7 @@ def overflow_cases(put):
     cases = []
     for variant in ["dense", "naive", "dense_blas", "window:left=-1,right=-1", "window", "dilated", "block_sparse",
                     "block_sparse:pattern=local,block=4", "sink", "linear", "linformer:k=4", "nystrom:landmarks=3",
-                    "synthesizer"]:
+                    "synthesizer", "reformer:buckets=4,chunk=4", "sinkhorn"]:
         for isa in ["auto", "avx2", "sse2", "scalar"]:
             for name, (k_, v_) in {"q.k overflows": (k, v), "P.V overflows": (v, big_v)}.items():
                 if variant == "synthesizer" and name == "q.k overflows":
