@@ -73,37 +73,19 @@ std::size_t decode_attention_workspace(const Problem& p, int threads) {
   return DecodeLayout::of<simd::Vec<Arch>>(p, threads).total(threads);
 }
 
-// Transposes kn <= kTileK narrow key rows (row stride D) into dst [D][kTileK] as float32:
-// each value times `scale` (int8: the tile's scale, else 1) then times kscale, the emulated
-// path's two roundings; keys past kn become zeros (see pack_key_tile).
+// Widens one key tile of a narrow cache, held transposed (D x kTileK, kernels/kv_cache.hpp),
+// into dst: each value times `scale` (int8: the tile's scale, else 1) then times kscale, the
+// emulated path's two roundings. No transpose: the cache is laid out as Q.K^T reads it.
 template <class V, class T>
-inline void pack_key_tile_widened(const T* src, int kn, int D, float scale, float kscale, float* dst) {
+inline void widen_key_tile(const T* src, int D, float scale, float kscale, float* dst) {
   constexpr int W = static_cast<int>(V::size);
   constexpr bool scaled = std::is_same<T, int8_t>::value;
-  const int d_vec = D / W * W;
-  for (int jb = 0; jb < kTileK; jb += W)
-    for (int d0 = 0; d0 < d_vec; d0 += W) {
-      V x[W];
-      ATTN_UNROLL for (int i = 0; i < W; ++i) {
-        if (jb + i < kn) {
-          x[i] = simd::widen<V>(src + static_cast<long>(jb + i) * D + d0);
-          if (scaled) x[i] = x[i] * V(scale);
-          x[i] = x[i] * V(kscale);
-        } else {
-          x[i] = V(0.0f);
-        }
-      }
-      simd::transpose_square(x);
-      ATTN_UNROLL for (int i = 0; i < W; ++i) x[i].store_aligned(dst + static_cast<std::size_t>(d0 + i) * kTileK + jb);
-    }
-  for (int d = d_vec; d < D; ++d) {
-    float* row = dst + static_cast<std::size_t>(d) * kTileK;
-    for (int j = 0; j < kn; ++j) {
-      float x = simd::widen_one(src[static_cast<long>(j) * D + d]);
-      if (scaled) x *= scale;
-      row[j] = x * kscale;
-    }
-    for (int j = kn; j < kTileK; ++j) row[j] = 0.0f;
+  const V s(scale), ks(kscale);
+  const std::size_t n = static_cast<std::size_t>(D) * kTileK;
+  for (std::size_t i = 0; i < n; i += W) {
+    V x = simd::widen<V>(src + i);
+    if (scaled) x = x * s;
+    (x * ks).store_aligned(dst + i);
   }
 }
 
@@ -222,20 +204,25 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
         }
         if (masked) build_row_masks(*a.mask, [&](int r) { return rows.id(r); }, rows.n, k0, kn, ref.kind, *ws.masks);
         ws.k0 = k0;
+        // A narrow cache holds K per tile, transposed (kernels/kv_cache.hpp); float32 K is [Nk][D].
+        const long head = static_cast<long>(b) * P.Hkv + kvh;
+        auto k_at = [&](int tile) {
+          return narrow ? k_all + (head * L.k_tiles + tile) * static_cast<long>(kTileK) * D
+                        : k_all + kv + static_cast<long>(tile) * kTileK * D;
+        };
         if (e + 1 < e1) {  // the next tile of this stream, while this one is computed
-          const long next = kv + static_cast<long>(a.plan.refs[e + 1].k_tile) * kTileK * D;
-          const long n = static_cast<long>(std::min(kTileK, P.Nk - a.plan.refs[e + 1].k_tile * kTileK)) * D;
-          prefetch_rows(k_all + next, n);
-          prefetch_rows(v_all + next, n);
+          const int next = a.plan.refs[e + 1].k_tile;
+          const long n = static_cast<long>(std::min(kTileK, P.Nk - next * kTileK)) * D;
+          prefetch_rows(k_at(next), narrow ? static_cast<long>(kTileK) * D : n);
+          prefetch_rows(v_all + kv + static_cast<long>(next) * kTileK * D, n);
         }
-        const T* k_tile = k_all + kv + static_cast<long>(k0) * D;
+        const T* k_tile = k_at(ref.k_tile);
         const T* v_tile = v_all + kv + static_cast<long>(k0) * D;
         const float* vt = vt_packed;
         if constexpr (narrow) {
-          const long head = static_cast<long>(b) * P.Hkv + kvh;
           const bool int8 = std::is_same<T, int8_t>::value;
           const float k_scale = int8 ? cache->k_scale[head * L.k_tiles + ref.k_tile] : 1.0f;
-          pack_key_tile_widened<V>(k_tile, kn, D, k_scale, kscale, kt);
+          widen_key_tile<V>(k_tile, D, k_scale, kscale, kt);
           widen_value_tile<V>(v_tile, kn, D, Dp, int8 ? cache->v_scale + head * D : nullptr, vt_packed);
         } else {
           pack_key_tile<V>(k_tile, kn, D, kscale, kt);

@@ -16,9 +16,12 @@ struct F16Bits {
   uint16_t bits;
 };
 
+// K is held per 64-key tile transposed, [B, Hkv, ceil(Nk / kTileK), D, kTileK] (keys past Nk
+// are zeros), the layout the decode kernel's Q.K^T reads: a new token writes one column, and no
+// call transposes the cache. V is held as given, [B, Hkv, Nk, D].
 struct KvCache {
   DType dtype = DType::f32;  // bf16, f16 or int8
-  const void* k = nullptr;   // [B, Hkv, Nk, D] Bf16Bits, F16Bits or int8_t
+  const void* k = nullptr;   // Bf16Bits, F16Bits or int8_t, tile-transposed (above)
   const void* v = nullptr;
   // int8 only (SPEC): K smoothed (per-channel mean over the keys subtracted), then one scale per
   // block of kTileK keys per head (a key tile), [B, Hkv, ceil(Nk / kTileK)]; V one scale per

@@ -65,25 +65,33 @@ TEST_CASE("decode KV cache: the cache holds the emulated path's values exactly, 
     REQUIRE(t.cache->dtype == dtype);
     const std::size_t n = in.p.kv_elems();
     int differ = 0;
+    const long D = in.p.D, tiles = (in.p.Nk + kTileK - 1) / kTileK;
+    // Element i = (head, key j, dim d) of K in the cache's tile-transposed layout.
+    auto k_at = [&](std::size_t i) {
+      const long head = static_cast<long>(i) / (in.p.Nk * D), j = static_cast<long>(i) / D % in.p.Nk;
+      return head * tiles * kTileK * D + KvCacheStore::k_offset(j, static_cast<int>(i % D), static_cast<int>(D));
+    };
     if (dtype != DType::int8) {
       const auto decode = dtype == DType::bf16 ? from_bf16 : from_f16;
       const auto* k = static_cast<const uint16_t*>(t.cache->k);
       const auto* v = static_cast<const uint16_t*>(t.cache->v);
-      for (std::size_t i = 0; i < n; ++i) differ += !same_bits(decode(k[i]), t.k[i]) + !same_bits(decode(v[i]), t.v[i]);
+      for (std::size_t i = 0; i < n; ++i)
+        differ += !same_bits(decode(k[k_at(i)]), t.k[i]) + !same_bits(decode(v[i]), t.v[i]);
+      // Keys past Nk in the last tile are zeros.
+      for (long d = 0; d < D; ++d) differ += k[(tiles - 1) * kTileK * D + d * kTileK + kTileK - 1] != 0;
     } else {
       // K: the per-call quantisation of the emulated path; V: store_inputs' per-channel values.
       std::vector<float> q8(in.p.q_elems()), k8(n);
       quantize_qk_int8(in.p, in.tensors(), q8.data(), k8.data());
       const auto* k = static_cast<const int8_t*>(t.cache->k);
       const auto* v = static_cast<const int8_t*>(t.cache->v);
-      const long tiles = (in.p.Nk + kTileK - 1) / kTileK, D = in.p.D;
       int codes_used = 0;
       for (std::size_t i = 0; i < n; ++i) {
         const long head = static_cast<long>(i) / (in.p.Nk * D), j = static_cast<long>(i) / D % in.p.Nk;
         // Equal values (an int8 code of 0 is +0 where the emulated value may be -0: same products).
-        differ += k[i] * t.cache->k_scale[head * tiles + j / kTileK] != k8[i];
+        differ += k[k_at(i)] * t.cache->k_scale[head * tiles + j / kTileK] != k8[i];
         differ += v[i] * t.cache->v_scale[head * D + static_cast<long>(i) % D] != t.v[i];
-        codes_used += k[i] == 127 || k[i] == -127;
+        codes_used += k[k_at(i)] == 127 || k[k_at(i)] == -127;
       }
       CHECK(codes_used > 0);  // every block's largest value maps to +-127
     }
