@@ -110,13 +110,6 @@ inline void widen_value_tile(const T* src, int kn, int D, int Dp, const float* c
   for (int j = kn; j < kTileK; ++j) std::fill(dst + static_cast<std::size_t>(j) * Dp, dst + static_cast<std::size_t>(j + 1) * Dp, 0.0f);
 }
 
-// Asks for n elements from p into the caches ahead of use (the next key tile of a stream).
-template <class T>
-inline void prefetch_rows(const T* p, long n) {
-  const char* c = reinterpret_cast<const char*>(p);
-  for (long off = 0; off < n * static_cast<long>(sizeof(T)); off += 64) __builtin_prefetch(c + off, 0, 2);
-}
-
 // The rows of one task: `n` consecutive rows of Q (and O) from `first`, row r being query row
 // i0 + (r % nq) of head h0 + r / nq.
 struct DecodeRows {
@@ -206,17 +199,8 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
         ws.k0 = k0;
         // A narrow cache holds K per tile, transposed (kernels/kv_cache.hpp); float32 K is [Nk][D].
         const long head = static_cast<long>(b) * P.Hkv + kvh;
-        auto k_at = [&](int tile) {
-          return narrow ? k_all + (head * L.k_tiles + tile) * static_cast<long>(kTileK) * D
-                        : k_all + kv + static_cast<long>(tile) * kTileK * D;
-        };
-        if (e + 1 < e1) {  // the next tile of this stream, while this one is computed
-          const int next = a.plan.refs[e + 1].k_tile;
-          const long n = static_cast<long>(std::min(kTileK, P.Nk - next * kTileK)) * D;
-          prefetch_rows(k_at(next), narrow ? static_cast<long>(kTileK) * D : n);
-          prefetch_rows(v_all + kv + static_cast<long>(next) * kTileK * D, n);
-        }
-        const T* k_tile = k_at(ref.k_tile);
+        const T* k_tile = narrow ? k_all + (head * L.k_tiles + ref.k_tile) * static_cast<long>(kTileK) * D
+                                 : k_all + kv + static_cast<long>(k0) * D;
         const T* v_tile = v_all + kv + static_cast<long>(k0) * D;
         const float* vt = vt_packed;
         if constexpr (narrow) {
