@@ -10,14 +10,20 @@
 //    and sum, and a merge combines them exactly through their log-sum-exp (flash-decoding).
 //  - The workspace is per thread (two tiles and the tile scratch) plus the split partials: it
 //    does not grow with Nk.
+// K and V are float32 tensors, or a narrow KV cache (bf16, f16, int8: Tensors::cache) whose
+// tiles are widened to float32 on the way into the same L1 tiles, with the values the emulated
+// path computes with (int8: code x scale), so only the bytes read change.
 #pragma once
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <type_traits>
 #include <utility>
 
+#include "kv_load.hpp"
 #include "masked_attention.hpp"
 
 namespace attn::kernels {
@@ -28,6 +34,7 @@ struct DecodeLayout {
   int rows_shared;  // rows of a task when the heads of a group share it: group x Nq
   int chunks;       // tasks per (batch, kv head) before splitting: covers both sharing cases
   int splits;       // key-range splits per task
+  int k_tiles;      // key tiles per head
   int Dp;
   bool pack_v;
   std::size_t thread_bytes, partial_bytes, partial_floats_per_row;
@@ -45,10 +52,10 @@ struct DecodeLayout {
     // Shared: ceil(group Nq / kTileQ) row chunks; per head: one chunk per head (Nq <= kTileQ).
     chunks = std::max((rows_shared + kTileQ - 1) / kTileQ, group);
     const long base = static_cast<long>(P.B) * P.Hkv;
-    const long k_tiles = (P.Nk + kTileK - 1) / kTileK;
+    k_tiles = (P.Nk + kTileK - 1) / kTileK;
     // Enough splits that every thread has work twice over, none shorter than a few tiles.
-    splits = base >= threads ? 1 : static_cast<int>(std::clamp<long>((2L * threads + base - 1) / base, 1, std::max(1L, k_tiles / 4)));
-    pack_v = P.D % W != 0;
+    splits = base >= threads ? 1 : static_cast<int>(std::clamp<long>((2L * threads + base - 1) / base, 1, std::max(1L, static_cast<long>(k_tiles) / 4)));
+    pack_v = P.D % W != 0 || reads_kv_cache(P);  // a narrow V is widened into the tile
     Dp = pack_v ? (P.D + W - 1) / W * W : P.D;
     const std::size_t kt_floats = static_cast<std::size_t>(P.D) * kTileK;
     const std::size_t vt_floats = pack_v ? static_cast<std::size_t>(kTileK) * Dp : 0;
@@ -66,6 +73,43 @@ std::size_t decode_attention_workspace(const Problem& p, int threads) {
   return DecodeLayout::of<simd::Vec<Arch>>(p, threads).total(threads);
 }
 
+// Widens one key tile of a narrow cache, held transposed (D x kTileK, kernels/kv_cache.hpp),
+// into dst: each value times `scale` (int8: the tile's scale, else 1) then times kscale, the
+// emulated path's two roundings. No transpose: the cache is laid out as Q.K^T reads it.
+template <class V, class T>
+inline void widen_key_tile(const T* src, int D, float scale, float kscale, float* dst) {
+  constexpr int W = static_cast<int>(V::size);
+  constexpr bool scaled = std::is_same<T, int8_t>::value;
+  const V s(scale), ks(kscale);
+  const std::size_t n = static_cast<std::size_t>(D) * kTileK;
+  for (std::size_t i = 0; i < n; i += W) {
+    V x = simd::widen<V>(src + i);
+    if (scaled) x = x * s;
+    (x * ks).store_aligned(dst + i);
+  }
+}
+
+// Widens kn <= kTileK narrow value rows (stride D) into dst [kTileK][Dp], zero-padded; int8
+// values times their channel's scale (channel_scale[d]), as the emulated V holds them.
+template <class V, class T>
+inline void widen_value_tile(const T* src, int kn, int D, int Dp, const float* channel_scale, float* dst) {
+  constexpr int W = static_cast<int>(V::size);
+  constexpr bool scaled = std::is_same<T, int8_t>::value;
+  const int d_vec = D / W * W;
+  for (int j = 0; j < kn; ++j) {
+    const T* s = src + static_cast<long>(j) * D;
+    float* row = dst + static_cast<std::size_t>(j) * Dp;
+    for (int d = 0; d < d_vec; d += W) {
+      V x = simd::widen<V>(s + d);
+      if (scaled) x = x * V::load_unaligned(channel_scale + d);
+      x.store_aligned(row + d);
+    }
+    for (int d = d_vec; d < D; ++d) row[d] = scaled ? simd::widen_one(s[d]) * channel_scale[d] : simd::widen_one(s[d]);
+    for (int d = D; d < Dp; ++d) row[d] = 0.0f;
+  }
+  for (int j = kn; j < kTileK; ++j) std::fill(dst + static_cast<std::size_t>(j) * Dp, dst + static_cast<std::size_t>(j + 1) * Dp, 0.0f);
+}
+
 // The rows of one task: `n` consecutive rows of Q (and O) from `first`, row r being query row
 // i0 + (r % nq) of head h0 + r / nq.
 struct DecodeRows {
@@ -73,9 +117,11 @@ struct DecodeRows {
   std::pair<int, long> id(int r) const { return {h0 + r / nq, i0 + r % nq}; }
 };
 
-template <class Arch>
-void decode_attention(const MaskedAttentionArgs& a) {
+// K and V elements of type T (float, or a narrow cache's Bf16Bits, F16Bits, int8_t).
+template <class Arch, class T>
+void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T* v_all, const KvCache* cache) {
   using V = simd::Vec<Arch>;
+  constexpr bool narrow = !std::is_same<T, float>::value;
   using Blk = Blocking<V>;
   constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
@@ -151,11 +197,23 @@ void decode_attention(const MaskedAttentionArgs& a) {
         }
         if (masked) build_row_masks(*a.mask, [&](int r) { return rows.id(r); }, rows.n, k0, kn, ref.kind, *ws.masks);
         ws.k0 = k0;
-        pack_key_tile<V>(a.in.k + kv + static_cast<long>(k0) * D, kn, D, kscale, kt);
-        const float* vt = a.in.v + kv + static_cast<long>(k0) * D;
-        if (L.pack_v) {
-          pack_value_tile(vt, kn, D, Dp, vt_packed);
-          vt = vt_packed;
+        // A narrow cache holds K per tile, transposed (kernels/kv_cache.hpp); float32 K is [Nk][D].
+        const long head = static_cast<long>(b) * P.Hkv + kvh;
+        const T* k_tile = narrow ? k_all + (head * L.k_tiles + ref.k_tile) * static_cast<long>(kTileK) * D
+                                 : k_all + kv + static_cast<long>(k0) * D;
+        const T* v_tile = v_all + kv + static_cast<long>(k0) * D;
+        const float* vt = vt_packed;
+        if constexpr (narrow) {
+          const bool int8 = std::is_same<T, int8_t>::value;
+          const float k_scale = int8 ? cache->k_scale[head * L.k_tiles + ref.k_tile] : 1.0f;
+          widen_key_tile<V>(k_tile, D, k_scale, kscale, kt);
+          widen_value_tile<V>(v_tile, kn, D, Dp, int8 ? cache->v_scale + head * D : nullptr, vt_packed);
+        } else {
+          pack_key_tile<V>(k_tile, kn, D, kscale, kt);
+          if (L.pack_v)
+            pack_value_tile(v_tile, kn, D, Dp, vt_packed);
+          else
+            vt = v_tile;
         }
         row_blocks<V, Blk::R>(0, rows.n, q, kt, vt, D, Dp, masked ? ws.masks : nullptr, ws);
       }
@@ -222,6 +280,26 @@ void decode_attention(const MaskedAttentionArgs& a) {
       }
     }
   }
+}
+
+template <class Arch>
+void decode_attention(const MaskedAttentionArgs& a) {
+  const KvCache* c = a.in.cache;
+  if (!reads_kv_cache(*a.p)) return decode_attention_from<Arch>(a, a.in.k, a.in.v, nullptr);
+  // The plan checks this before calling (MaskedSoftmaxPlan::run); a kernel never falls back to
+  // float32 values that a narrow problem's inputs may not hold.
+  if (!c || c->dtype != a.p->dtype) throw std::logic_error("decode_attention: a narrow problem needs its KV cache");
+  switch (c->dtype) {
+    case DType::bf16:
+      return decode_attention_from<Arch>(a, static_cast<const Bf16Bits*>(c->k), static_cast<const Bf16Bits*>(c->v), c);
+    case DType::f16:
+      return decode_attention_from<Arch>(a, static_cast<const F16Bits*>(c->k), static_cast<const F16Bits*>(c->v), c);
+    case DType::int8:
+      return decode_attention_from<Arch>(a, static_cast<const int8_t*>(c->k), static_cast<const int8_t*>(c->v), c);
+    case DType::f32:
+      break;
+  }
+  throw std::logic_error("decode_attention: no narrow cache for f32");
 }
 
 }  // namespace attn::kernels

@@ -1,6 +1,7 @@
 #include "impl_list.hpp"
 
 #include "kernel_table.hpp"
+#include "kv_cache.hpp"
 
 namespace attn {
 
@@ -19,19 +20,22 @@ bool decode_in(const Problem& p) {
 }
 bool f32_forward(const Problem& p) { return forward_in<DType::f32>(p); }
 
-// bf16, f16 and int8 run the float32 kernels on their stored values (variants/precision.hpp):
-// "emulated" in the name, until native AVX512-BF16 / VNNI kernels join the list ahead of them.
+// bf16, f16 and int8 prefill runs the float32 kernels on their stored values
+// (variants/precision.hpp): "emulated" in the name, until native AVX512-BF16 / VNNI kernels join
+// the list ahead of them. Decode reads a real narrow KV cache (kernels/kv_cache.hpp): the bytes
+// it streams are the precision's, on every ISA (widening loads need no extension).
 struct Precision {
   DType dtype;
   const char* suffix;
   bool (*decode)(const Problem&);
   bool (*forward)(const Problem&);
+  bool kv_cache;
 };
 constexpr Precision kPrecisions[] = {
-    {DType::f32, "", &decode_in<DType::f32>, &forward_in<DType::f32>},
-    {DType::bf16, "-emulated", &decode_in<DType::bf16>, &forward_in<DType::bf16>},
-    {DType::f16, "-emulated", &decode_in<DType::f16>, &forward_in<DType::f16>},
-    {DType::int8, "-emulated", &decode_in<DType::int8>, &forward_in<DType::int8>},
+    {DType::f32, "", &decode_in<DType::f32>, &forward_in<DType::f32>, false},
+    {DType::bf16, "-emulated", &decode_in<DType::bf16>, &forward_in<DType::bf16>, true},
+    {DType::f16, "-emulated", &decode_in<DType::f16>, &forward_in<DType::f16>, true},
+    {DType::int8, "-emulated", &decode_in<DType::int8>, &forward_in<DType::int8>, true},
 };
 
 // The backward: float32 only.
@@ -49,8 +53,8 @@ const std::vector<FlashForwardImpl>& flash_forward_impls() {
       for (Isa isa : kIsaOrder) {
         if (!cpu_supports(isa)) continue;
         const KernelTable& t = kernel_table(isa);
-        out.push_back({dtype + "-decode-splitkv" + pr.suffix + "-" + t.flash_tile + "-" + isa_name(isa), isa, pr.decode,
-                       t.decode_attention, t.decode_attention_workspace});
+        out.push_back({dtype + "-decode-splitkv-" + t.flash_tile + "-" + isa_name(isa), isa, pr.decode,
+                       t.decode_attention, t.decode_attention_workspace, pr.kv_cache});
       }
       for (Isa isa : kIsaOrder) {
         if (!cpu_supports(isa)) continue;

@@ -22,6 +22,9 @@ struct FlashForwardImpl {
   bool (*supports)(const Problem&);
   void (*run)(const MaskedAttentionArgs&);
   std::size_t (*workspace)(const Problem&, int threads);
+  // Reads K and V from the narrow KV cache (Tensors::cache, kernels/kv_cache.hpp) rather than
+  // from float32 tensors: only for problems where reads_kv_cache() holds.
+  bool kv_cache = false;
 };
 
 // The FlashAttention-2 backward (kernels/flash_backward.hpp): dQ, dK, dV from the forward's O

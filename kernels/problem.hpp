@@ -44,10 +44,14 @@ struct Problem {
   std::size_t kv_elems() const { return static_cast<std::size_t>(B) * Hkv * Nk * D; }
 };
 
+struct KvCache;  // kernels/kv_cache.hpp
+
 struct Tensors {
   const float* q = nullptr;  // [B, H, Nq, D]
   const float* k = nullptr;  // [B, Hkv, Nk, D]
   const float* v = nullptr;  // [B, Hkv, Nk, D]
+  // K and V in a narrow dtype (bf16, f16, int8) for the decode path, or null (store_inputs).
+  const KvCache* cache = nullptr;
 };
 
 // What a forward writes. lse is optional: [B, H, Nq] natural-log log-sum-exp of each row's

@@ -38,7 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The record fields plot.py reads, by their schema names (checked against the schema at start-up).
 USED_FIELDS = ("schema_version", "case_id", "status", "variant", "batch", "heads", "kv_heads", "seq_q", "seq_kv",
                "head_dim", "causal", "threads", "isa", "time_ms", "flops", "gflops", "peak_gflops", "pct_peak",
-               "bytes", "bandwidth_gbs", "rel_err", "approx_err", "tokens_per_s", "pct_bandwidth", "machine")
+               "bytes", "bandwidth_gbs", "rel_err", "approx_err", "tokens_per_s", "pct_bandwidth", "machine", "dtype")
 F = types.SimpleNamespace(**{name: name for name in USED_FIELDS})
 
 
@@ -277,7 +277,8 @@ def plot_series(records, palette, out_dir, written, name, ylabel, value, logy=Tr
 
 def plot_decode(records, out_dir, written):
     """Decode records (Nq < Nk): new tokens/s and % of the measured read bandwidth against the
-    context length, one line per (variant, Nq), a panel per setting (llama.cpp's report style)."""
+    context length, one line per (variant, KV-cache dtype, Nq): a colour per dtype, a marker per
+    Nq; a panel per setting (llama.cpp's report style)."""
     decode = [r for r in records if r[F.seq_q] < r[F.seq_kv] and r.get(F.tokens_per_s) is not None]
     if not decode:
         return
@@ -286,13 +287,17 @@ def plot_decode(records, out_dir, written):
         groups = panels(decode)
         fig, axes = grid_figure(len(groups))
         for ax, (key, rs) in zip(axes, groups.items()):
+            dtypes = sorted({r.get(F.dtype, "f32") for r in rs}, key=lambda d: ("f32", "bf16", "f16", "int8").index(d)
+                            if d in ("f32", "bf16", "f16", "int8") else 9)
             for variant in variants_in_order(rs):
-                for i, nq in enumerate(sorted({r[F.seq_q] for r in rs})):
-                    pts = sorted((r[F.seq_kv], r.get(field)) for r in rs
-                                 if r[F.variant] == variant and r[F.seq_q] == nq and r.get(field) is not None)
-                    if pts:
-                        ax.plot(*zip(*pts), marker="os^Dv"[i % 5], markersize=4, linewidth=1.4,
-                                label=f"{variant}, Nq={nq}")
+                for c, dtype in enumerate(dtypes):
+                    for i, nq in enumerate(sorted({r[F.seq_q] for r in rs})):
+                        pts = sorted((r[F.seq_kv], r.get(field)) for r in rs
+                                     if r[F.variant] == variant and r[F.seq_q] == nq and r.get(F.dtype, "f32") == dtype
+                                     and r.get(field) is not None)
+                        if pts:
+                            ax.plot(*zip(*pts), marker="os^Dv"[i % 5], markersize=4, linewidth=1.4,
+                                    color=plt.get_cmap("tab10")(c), label=f"{variant} {dtype}, Nq={nq}")
             log2_seq_axis(ax, {r[F.seq_kv] for r in rs})
             ax.set_xlabel("context length Nk")
             if logy:

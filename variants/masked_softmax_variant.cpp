@@ -9,6 +9,7 @@
 
 #include "errors.hpp"
 #include "impl_list.hpp"
+#include "kv_cache.hpp"
 #include "precision.hpp"
 #include "reference.hpp"
 #include "reference_backward.hpp"
@@ -82,7 +83,7 @@ MaskedSoftmaxPlan::MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Proble
       impl_(impl),
       backward_(backward),
       workspace_((plan_engine_bytes(problem(), threads(), impl, backward_) + sizeof(float) - 1) / sizeof(float)),
-      quantized_(p.dtype == DType::int8 ? p.q_elems() + p.kv_elems() : 0),
+      quantized_(p.dtype == DType::int8 ? p.q_elems() + (impl.kv_cache ? 0 : p.kv_elems()) : 0),
       mods_(v.modifiers(), problem()) {
   // Touch every page now, so the first timed call does not pay the page faults.
   std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
@@ -113,11 +114,24 @@ void MaskedSoftmaxPlan::run(const Tensors& in, const Outputs& out) {
   a.p = &problem();
   a.in = in, a.out = out;
   const DType dtype = problem().dtype;
+  if (impl_.kv_cache) {
+    // The kernel reads the narrow cache; the float32 K and V are not handed on, so nothing can
+    // read them by mistake.
+    if (!in.cache || in.cache->dtype != dtype)
+      throw UserError(impl_.name + " reads a " + dtype_name(dtype) +
+                      " KV cache: pass the inputs as store_inputs() returns them");
+    a.in.k = a.in.v = nullptr;
+  }
   if (dtype == DType::int8) {  // per-call work of the algorithm: timed
     float* q = quantized_.data();
-    float* k = q + problem().q_elems();
-    quantize_qk_int8(problem(), in, q, k);
-    a.in.q = q, a.in.k = k;
+    if (impl_.kv_cache) {
+      quantize_q_int8(problem(), in.q, q);  // K is quantised in the cache
+    } else {
+      float* k = q + problem().q_elems();
+      quantize_qk_int8(problem(), in, q, k);
+      a.in.k = k;
+    }
+    a.in.q = q;
   }
   a.round_p_bf16 = dtype == DType::bf16 || dtype == DType::int8;
   a.mods = mods_.view();

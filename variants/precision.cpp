@@ -1,5 +1,7 @@
 #include "precision.hpp"
 
+#include "kv_cache_store.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -40,19 +42,38 @@ float round_to_f16(float x) {
   return r;
 }
 
-namespace {
-// x[i] = round(x[i] / s) * s over n values, s = max|x| / 127 (all zeros stay zeros).
-void quantize_block(const float* in, long n, float* out) {
+float int8_codes(const float* x, long n, long stride, float* codes) {
   float amax = 0;
-  for (long i = 0; i < n; ++i) amax = std::max(amax, std::abs(in[i]));
+  for (long i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i * stride]));
   if (amax == 0) {
-    std::fill(out, out + n, 0.0f);
-    return;
+    for (long i = 0; i < n; ++i) codes[i * stride] = 0.0f;
+    return 0.0f;
   }
-  const float s = amax / 127.0f, inv = 127.0f / amax;
-  for (long i = 0; i < n; ++i) out[i] = std::nearbyint(in[i] * inv) * s;
+  const float inv = 127.0f / amax;
+  for (long i = 0; i < n; ++i) codes[i * stride] = std::nearbyint(x[i * stride] * inv);
+  return amax / 127.0f;
+}
+
+void key_means(const float* k, long valid, int D, float* mean) {
+  std::fill(mean, mean + D, 0.0f);
+  for (long j = 0; j < valid; ++j)
+    for (int d = 0; d < D; ++d) mean[d] += k[j * D + d];
+  for (int d = 0; d < D; ++d) mean[d] /= static_cast<float>(valid);
+}
+
+namespace {
+// x[i] = round(x[i] / s) * s over n values (stride `stride`) in place: the emulated int8 value.
+void quantize_in_place(float* x, long n, long stride) {
+  const float s = int8_codes(x, n, stride, x);
+  for (long i = 0; i < n; ++i) x[i * stride] *= s;
 }
 }  // namespace
+
+Tensors StoredInputs::tensors() const {
+  Tensors t = view;
+  t.cache = cache ? &cache->view : nullptr;
+  return t;
+}
 
 StoredInputs store_inputs(const Problem& p, const Tensors& t) {
   StoredInputs s;
@@ -70,47 +91,48 @@ StoredInputs store_inputs(const Problem& p, const Tensors& t) {
     // V per channel: one scale per (batch, kv head, channel) over the keys.
     const long heads = static_cast<long>(p.B) * p.Hkv;
 #pragma omp parallel for schedule(static)
-    for (long hd = 0; hd < heads * p.D; ++hd) {
-      const long head = hd / p.D, d = hd % p.D;
-      float* v = s.v.data() + head * p.Nk * p.D + d;
-      float amax = 0;
-      for (long j = 0; j < p.Nk; ++j) amax = std::max(amax, std::abs(v[j * p.D]));
-      if (amax == 0) continue;
-      const float sc = amax / 127.0f, inv = 127.0f / amax;
-      for (long j = 0; j < p.Nk; ++j) v[j * p.D] = std::nearbyint(v[j * p.D] * inv) * sc;
-    }
+    for (long hd = 0; hd < heads * p.D; ++hd)
+      quantize_in_place(s.v.data() + hd / p.D * p.Nk * p.D + hd % p.D, p.Nk, p.D);
   }
+  if (reads_kv_cache(p)) s.cache = std::make_shared<const KvCacheStore>(p, t);
   return s;
 }
 
+double stored_bytes(const Problem& p) {
+  const double q = static_cast<double>(p.q_elems()), kv = static_cast<double>(p.kv_elems());
+  const double copies = p.dtype == DType::f32 ? 0 : p.dtype == DType::int8 ? kv : q + 2 * kv;
+  return sizeof(float) * copies + (reads_kv_cache(p) ? KvCacheStore::bytes(p) : 0.0);
+}
+
+void quantize_q_int8(const Problem& p, const float* q, float* q_out) {
+  const long q_heads = static_cast<long>(p.B) * p.H, q_blocks = (p.Nq + kInt8Rows - 1) / kInt8Rows;
+  const long D = p.D;
+#pragma omp parallel for schedule(static)
+  for (long task = 0; task < q_heads * q_blocks; ++task) {
+    const long head = task / q_blocks, r0 = task % q_blocks * kInt8Rows;
+    const long n = std::min<long>(kInt8Rows, p.Nq - r0) * D;
+    float* out = q_out + (head * p.Nq + r0) * D;
+    std::copy(q + (head * p.Nq + r0) * D, q + (head * p.Nq + r0) * D + n, out);
+    quantize_in_place(out, n, 1);
+  }
+}
+
 void quantize_qk_int8(const Problem& p, const Tensors& t, float* q_out, float* k_out) {
+  quantize_q_int8(p, t.q, q_out);
   const int D = p.D;
-  const long q_heads = static_cast<long>(p.B) * p.H, kv_heads = static_cast<long>(p.B) * p.Hkv;
-  const long q_blocks = (p.Nq + kInt8Block - 1) / kInt8Block;
+  const long kv_heads = static_cast<long>(p.B) * p.Hkv;
 #pragma omp parallel
   {
-    std::vector<float> smooth(static_cast<std::size_t>(kInt8Block) * D), mean(D);
-#pragma omp for schedule(static)
-    for (long task = 0; task < q_heads * q_blocks; ++task) {
-      const long head = task / q_blocks, r0 = task % q_blocks * kInt8Block;
-      const long rows = std::min<long>(kInt8Block, p.Nq - r0);
-      quantize_block(t.q + (head * p.Nq + r0) * D, rows * D, q_out + (head * p.Nq + r0) * D);
-    }
+    std::vector<float> mean(D);
 #pragma omp for schedule(static)
     for (long head = 0; head < kv_heads; ++head) {
-      const int b = static_cast<int>(head / p.Hkv);
-      const long valid = p.valid_k(b);
       const float* k = t.k + head * p.Nk * D;
-      std::fill(mean.begin(), mean.end(), 0.0f);
-      for (long j = 0; j < valid; ++j)
-        for (int d = 0; d < D; ++d) mean[d] += k[j * D + d];
-      for (float& m : mean) m /= static_cast<float>(valid);
-      for (long r0 = 0; r0 < p.Nk; r0 += kInt8Block) {
-        const long rows = std::min<long>(kInt8Block, p.Nk - r0);
-        for (long j = 0; j < rows; ++j)
-          for (int d = 0; d < D; ++d) smooth[j * D + d] = k[(r0 + j) * D + d] - mean[d];
-        quantize_block(smooth.data(), rows * D, k_out + (head * p.Nk + r0) * D);
-      }
+      float* out = k_out + head * p.Nk * D;
+      key_means(k, p.valid_k(static_cast<int>(head / p.Hkv)), D, mean.data());
+      for (long j = 0; j < p.Nk; ++j)
+        for (int d = 0; d < D; ++d) out[j * D + d] = k[j * D + d] - mean[d];
+      for (long r0 = 0; r0 < p.Nk; r0 += kInt8Rows)
+        quantize_in_place(out + r0 * D, std::min<long>(kInt8Rows, p.Nk - r0) * D, 1);
     }
   }
 }

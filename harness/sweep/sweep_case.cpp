@@ -37,7 +37,7 @@ namespace {
 double fixed_bytes(const Problem& p) {
   const double q = static_cast<double>(p.B) * p.H * p.Nq * p.D, kv = static_cast<double>(p.B) * p.Hkv * p.Nk * p.D;
   const double rows = static_cast<double>(accuracy_row_count(p));
-  const double fwd = sizeof(float) * (2 * q + 2 * kv) + 3.0 * sizeof(double) * p.B * p.H * rows * p.D;
+  const double fwd = sizeof(float) * (2 * q + 2 * kv) + 3.0 * sizeof(double) * p.B * p.H * rows * p.D + stored_bytes(p);
   if (p.pass == Pass::fwd) return fwd;
   return fwd + sizeof(float) * (2 * q + 2 * kv + static_cast<double>(p.B) * p.H * p.Nq) + backward_accuracy_bytes(p);
 }
