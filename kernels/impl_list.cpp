@@ -56,11 +56,17 @@ const std::vector<FlashForwardImpl>& flash_forward_impls() {
         out.push_back({dtype + "-decode-splitkv" + pr.suffix + "-" + t.flash_tile + "-" + isa_name(isa), isa, pr.decode,
                        t.decode_attention, t.decode_attention_workspace});
       }
-      // Native AVX512-BF16 products ahead of the same arithmetic emulated in float32.
+      // Native AVX512-BF16 / VNNI products ahead of the same arithmetic emulated in float32.
       if (pr.dtype == DType::bf16 && cpu_supports(Isa::avx512bf16)) {
         const KernelTable& t = kernel_table(Isa::avx512bf16);
         out.push_back({"bf16-flash-dpbf16-" + t.flash_tile + "-avx512bf16", Isa::avx512bf16, pr.forward,
                        t.masked_attention_bf16, t.masked_attention_bf16_workspace, DType::bf16});
+      }
+      // Its Q.K^T runs vpdpbusd and it quantises Q and K itself (from the float32 inputs).
+      if (pr.dtype == DType::int8 && cpu_supports(Isa::avx512bf16)) {
+        const KernelTable& t = kernel_table(Isa::avx512bf16);
+        out.push_back({"int8-flash-vnni-" + t.flash_tile + "-avx512bf16", Isa::avx512bf16, pr.forward,
+                       t.masked_attention_int8, t.masked_attention_int8_workspace, DType::int8});
       }
       for (Isa isa : kIsaOrder) {
         if (!cpu_supports(isa)) continue;

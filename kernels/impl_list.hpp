@@ -23,7 +23,8 @@ struct FlashForwardImpl {
   void (*run)(const MaskedAttentionArgs&);
   std::size_t (*workspace)(const Problem&, int threads);
   // The multiply instruction its products run (pct_peak's denominator, `attnbench peak --dtype`):
-  // f32 FMAs, or bf16 vdpbf16ps / int8 vpdpbusd for the native paths.
+  // f32 FMAs, or bf16 vdpbf16ps / int8 vpdpbusd for the native paths. An int8 one quantises Q
+  // and K itself from the float32 inputs (the emulated paths get them quantised by the plan).
   DType products = DType::f32;
 };
 

@@ -4,6 +4,7 @@
 #include "../kernel_table.hpp"
 #include "../native/bf16_products.hpp"
 #include "../native/dot_loop.hpp"
+#include "../native/int8_products.hpp"
 
 namespace attn::kernels {
 KernelTable kernel_table_avx512();
@@ -15,6 +16,8 @@ KernelTable kernel_table_avx512bf16() {
   t.int8_dot_loop = &int8_dot_loop;
   t.masked_attention_bf16 = &masked_attention_bf16<xsimd::avx512bw>;
   t.masked_attention_bf16_workspace = &masked_attention_bf16_workspace<xsimd::avx512bw>;
+  t.masked_attention_int8 = &masked_attention_int8<xsimd::avx512bw>;
+  t.masked_attention_int8_workspace = &masked_attention_int8_workspace<xsimd::avx512bw>;
   return t;
 }
 }  // namespace attn::kernels

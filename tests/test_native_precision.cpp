@@ -1,7 +1,8 @@
-// The native AVX512-BF16 prefill path (kernels/native/bf16_products.hpp) on this CPU, when it
-// has the extension: against float64 with bf16 bounds on every softmax variant and odd shapes,
-// against the emulated path (same rounding of inputs and of P), and tests that fail if the
-// path secretly computes in float32 or rounds ties the wrong way.
+// The native prefill paths on this CPU, when it has avx512bf16: bf16 (vdpbf16ps,
+// kernels/native/bf16_products.hpp) and int8 (vpdpbusd, kernels/native/int8_products.hpp).
+// Against float64 with the format's bounds on every softmax variant and odd shapes, against
+// the emulated path (same rounding of inputs and of P, same quantisation), and tests that fail
+// if a path secretly computes in float32 or rounds ties the wrong way.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include "impl_list.hpp"
 #include "masked_softmax_variant.hpp"
 #include "precision.hpp"
+#include "local_inputs.hpp"
 #include "test_util.hpp"
 
 using namespace attn;
@@ -192,4 +194,101 @@ TEST_CASE("native bf16 through the variant API: auto picks it, --isa avx512 the 
   CHECK(dense->plan(in.p, Isa::avx512bf16)->products() == DType::bf16);
   CHECK(dense->plan(in.p, Isa::avx512)->impl() == "bf16-flash-emulated-6x4v-avx512");
   CHECK(dense->plan(in.p, Isa::avx512)->products() == DType::f32);
+}
+
+namespace {
+const FlashForwardImpl* native_int8() { return find_impl("int8-flash-vnni-"); }
+
+double cos_sim(const std::vector<float>& a, const std::vector<double>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (std::size_t i = 0; i < b.size(); ++i) ab += a[i] * b[i], aa += double(a[i]) * a[i], bb += b[i] * b[i];
+  return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : (aa == bb ? 1.0 : 0.0);
+}
+}  // namespace
+
+TEST_CASE("native int8 is listed with the native bf16 path, and only for int8") {
+  const FlashForwardImpl* native = native_int8();
+  CHECK((native != nullptr) == cpu_supports(Isa::avx512bf16));
+  if (!native) return;
+  CHECK(native->name == "int8-flash-vnni-6x4v-avx512bf16");
+  CHECK(native->products == DType::int8);
+  Problem p;
+  p.Nq = p.Nk = 100, p.D = 64, p.dtype = DType::int8;
+  CHECK(select_impl(flash_forward_impls(), p, Isa::avx512bf16) == native);
+  CHECK(select_impl(flash_forward_impls(), p, Isa::avx512)->name == "int8-flash-emulated-6x4v-avx512");
+}
+
+// Against the emulated path: the same integers (the quantisation is the same arithmetic), the
+// scores differ by float32 rounding order only, so as for bf16 only P's rare rounding flips
+// separate them. That the quantisation really happens shows against exact float32 attention.
+TEST_CASE("native int8 on every softmax variant and odd shapes: the emulated path, and what quantisation costs") {
+  const FlashForwardImpl* native = native_int8();
+  if (!native) return;
+  const FlashForwardImpl* emulated = find_impl("int8-flash-emulated-6x4v-avx512");
+  const FlashForwardImpl* f32 = find_impl("f32-flash-6x4v-avx512");
+  REQUIRE(emulated);
+  REQUIRE(f32);
+  struct Shape {
+    int B, H, Hkv, Nq, Nk, D;
+    bool lens;
+  };
+  const Shape shapes[] = {{1, 2, 1, 100, 100, 64, false}, {1, 4, 2, 17, 300, 40, false}, {2, 2, 2, 130, 65, 80, false},
+                          {1, 3, 1, 65, 65, 1, false},    {1, 2, 2, 70, 200, 3, false},  {1, 1, 1, 1, 1, 2, false},
+                          {1, 2, 1, 90, 90, 256, false},  {3, 2, 1, 100, 100, 33, true}, {1, 8, 1, 40, 129, 128, false}};
+  for (const char* spec : {"dense", "window:left=50,right=0", "window:left=7,right=9", "sink:sink=4,window=30",
+                           "dilated:left=80,dilation=2", "block_sparse:pattern=bigbird,block=16,random=1",
+                           "dense:softcap=5", "dense:alibi=1"}) {
+    const auto variant = make_variant(spec);
+    for (const Shape& s : shapes)
+      for (bool causal : {false, true}) {
+        auto in = test::make_inputs(s.B, s.H, s.Hkv, s.Nq, s.Nk, s.D, causal, 9);
+        if (s.lens) in.p.lens = in.lens = {100, 37, 1};
+        in.p.dtype = DType::int8;
+        if (!variant->unsupported_reason(in.p).empty()) continue;
+        CAPTURE(std::string(spec));
+        INFO("B=", s.B, " H=", s.H, " Hkv=", s.Hkv, " Nq=", s.Nq, " Nk=", s.Nk, " D=", s.D, " causal=", causal, " lens=", s.lens);
+        const StoredInputs stored = store_inputs(in.p, in.tensors());  // V per channel
+        const auto got = run_impl(*variant, in.p, stored.tensors(), *native);
+        const auto emu = run_impl(*variant, in.p, stored.tensors(), *emulated);
+        // The emulated arithmetic without P's rounding: float32 on the quantised Q, K and V.
+        std::vector<float> qq(in.p.q_elems()), kq(in.p.kv_elems());
+        quantize_qk_int8(in.p, stored.tensors(), qq.data(), kq.data());
+        Problem p32 = in.p;
+        p32.dtype = DType::f32;
+        const auto unrounded_p = run_impl(*variant, p32, {qq.data(), kq.data(), stored.tensors().v}, *f32);
+        const auto float32 = run_impl(*variant, p32, in.tensors(), *f32);
+        double vmax = 0, diff = 0;
+        for (std::size_t i = 0; i < in.p.kv_elems(); ++i) vmax = std::max(vmax, double(std::abs(stored.tensors().v[i])));
+        for (std::size_t i = 0; i < got.size(); ++i) diff = std::max(diff, std::isnan(got[i]) ? INFINITY : double(std::abs(got[i] - emu[i])));
+        CHECK(diff <= 2 * kUbf16 * vmax + 1e-5);
+        const double flips = rel_frobenius(got, emu);
+        CHECK(flips <= rel_frobenius(unrounded_p, emu) / 4);
+        if (s.Nk > 1 && s.D > 1) CHECK(rel_frobenius(got, float32) >= 4 * flips + 1e-4);  // really quantised
+      }
+  }
+}
+
+// SageAttention's claim, as SPEC's target states it: cosine similarity >= 0.999 against exact
+// attention on the original float32 inputs, on gaussian and on local (positional) inputs.
+TEST_CASE("native int8 keeps cosine similarity >= 0.999 on gaussian and local inputs") {
+  const FlashForwardImpl* native = native_int8();
+  if (!native) return;
+  const auto dense = make_variant("dense");
+  for (bool local : {false, true})
+    for (int D : {40, 64, 128})
+      for (bool causal : {false, true}) {
+        auto in = test::make_inputs(1, 2, 1, 300, 300, D, causal, 21);
+        if (local) fill_local_inputs(in.p, 21, in.q.data(), in.k.data(), in.v.data());
+        in.p.dtype = DType::int8;
+        INFO("local=", local, " D=", D, " causal=", causal);
+        const StoredInputs stored = store_inputs(in.p, in.tensors());
+        const auto got = run_impl(*dense, in.p, stored.tensors(), *native);
+        Problem p32 = in.p;
+        p32.dtype = DType::f32;
+        test::Inputs exact = in;
+        exact.p = p32;
+        const double c = cos_sim(got, test::reference(*dense, exact));
+        CHECK(c >= 0.999);
+        CHECK(c < 1 - 1e-7);  // quantised, not float32
+      }
 }
