@@ -1,5 +1,6 @@
 // Running the attnbench binary from tests: exit status and everything it printed.
 #pragma once
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -35,7 +36,10 @@ inline CommandResult run_attnbench(const std::string& args, bool with_stderr = t
   return r;
 }
 
-inline std::string temp_path(const std::string& name) { return "/tmp/attnbench_test_" + name; }
+// Per-process names, so that test runs in several checkouts at once do not collide.
+inline std::string temp_path(const std::string& name) {
+  return "/tmp/attnbench_test_" + std::to_string(getpid()) + "_" + name;
+}
 
 inline std::string write_tensor(const std::string& name, const std::vector<long>& shape, float fill = 0.25f) {
   long n = 1;

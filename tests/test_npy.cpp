@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "errors.hpp"
+#include "cli_util.hpp"
 #include "npy.hpp"
 
 using namespace attn;
@@ -29,7 +30,7 @@ std::string bytes_of(std::initializer_list<T> v) {
 }  // namespace
 
 TEST_CASE("npy round trip keeps shape and values for 2-D, 3-D and 4-D") {
-  const std::string path = "/tmp/attnbench_test_roundtrip.npy";
+  const std::string path = test::temp_path("roundtrip.npy");
   for (const std::vector<long>& shape : {std::vector<long>{3, 5}, {2, 3, 4}, {1, 2, 3, 7}, {9}}) {
     long n = 1;
     for (long d : shape) n *= d;

@@ -8,6 +8,7 @@
 
 #include "impl_list.hpp"
 #include "masked_softmax_variant.hpp"
+#include "cli_util.hpp"
 #include "npy.hpp"
 #include "test_util.hpp"
 
@@ -54,7 +55,7 @@ std::vector<double> modified_attention(const test::Inputs& in, const MaskedSoftm
 }  // namespace
 
 TEST_CASE("softcap, alibi and sinks on every softmax variant and implementation match SPEC's formulas") {
-  const std::string sinks_path = "/tmp/attnbench_test_sinks.npy";
+  const std::string sinks_path = test::temp_path("sinks.npy");
   write_npy(sinks_path, {4}, kSinks.data());
   struct Mods {
     const char* options;
@@ -63,8 +64,8 @@ TEST_CASE("softcap, alibi and sinks on every softmax variant and implementation 
   };
   const Mods mods[] = {{"softcap=2", 2, false, false},
                        {"alibi=1", 0, true, false},
-                       {"sinks=/tmp/attnbench_test_sinks.npy", 0, false, true},
-                       {"softcap=3.5,alibi=1,sinks=/tmp/attnbench_test_sinks.npy", 3.5, true, true}};
+                       {"sinks=", 0, false, true},
+                       {"softcap=3.5,alibi=1,sinks=", 3.5, true, true}};
   struct Shape {
     int B, H, Hkv, Nq, Nk, D;
   };
@@ -72,7 +73,8 @@ TEST_CASE("softcap, alibi and sinks on every softmax variant and implementation 
   for (const char* base : {"dense", "window:left=40,right=0", "sink:sink=3,window=20", "dilated:left=60,dilation=2",
                            "block_sparse:pattern=bigbird,block=16,random=1", "naive", "dense_blas"})
     for (const Mods& m : mods) {
-      const std::string spec = std::string(base) + (std::string(base).find(':') == std::string::npos ? ":" : ",") + m.options;
+      const std::string spec = std::string(base) + (std::string(base).find(':') == std::string::npos ? ":" : ",") + m.options +
+                               (m.sinks ? sinks_path : "");
       const auto variant = make_variant(spec);
       const auto& masked = dynamic_cast<const MaskedSoftmaxVariant&>(*variant);
       for (const Shape& s : shapes)
@@ -100,7 +102,7 @@ TEST_CASE("softcap, alibi and sinks on every softmax variant and implementation 
 }
 
 TEST_CASE("a sinks file must hold one logit per head; modifiers are part of the canonical spec") {
-  const std::string path = "/tmp/attnbench_test_sinks3.npy";
+  const std::string path = test::temp_path("sinks3.npy");
   const std::vector<float> three = {0, 1, 2};
   write_npy(path, {3}, three.data());
   const auto v = make_variant("dense:sinks=" + path);
