@@ -3,6 +3,9 @@
 //          speed relative to dense (dense time / variant time) and workspace relative to dense.
 //   flash: FlashAttention (Dao et al. 2022) runtime-vs-N: rows = variants, columns = N,
 //          median ms, "OOM" / "—" for skipped cases.
+//   decode: new tokens/s and % of read bandwidth vs context length.
+//   dynamic: block_topk against static patterns of the same density: rows = N x variant,
+//          density, ms, % of dense's useful-FLOP rate, mass_recall (mean, min).
 // Rows: dense first, then variants in the order they first appear in the records (the preset's
 // order); columns by N; tables in setting order.
 // Records are grouped by setting (batch, heads, kv_heads, head_dim, causal, threads, isa, dtype,

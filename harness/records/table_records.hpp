@@ -23,6 +23,8 @@ struct CaseRecord {
   double tokens_per_s = -1, pct_bandwidth = -1;
   // The run's spread and quality, for compare and the plain table (-1 / 0: absent or null).
   double time_ms_min = -1, cv = -1, gflops = -1, pct_peak = -1, rel_err = -1;
+  // Sparsity and what it keeps (-1: absent or null): the dynamic preset's columns.
+  double density = -1, mass_recall = -1, mass_recall_min = -1;
   long repetitions = 0;
 };
 
