@@ -83,7 +83,9 @@ MaskedSoftmaxPlan::MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Proble
       impl_(impl),
       backward_(backward),
       workspace_((plan_engine_bytes(problem(), threads(), impl, backward_) + sizeof(float) - 1) / sizeof(float)),
-      quantized_(p.dtype == DType::int8 ? p.q_elems() + (impl.kv_cache ? 0 : p.kv_elems()) : 0),
+      quantized_(p.dtype == DType::int8 && impl.products != DType::int8
+                     ? p.q_elems() + (impl.kv_cache ? 0 : p.kv_elems())
+                     : 0),
       mods_(v.modifiers(), problem()) {
   // Touch every page now, so the first timed call does not pay the page faults.
   std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
@@ -122,7 +124,8 @@ void MaskedSoftmaxPlan::run(const Tensors& in, const Outputs& out) {
                       " KV cache: pass the inputs as store_inputs() returns them");
     a.in.k = a.in.v = nullptr;
   }
-  if (dtype == DType::int8) {  // per-call work of the algorithm: timed
+  // Per-call work of the algorithm, timed; a native int8 implementation quantises in its own pack.
+  if (dtype == DType::int8 && impl_.products != DType::int8) {
     float* q = quantized_.data();
     if (impl_.kv_cache) {
       quantize_q_int8(problem(), in.q, q);  // K is quantised in the cache
