@@ -126,6 +126,16 @@ TEST_CASE("flash preset: fwd, bwd and fwd+bwd rows in one table, dense's speed-u
     }
   }
   CHECK(checked == 5);
+
+  // An N that only the forward reached: the backward rows show a dash there, and it is reported.
+  Rec late;
+  late.seq_q = late.seq_kv = 4096, late.ms = 30;
+  const PresetOutput wider = build_preset_tables("flash", records_of(flash_run() + json_of(late)));
+  CHECK(wider.tables[0].header.back() == "4k");
+  CHECK(wider.tables[0].rows[3] == std::vector<std::string>{"dense", "bwd", "5.000", "20.0", "—"});
+  int reported = 0;
+  for (const auto& problem : wider.problems) reported += problem.find("missing: dense at N=4k") == 0 && problem.find("pass=bwd") != std::string::npos;
+  CHECK(reported == 1);
 }
 
 namespace {
@@ -242,4 +252,28 @@ TEST_CASE("precision preset: a cos_sim outside [-1, 1] is refused with one line"
   CHECK(run.exit_code == 2);
   CHECK(run.lines() == 1);
   CHECK(run.output.find("\"cos_sim\" must be a number in [-1, 1]") != std::string::npos);
+}
+
+TEST_CASE("precision and flash presets: a ratio that overflows is a dash, an empty CSV cell, never inf") {
+  Rec f32, bf16, blas;
+  f32.ms = 1e300;
+  bf16.dtype = "bf16", bf16.ms = 1e-300;
+  blas.variant = "dense_blas", blas.ms = 1e300, f32.inputs = bf16.inputs = blas.inputs = "gaussian";
+  Rec dense = f32;
+  dense.ms = 1e-300;
+  dense.inputs = "local";  // flash: dense_blas / dense overflows in the local table
+  blas.inputs = "local";
+  const auto path = write_text("overflow_presets.jsonl", json_of(f32) + json_of(bf16) + json_of(dense) + json_of(blas));
+  for (const char* preset : {"precision", "flash"})
+    for (const char* format : {"md", "csv", "latex"}) {
+      CAPTURE(preset);
+      CAPTURE(format);
+      const auto r = test::run_attnbench(std::string("table ") + path + " --preset " + preset + " --format " + format);
+      CHECK(r.exit_code == 0);
+      CHECK(r.output.find("inf") == std::string::npos);
+      CHECK(r.output.find("nan") == std::string::npos);
+    }
+  const PresetOutput out = build_preset_tables("precision", records_of(json_of(f32) + json_of(bf16)));
+  REQUIRE(out.tables.size() == 1);
+  CHECK(out.tables[0].rows[1][6] == "—");
 }

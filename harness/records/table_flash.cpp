@@ -56,9 +56,13 @@ void add_group_tables(const PassGroup& p, PresetOutput& out) {
   Table speedup{"Speed-up of dense (variant time / dense time, same pass and N), " + s.describe(), {}, header, {}};
   for (const Grid* g : p.grids)
     for (const auto& v : p.variants) {
-      // A variant with no record at all in this pass still gets its row (dashes), and a warning.
-      if (std::find(g->variants.begin(), g->variants.end(), v) == g->variants.end())
-        out.problems.push_back("missing: " + v + " at every N (" + g->setting.describe() + ")");
+      // A variant with no record at all in this pass still gets its row (dashes), and a warning;
+      // so does an N no variant of this pass has (group_into_grids saw neither).
+      const bool has_variant = std::find(g->variants.begin(), g->variants.end(), v) != g->variants.end();
+      if (!has_variant) out.problems.push_back("missing: " + v + " at every N (" + g->setting.describe() + ")");
+      for (const auto& c : p.columns)
+        if (has_variant && std::find(g->columns.begin(), g->columns.end(), c) == g->columns.end())
+          out.problems.push_back("missing: " + v + " at N=" + column_label(c) + " (" + g->setting.describe() + ")");
       std::vector<std::string> row{v};
       if (several_passes) row.push_back(pass_label(g->setting.pass));
       std::vector<std::string> ratio_row = row;
