@@ -192,10 +192,21 @@ def log2_seq_axis(ax, ns):
     ax.set_xlabel("sequence length N (Nq = Nk)")
 
 
+ISA_INDEX = 6  # setting_key(r)[ISA_INDEX] is the ISA
+
+
 def panels(records):
+    """Records by setting_key. Variants that ignore the ISA (naive, dense_blas: isa "any") join
+    every ISA's panel of the same setting, as `attnbench table` shows them beside every ISA."""
     groups = collections.OrderedDict()
-    for r in sorted(records, key=lambda r: setting_key(r)):
+    for r in sorted((r for r in records if r.get(F.isa) != "any"), key=setting_key):
         groups.setdefault(setting_key(r), []).append(r)
+    without_isa = lambda k: k[:ISA_INDEX] + k[ISA_INDEX + 1:]  # noqa: E731
+    for r in (r for r in records if r.get(F.isa) == "any"):
+        key = setting_key(r)
+        matches = [k for k in groups if k[ISA_INDEX] != "any" and without_isa(k) == without_isa(key)]
+        for k in matches or [key]:
+            groups.setdefault(k, []).append(r)
     return groups
 
 

@@ -185,15 +185,15 @@ TEST_CASE("precision preset: speed-up over the f32 record of the same setting, D
   CHECK(t.title.find("head_dim") == std::string::npos);
   CHECK(t.title.find("dtype") == std::string::npos);
   CHECK(t.rows == std::vector<std::vector<std::string>>{
-                      {"dense", "64", "1k", "f32", "f32-flash-6x4v-avx512", "8.000", "1.00x", "1.00e-06", "1.000000", "2.00e-07", "3.00e-07"},
-                      {"dense", "64", "1k", "bf16", "bf16-flash-6x4v-avx512", "5.000", "1.60x", "3.00e-03", "0.999980", "2.00e-03", "1.00e-03"},
-                      {"dense", "64", "1k", "int8", "int8-flash-6x4v-avx512", "4.000", "2.00x", "3.00e-03", "0.999980", "2.00e-03", "1.00e-03"},
-                      {"dense", "64", "4k", "f32", "f32-flash-6x4v-avx512", "100.0", "1.00x", "1.00e-06", "1.000000", "2.00e-07", "3.00e-07"},
-                      {"dense", "64", "4k", "bf16", "bf16-flash-6x4v-avx512", "40.0", "2.50x", "3.00e-03", "0.999980", "2.00e-03", "1.00e-03"},
+                      {"dense", "64", "1k", "f32", "f32-flash-6x4v-avx512", "8.000", "1.00x", "1.00e-06", "1.00000000", "2.00e-07", "3.00e-07"},
+                      {"dense", "64", "1k", "bf16", "bf16-flash-6x4v-avx512", "5.000", "1.60x", "3.00e-03", "0.99998000", "2.00e-03", "1.00e-03"},
+                      {"dense", "64", "1k", "int8", "int8-flash-6x4v-avx512", "4.000", "2.00x", "3.00e-03", "0.99998000", "2.00e-03", "1.00e-03"},
+                      {"dense", "64", "4k", "f32", "f32-flash-6x4v-avx512", "100.0", "1.00x", "1.00e-06", "1.00000000", "2.00e-07", "3.00e-07"},
+                      {"dense", "64", "4k", "bf16", "bf16-flash-6x4v-avx512", "40.0", "2.50x", "3.00e-03", "0.99998000", "2.00e-03", "1.00e-03"},
                       {"dense", "64", "4k", "int8", "—", "OOM", "OOM", "OOM", "OOM", "OOM", "OOM"},
-                      {"dense", "128", "1k", "f32", "f32-flash-6x4v-avx512", "20.0", "1.00x", "1.00e-06", "1.000000", "2.00e-07", "3.00e-07"},
-                      {"dense", "128", "1k", "bf16", "bf16-flash-6x4v-avx512", "16.0", "1.25x", "3.00e-03", "0.999980", "2.00e-03", "1.00e-03"},
-                      {"dense", "128", "4k", "f16", "f16-flash-6x4v-avx512", "50.0", "—", "3.00e-03", "0.999980", "2.00e-03", "1.00e-03"}});
+                      {"dense", "128", "1k", "f32", "f32-flash-6x4v-avx512", "20.0", "1.00x", "1.00e-06", "1.00000000", "2.00e-07", "3.00e-07"},
+                      {"dense", "128", "1k", "bf16", "bf16-flash-6x4v-avx512", "16.0", "1.25x", "3.00e-03", "0.99998000", "2.00e-03", "1.00e-03"},
+                      {"dense", "128", "4k", "f16", "f16-flash-6x4v-avx512", "50.0", "—", "3.00e-03", "0.99998000", "2.00e-03", "1.00e-03"}});
   const Table& local = out.tables[1];
   CHECK(local.title.find("inputs=local") != std::string::npos);
   REQUIRE(local.rows.size() == 2);
@@ -201,8 +201,8 @@ TEST_CASE("precision preset: speed-up over the f32 record of the same setting, D
   const Table& decode = out.tables[2];
   CHECK(decode.title.find("heads=8 kv_heads=2") != std::string::npos);
   CHECK(decode.rows == std::vector<std::vector<std::string>>{
-                           {"dense", "128", "1x32k", "f32", "f32-decode-splitkv-6x4v-avx512", "2.000", "1.00x", "1.00e-06", "1.000000", "2.00e-07", "3.00e-07"},
-                           {"dense", "128", "1x32k", "int8", "int8-decode-splitkv-6x4v-avx512", "0.500", "4.00x", "1.00e-06", "0.999300", "2.00e-07", "—"}});
+                           {"dense", "128", "1x32k", "f32", "f32-decode-splitkv-6x4v-avx512", "2.000", "1.00x", "1.00e-06", "1.00000000", "2.00e-07", "3.00e-07"},
+                           {"dense", "128", "1x32k", "int8", "int8-decode-splitkv-6x4v-avx512", "0.500", "4.00x", "1.00e-06", "0.99930000", "2.00e-07", "—"}});
   // The f16 cell without an f32 twin is reported, not hidden.
   REQUIRE(out.problems.size() == 1);
   CHECK(out.problems[0].find("no measured f32 record") != std::string::npos);

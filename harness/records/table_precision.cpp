@@ -85,15 +85,16 @@ void add_group_table(std::vector<const Grid*> group, PresetOutput& out) {
           row.push_back(format_ms(r->time_ms));
           row.push_back(speedup < 0 ? kDash : printf_string("%.2fx", speedup));
           row.push_back(metric(r->rel_err, "%.2e"));
-          row.push_back(metric(r->cos_sim, "%.6f"));
+          row.push_back(metric(r->cos_sim, "%.8f"));  // f16's is 1 - 7e-8
           row.push_back(metric(r->rel_l1, "%.2e"));
           row.push_back(metric(r->rmse, "%.2e"));
           t.rows.push_back(row);
         }
   t.notes = {"ms = median (time_ms); vs f32 = f32 median / this median at the same setting, D and N; " + sources_note(group),
-             "errors against the float64 reference on the original float32 inputs (rounding and quantisation count): "
-             "rel_err = max|O - O_ref| / max|O_ref|, cos_sim and rel_l1 = sum|O - O_ref| / sum|O_ref| over the "
-             "flattened output, rmse; impl = the implementation that ran (-emulated: float32 kernels on the stored values)"};
+             "errors against the float64 reference on the original float32 inputs (rounding and quantisation count), on "
+             "the rows the sweep checked: rel_err = max|O - O_ref| / max|O_ref|, cos_sim = cosine similarity of O and "
+             "O_ref, rel_l1 = sum|O - O_ref| / sum|O_ref|, rmse = root mean square of O - O_ref; impl = the "
+             "implementation that ran (-emulated: float32 kernels on the stored values)"};
   if (missing_f32) out.problems.push_back("precision: some cells have no measured f32 record to compare with (" + title + ")");
   out.tables.push_back(std::move(t));
 }
