@@ -6,7 +6,7 @@ namespace attn {
 
 namespace {
 // Widest first: the order the lists are searched in.
-constexpr Isa kIsaOrder[] = {Isa::avx512, Isa::avx2, Isa::sse2, Isa::scalar};
+constexpr Isa kIsaOrder[] = {Isa::avx512, Isa::avx2, Isa::sse2, Isa::scalar};  // avx512bf16 adds native entries only
 
 template <DType d>
 bool forward_in(const Problem& p) {
@@ -38,6 +38,10 @@ constexpr Precision kPrecisions[] = {
 bool f32_backward(const Problem& p) { return p.dtype == DType::f32 && p.pass != Pass::fwd; }
 }  // namespace
 
+Isa case_isa(DType d, Isa isa) {
+  return isa == Isa::avx512bf16 && d != DType::bf16 && d != DType::int8 ? Isa::avx512 : isa;
+}
+
 // Built on first use from the ISA tables of the CPUs that can run them (kernel_table refuses
 // the others, and an entry this CPU cannot run is never selected anyway).
 const std::vector<FlashForwardImpl>& flash_forward_impls() {
@@ -51,6 +55,18 @@ const std::vector<FlashForwardImpl>& flash_forward_impls() {
         const KernelTable& t = kernel_table(isa);
         out.push_back({dtype + "-decode-splitkv" + pr.suffix + "-" + t.flash_tile + "-" + isa_name(isa), isa, pr.decode,
                        t.decode_attention, t.decode_attention_workspace});
+      }
+      // Native AVX512-BF16 / VNNI products ahead of the same arithmetic emulated in float32.
+      if (pr.dtype == DType::bf16 && cpu_supports(Isa::avx512bf16)) {
+        const KernelTable& t = kernel_table(Isa::avx512bf16);
+        out.push_back({"bf16-flash-dpbf16-" + t.flash_tile + "-avx512bf16", Isa::avx512bf16, pr.forward,
+                       t.masked_attention_bf16, t.masked_attention_bf16_workspace, DType::bf16});
+      }
+      // Its Q.K^T runs vpdpbusd and it quantises Q and K itself (from the float32 inputs).
+      if (pr.dtype == DType::int8 && cpu_supports(Isa::avx512bf16)) {
+        const KernelTable& t = kernel_table(Isa::avx512bf16);
+        out.push_back({"int8-flash-vnni-" + t.flash_tile + "-avx512bf16", Isa::avx512bf16, pr.forward,
+                       t.masked_attention_int8, t.masked_attention_int8_workspace, DType::int8});
       }
       for (Isa isa : kIsaOrder) {
         if (!cpu_supports(isa)) continue;

@@ -37,6 +37,15 @@ struct KernelTable {
   std::size_t (*linear_backward_workspace)(const LinearAttentionArgs&);
   // This ISA's entries of the micro-kernel lists.
   UkernelLists ukernels;
+  // avx512bf16 only (null below it): the vdpbf16ps / vpdpbusd probes (flops-equivalent done, 2 per
+  // multiply-add) and the native bf16 and int8 prefill engines (kernels/native/).
+  double (*bf16_dot_loop)(long iterations) = nullptr;
+  double (*int8_dot_loop)(long iterations) = nullptr;
+  void (*masked_attention_bf16)(const MaskedAttentionArgs&) = nullptr;
+  std::size_t (*masked_attention_bf16_workspace)(const Problem&, int threads) = nullptr;
+  // The native int8 prefill engine (kernels/native/int8_products.hpp): quantises Q and K itself.
+  void (*masked_attention_int8)(const MaskedAttentionArgs&) = nullptr;
+  std::size_t (*masked_attention_int8_workspace)(const Problem&, int threads) = nullptr;
 };
 
 // The table for `isa`; throws std::invalid_argument if the CPU lacks it (callers check

@@ -318,27 +318,86 @@ struct TileScratch {
   }
 };
 
-// Where everything lives in the workspace: packed K, packed V (if any), then per thread the
-// tile scratch and its RowMasks. Every region starts on a 64-byte boundary.
+// Where everything lives in the workspace: packed K, packed V (if any), packed Q (if any),
+// then per thread the tile scratch (and what the products' packing needs). Every region starts
+// on a 64-byte boundary. The products type (F32Products, Bf16Products) fills it in.
 struct EngineLayout {
   static std::size_t align(std::size_t bytes) { return (bytes + 63) / 64 * 64; }
-  int k_tiles, Dp;
-  bool pack_v;
-  std::size_t kt_bytes, v_bytes, thread_bytes;
-  template <class V>
-  static EngineLayout of(const Problem& P) {
+  int k_tiles = 0, Dp = 0;
+  bool pack_v = false;
+  std::size_t kt_bytes = 0, v_bytes = 0, q_bytes = 0, thread_bytes = 0;
+  std::size_t threads_offset() const { return kt_bytes + v_bytes + q_bytes; }
+  std::size_t total(int threads) const { return threads_offset() + thread_bytes * threads; }
+};
+
+// What the tile products read, as the products type packed it: query rows (q_row elements
+// each), key tiles and value tiles (kt_tile / v_tile elements each, kt_head / v_head per kv
+// head), the P.V width Dp (a whole number of vectors) and the factor the scores still need.
+template <class QE, class KE, class VE>
+struct EngineOperands {
+  const QE* q = nullptr;
+  std::size_t q_row = 0;
+  const KE* kt = nullptr;
+  std::size_t kt_tile = 0, kt_head = 0;
+  const VE* v = nullptr;
+  std::size_t v_tile = 0, v_head = 0;
+  int Dp = 0;
+  float score_scale = 1.0f;
+};
+
+// The float32 products: K packed and pre-scaled (scores need no factor), Q read in place, V in
+// place when D is a whole number of vectors. The engine's other products type is
+// kernels/native/bf16_products.hpp (AVX512-BF16).
+template <class V>
+struct F32Products {
+  using Vec = V;
+  using QElem = float;
+  using KElem = float;
+  using VElem = float;
+  using Operands = EngineOperands<float, float, float>;
+
+  static EngineLayout layout(const Problem& P) {
     constexpr int W = Blocking<V>::W;
     EngineLayout l;
     l.k_tiles = (P.Nk + kTileK - 1) / kTileK;
     l.pack_v = P.D % W != 0;
     l.Dp = l.pack_v ? (P.D + W - 1) / W * W : P.D;
     const std::size_t heads = static_cast<std::size_t>(P.B) * P.Hkv;
-    l.kt_bytes = align(sizeof(float) * heads * l.k_tiles * kTileK * P.D);
-    l.v_bytes = l.pack_v ? align(sizeof(float) * heads * l.k_tiles * kTileK * l.Dp) : 0;
+    l.kt_bytes = EngineLayout::align(sizeof(float) * heads * l.k_tiles * kTileK * P.D);
+    l.v_bytes = l.pack_v ? EngineLayout::align(sizeof(float) * heads * l.k_tiles * kTileK * l.Dp) : 0;
     l.thread_bytes = TileScratch<V>::bytes(l.Dp);
     return l;
   }
-  std::size_t total(int threads) const { return kt_bytes + v_bytes + thread_bytes * threads; }
+
+  // log2 domain: exp(scale * q.k) = 2^(q . (scale * log2(e) * k)), the factor folded into the
+  // packed keys, so Q.K^T reads the queries in place.
+  static Operands pack(const Problem& P, const Tensors& in, const EngineLayout& layout, char* base, int threads) {
+    PackedKV packed;
+    packed.D = P.D, packed.Dp = layout.Dp, packed.k_tiles = layout.k_tiles;
+    packed.v_rows = layout.pack_v ? layout.k_tiles * kTileK : P.Nk;
+    packed.kt = reinterpret_cast<float*>(base);
+    packed.v = layout.pack_v ? reinterpret_cast<float*>(base + layout.kt_bytes) : nullptr;
+    pack_kv<V>(P, in, P.effective_scale() * 1.4426950408889634f, threads, packed);
+    Operands ops;
+    ops.q = in.q, ops.q_row = P.D;
+    ops.kt = packed.kt, ops.kt_tile = static_cast<std::size_t>(kTileK) * P.D, ops.kt_head = packed.kt_head_stride();
+    ops.v = packed.v_base, ops.v_tile = static_cast<std::size_t>(kTileK) * packed.Dp, ops.v_head = packed.v_head_stride();
+    ops.Dp = packed.Dp;
+    return ops;
+  }
+
+  template <int R>
+  static void qk_cols(const float* q, std::size_t q_row, const float* kt, int cb, int ce, float* s, float) {
+    using Blk = Blocking<V>;
+    constexpr int C = (Blk::CQ * Blk::W > kTileK) ? kTileK / Blk::W : Blk::CQ;
+    static_assert(kTileK % (C * Blk::W) == 0, "key tiles must hold whole Q.K^T blocks");
+    attn::kernels::qk_cols<V, R, C>(q, static_cast<int>(q_row), kt, cb, ce, s);
+  }
+
+  template <int R>
+  static void pv_rows(const float* p, int jb, int je, const float* vt, int Dp, float* o, const float* alpha) {
+    attn::kernels::pv_rows<V, R, Blocking<V>::CV>(p, jb, je, vt, Dp, o, alpha);
+  }
 };
 
 // The running max only moves when a tile's max exceeds it by more than this (log2 domain), so
@@ -434,13 +493,13 @@ inline void key_span(const RowMasks* masks, int r0, int n, int& jb, int& je) {
 // Q.K^T for every block, softmax of every row, then P.V for every block. Grouping lets each
 // block reuse the key tile, then the value tile, from L1 when the two do not fit together
 // (D = 128: 32 KiB each). Keys masked for a whole block are skipped in both products.
-template <class V, int R>
-inline void row_group(int r0, int nb, const float* q, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
-                      TileScratch<V>& ws) {
+template <class Prod, int R>
+inline void row_group(int r0, int nb, const typename Prod::QElem* q, const typename Prod::KElem* kt,
+                      const typename Prod::VElem* vt, const typename Prod::Operands& ops, const RowMasks* masks,
+                      TileScratch<typename Prod::Vec>& ws) {
+  using V = typename Prod::Vec;
   using Blk = Blocking<V>;
-  constexpr int W = Blk::W, CQ = Blk::CQ, CV = Blk::CV;
-  constexpr int CQ_ = (CQ * W > kTileK) ? kTileK / W : CQ;
-  static_assert(kTileK % (CQ_ * W) == 0, "key tiles must hold whole Q.K^T blocks");
+  constexpr int W = Blk::W;
   int jb[Blk::G], je[Blk::G], cb[Blk::G], ce[Blk::G];
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
@@ -448,7 +507,7 @@ inline void row_group(int r0, int nb, const float* q, const float* kt, const flo
     key_span(masks, rb, R, jb[b], je[b]);
     cb[b] = jb[b] / W * W, ce[b] = round_up(je[b], W);
     // Columns outside [cb, ce) are masked in every row of the block: softmax skips them too.
-    qk_cols<V, R, CQ_>(q + static_cast<std::size_t>(rb) * D, D, kt, cb[b], ce[b], p);
+    Prod::template qk_cols<R>(q + rb * ops.q_row, ops.q_row, kt, cb[b], ce[b], p, ops.score_scale);
   }
   bool rescale[Blk::G] = {};
   for (int r = 0; r < nb * R; ++r) {
@@ -462,24 +521,34 @@ inline void row_group(int r0, int nb, const float* q, const float* kt, const flo
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
-    pv_rows<V, R, CV>(ws.p + static_cast<std::size_t>(b) * R * kTileK, jb[b], je[b], vt, Dp,
-                      ws.o + static_cast<std::size_t>(rb) * Dp, rescale[b] ? ws.alpha + rb * W : nullptr);
+    Prod::template pv_rows<R>(ws.p + static_cast<std::size_t>(b) * R * kTileK, jb[b], je[b], vt, ops.Dp,
+                              ws.o + static_cast<std::size_t>(rb) * ops.Dp, rescale[b] ? ws.alpha + rb * W : nullptr);
   }
 }
 
 // Rows [r0, r1) of the tile in groups of G blocks of R rows, the remainder with smaller blocks:
 // 6 -> 4 -> 2 -> 1 (a 64-row tile is 10 x 6 + one block of 4, not 3 + 1: a 1-row block runs
 // its micro-kernels at a fraction of the speed), 4 -> 2 -> 1 otherwise.
+template <class Prod, int R>
+inline void row_blocks(int r0, int r1, const typename Prod::QElem* q, const typename Prod::KElem* kt,
+                       const typename Prod::VElem* vt, const typename Prod::Operands& ops, const RowMasks* masks,
+                       TileScratch<typename Prod::Vec>& ws) {
+  constexpr int G = Blocking<typename Prod::Vec>::G;
+  while (r0 + R <= r1) {
+    const int nb = std::min(G, (r1 - r0) / R);
+    row_group<Prod, R>(r0, nb, q, kt, vt, ops, masks, ws);
+    r0 += nb * R;
+  }
+  if constexpr (R > 1) row_blocks<Prod, R == 6 ? 4 : R / 2>(r0, r1, q, kt, vt, ops, masks, ws);
+}
+
+// The float32 products on float rows of stride D (the decode engine's call).
 template <class V, int R>
 inline void row_blocks(int r0, int r1, const float* q, const float* kt, const float* vt, int D, int Dp, const RowMasks* masks,
                        TileScratch<V>& ws) {
-  constexpr int G = Blocking<V>::G;
-  while (r0 + R <= r1) {
-    const int nb = std::min(G, (r1 - r0) / R);
-    row_group<V, R>(r0, nb, q, kt, vt, D, Dp, masks, ws);
-    r0 += nb * R;
-  }
-  if constexpr (R > 1) row_blocks<V, R == 6 ? 4 : R / 2>(r0, r1, q, kt, vt, D, Dp, masks, ws);
+  typename F32Products<V>::Operands ops;
+  ops.q_row = static_cast<std::size_t>(D), ops.Dp = Dp;
+  row_blocks<F32Products<V>, R>(r0, r1, q, kt, vt, ops, masks, ws);
 }
 
 // out[r] = O[r] / (sum of row r's probabilities), in vectors; a row that saw no key gives zeros.
@@ -507,32 +576,26 @@ inline void normalize_rows(const TileScratch<V>& ws, int rows, int D, int Dp, fl
   }
 }
 
-template <class Arch>
-void masked_attention(const MaskedAttentionArgs& a) {
-  using V = simd::Vec<Arch>;
+// The engine over a products type (F32Products<V>, or a native one): Prod packs the operands
+// and runs the two tile products; masks, online softmax, scheduling and normalisation are one code.
+template <class Prod>
+void masked_attention_with(const MaskedAttentionArgs& a) {
+  using V = typename Prod::Vec;
   using Blk = Blocking<V>;
   constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   const Problem& P = *a.p;
-  const EngineLayout layout = EngineLayout::of<V>(P);
+  const EngineLayout layout = Prod::layout(P);
   char* base = static_cast<char*>(a.workspace);
-
-  PackedKV packed;
-  packed.D = P.D, packed.Dp = layout.Dp, packed.k_tiles = layout.k_tiles;
-  packed.v_rows = layout.pack_v ? layout.k_tiles * kTileK : P.Nk;
-  packed.kt = reinterpret_cast<float*>(base);
-  packed.v = layout.pack_v ? reinterpret_cast<float*>(base + layout.kt_bytes) : nullptr;
-  // log2 domain: exp(scale * q.k) = 2^(q . (scale * log2(e) * k)), the factor folded into the
-  // packed keys, so Q.K^T reads the queries in place.
-  pack_kv<V>(P, a.in, P.effective_scale() * 1.4426950408889634f, a.threads, packed);
-  const int Dp = packed.Dp, D = P.D;
+  const typename Prod::Operands ops = Prod::pack(P, a.in, layout, base, a.threads);
+  const int Dp = ops.Dp, D = P.D;
   const int q_tiles = (P.Nq + kTileQ - 1) / kTileQ;
   const int group = P.H / P.Hkv;
   const long tasks = static_cast<long>(P.B) * P.H * q_tiles;
 
 #pragma omp parallel num_threads(a.threads)
   {
-    TileScratch<V> ws = TileScratch<V>::carve(base + layout.kt_bytes + layout.v_bytes + layout.thread_bytes * omp_get_thread_num(),
+    TileScratch<V> ws = TileScratch<V>::carve(base + layout.threads_offset() + layout.thread_bytes * omp_get_thread_num(),
                                               Dp, a.round_p_bf16);
     // Later query tiles see more keys under causal masks: hand them out first.
 #pragma omp for schedule(dynamic, 1)
@@ -546,7 +609,7 @@ void masked_attention(const MaskedAttentionArgs& a) {
       const int tile_rows = std::min(kTileQ, P.Nq - q0);
       const int rows = std::max(0, std::min(tile_rows, valid_q - q0));
       const long row0 = (static_cast<long>(b) * P.H + h) * P.Nq + q0;
-      const float* q = a.in.q + row0 * D;
+      const typename Prod::QElem* q = ops.q + row0 * ops.q_row;
       float* out = a.out.o + row0 * D;
       float* lse = a.out.lse ? a.out.lse + row0 : nullptr;
       std::memset(out + static_cast<long>(rows) * D, 0, sizeof(float) * (tile_rows - rows) * D);
@@ -554,11 +617,12 @@ void masked_attention(const MaskedAttentionArgs& a) {
       if (rows == 0) continue;
 
       const long kvhead = static_cast<long>(b) * P.Hkv + h / group;
-      const float* kt_head = packed.kt + kvhead * packed.kt_head_stride();
-      const float* v_head = packed.v_base + kvhead * packed.v_head_stride();
+      const typename Prod::KElem* kt_head = ops.kt + kvhead * ops.kt_head;
+      const typename Prod::VElem* v_head = ops.v + kvhead * ops.v_head;
       // Q.K^T reads the queries in place, one row block at a time: start fetching the whole
       // tile now (the copy this replaced streamed it in one pass).
-      for (long i = 0; i < static_cast<long>(rows) * D; i += 64 / sizeof(float)) __builtin_prefetch(q + i, 0, 3);
+      const char* q_bytes = reinterpret_cast<const char*>(q);
+      for (std::size_t i = 0; i < rows * ops.q_row * sizeof(*q); i += 64) __builtin_prefetch(q_bytes + i, 0, 3);
       std::fill(ws.o, ws.o + static_cast<std::size_t>(rows) * Dp, 0.0f);
       std::fill(ws.m, ws.m + static_cast<std::size_t>(rows) * W, neg_inf);
       std::fill(ws.l, ws.l + static_cast<std::size_t>(rows) * W, 0.0f);
@@ -578,19 +642,24 @@ void masked_attention(const MaskedAttentionArgs& a) {
         }
         if (masked) build_row_masks(*a.mask, [&](int r) { return std::pair<int, long>(h, q0 + r); }, rows, k0, kn, ref.kind, *ws.masks);
         ws.k0 = k0;
-        const float* kt = kt_head + static_cast<std::size_t>(ref.k_tile) * kTileK * D;
-        const float* vt = v_head + static_cast<std::size_t>(k0) * Dp;
-        row_blocks<V, Blk::R>(0, rows, q, kt, vt, D, Dp, masked ? ws.masks : nullptr, ws);
+        const typename Prod::KElem* kt = kt_head + ref.k_tile * ops.kt_tile;
+        const typename Prod::VElem* vt = v_head + ref.k_tile * ops.v_tile;
+        row_blocks<Prod, Blk::R>(0, rows, q, kt, vt, ops, masked ? ws.masks : nullptr, ws);
       }
       normalize_rows<V>(ws, rows, D, Dp, out, lse);
     }
   }
 }
 
+template <class Arch>
+void masked_attention(const MaskedAttentionArgs& a) {
+  masked_attention_with<F32Products<simd::Vec<Arch>>>(a);
+}
+
 // Bytes of workspace masked_attention needs for this problem on `threads` threads.
 template <class Arch>
 std::size_t masked_attention_workspace(const Problem& p, int threads) {
-  return EngineLayout::of<simd::Vec<Arch>>(p).total(threads);
+  return F32Products<simd::Vec<Arch>>::layout(p).total(threads);
 }
 
 }  // namespace attn::kernels

@@ -28,6 +28,7 @@ class MaskedSoftmaxPlan : public Plan {
                     bool static_plan = true, const FlashBackwardImpl* backward = nullptr);
   std::size_t workspace_bytes() const override;
   bool gives_lse() const override { return true; }
+  DType products() const override { return impl_.products; }
   void run(const Tensors& in, const Outputs& out) override;
   bool gives_backward() const override { return backward_ != nullptr; }
   void run_backward(const Tensors& in, const float* o, const float* lse, const float* dout,

@@ -82,7 +82,7 @@ MaskedSoftmaxPlan::MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Proble
       impl_(impl),
       backward_(static_plan ? backward : nullptr),
       workspace_((plan_engine_bytes(problem(), threads(), impl, backward_) + sizeof(float) - 1) / sizeof(float)),
-      quantized_(p.dtype == DType::int8 ? p.q_elems() + p.kv_elems() : 0),
+      quantized_(p.dtype == DType::int8 && impl.products != DType::int8 ? p.q_elems() + p.kv_elems() : 0),
       mods_(v.modifiers(), problem()) {
   // Touch every page now, so the first timed call does not pay the page faults.
   std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
@@ -112,7 +112,8 @@ void MaskedSoftmaxPlan::run(const Tensors& in, const Outputs& out) {
   a.p = &problem();
   a.in = in, a.out = out;
   const DType dtype = problem().dtype;
-  if (dtype == DType::int8) {  // per-call work of the algorithm: timed
+  // Per-call work of the algorithm, timed; a native int8 implementation quantises in its own pack.
+  if (dtype == DType::int8 && impl_.products != DType::int8) {
     float* q = quantized_.data();
     float* k = q + problem().q_elems();
     quantize_qk_int8(problem(), in, q, k);

@@ -25,6 +25,9 @@ class Plan {
   const std::string& impl() const { return impl_; }
   // OpenMP threads run() uses (the count in effect when the plan was made).
   int threads() const { return threads_; }
+  // The multiply instruction run()'s products use (f32: FMAs; bf16: vdpbf16ps; int8: vpdpbusd):
+  // whose peak a record's pct_peak is against.
+  virtual DType products() const { return DType::f32; }
   // Extra memory beyond inputs and outputs: what the plan holds plus what run() allocates.
   virtual std::size_t workspace_bytes() const = 0;
   // True if run() fills Outputs::lse when it is given.

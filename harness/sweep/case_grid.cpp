@@ -2,8 +2,10 @@
 
 #include <climits>
 #include <cstdio>
+#include <unordered_set>
 
 #include "errors.hpp"
+#include "impl_list.hpp"
 #include "list_parsing.hpp"
 #include "variant.hpp"
 
@@ -64,6 +66,7 @@ std::vector<std::vector<std::pair<std::string, std::string>>> choice_extras(cons
 
 std::vector<SweepCase> build_grid(const GridSpec& g) {
   std::vector<SweepCase> cases;
+  std::unordered_set<std::string> seen;
   const auto extras = choice_extras(g);
   for (const auto& variant : g.variants) {
     const bool any_isa = !make_variant(variant)->uses_isa();
@@ -82,6 +85,11 @@ std::vector<SweepCase> build_grid(const GridSpec& g) {
                     c.seq_q = nq, c.seq_kv = nk;
                     c.head_dim = d, c.causal = causal, c.threads = threads, c.isa = isa, c.any_isa = any_isa;
                     c.extra = extra;
+                    DType dtype = DType::f32;
+                    parse_dtype(c.param("dtype", "f32"), dtype);
+                    c.isa = case_isa(dtype, isa);
+                    // --isa avx512,avx512bf16 name one f32 case twice: keep it once.
+                    if (!seen.insert(c.canonical()).second) continue;
                     cases.push_back(c);
                   }
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <stdexcept>
 
 #include "aligned_buffer.hpp"
 
@@ -22,12 +23,12 @@ double thread_cpu_seconds() {
 // One trial: every thread runs the loop at once; each thread's rate is its flops over its own
 // CPU time, so time spent descheduled on a busy machine does not lower the hardware's peak.
 // Returns the summed rate (flops/s) and the shortest thread CPU time through *seconds.
-double run_once(const KernelTable& table, int threads, long iterations, double* seconds) {
+double run_once(double (*loop)(long), int threads, long iterations, double* seconds) {
   double rate = 0, shortest = 1e30;
 #pragma omp parallel num_threads(threads) reduction(+ : rate) reduction(min : shortest)
   {
     const double start = thread_cpu_seconds();
-    const double flops = table.fma_loop(iterations);
+    const double flops = loop(iterations);
     const double used = std::max(thread_cpu_seconds() - start, 1e-9);
     rate += flops / used;
     shortest = std::min(shortest, used);
@@ -37,16 +38,30 @@ double run_once(const KernelTable& table, int threads, long iterations, double* 
 }
 }  // namespace
 
-double measure_peak_gflops(int threads, Isa isa, int trials) {
+std::string peak_unavailable_reason(Isa isa, DType dtype) {
+  if (dtype == DType::f32) return "";
+  if (dtype == DType::f16) return "f16 computes in float32: its peak is --dtype f32";
+  const char* what = dtype == DType::bf16 ? "AVX512-BF16 (vdpbf16ps)" : "AVX512-VNNI (vpdpbusd)";
+  if (!cpu_supports(Isa::avx512bf16))
+    return std::string("this CPU lacks ") + what + " (or the rest of avx512bf16: AVX-512 with BF16 and VNNI)";
+  if (isa != Isa::avx512bf16)
+    return std::string("--isa ") + isa_name(isa) + " has no " + what + "; use --isa avx512bf16 or auto";
+  return "";
+}
+
+double measure_peak_gflops(int threads, Isa isa, DType dtype, int trials) {
+  const std::string why = peak_unavailable_reason(isa, dtype);
+  if (!why.empty()) throw std::invalid_argument(std::string("no ") + dtype_name(dtype) + " peak: " + why);
   const KernelTable& table = kernel_table(isa);
+  double (*loop)(long) = dtype == DType::bf16 ? table.bf16_dot_loop : dtype == DType::int8 ? table.int8_dot_loop : table.fma_loop;
   // Grow the loop until one trial takes ~5 ms of CPU time, so timer resolution is noise.
   long iterations = 1 << 12;
-  double seconds = 0, best = run_once(table, threads, iterations, &seconds);
+  double seconds = 0, best = run_once(loop, threads, iterations, &seconds);
   while (seconds < 0.005 && iterations < (1L << 34)) {
     iterations *= seconds > 0.0005 ? std::max(2L, static_cast<long>(0.006 / seconds)) : 8;
-    best = run_once(table, threads, iterations, &seconds);
+    best = run_once(loop, threads, iterations, &seconds);
   }
-  for (int t = 1; t < trials; ++t) best = std::max(best, run_once(table, threads, iterations, &seconds));
+  for (int t = 1; t < trials; ++t) best = std::max(best, run_once(loop, threads, iterations, &seconds));
   return best * 1e-9;
 }
 
@@ -82,10 +97,10 @@ double PeakCache::bandwidth(int threads) {
   return it->second;
 }
 
-double PeakCache::get(int threads, Isa isa) {
-  const auto key = std::make_pair(threads, isa);
+double PeakCache::get(int threads, Isa isa, DType dtype) {
+  const auto key = std::make_tuple(threads, isa, dtype);
   auto it = cache_.find(key);
-  if (it == cache_.end()) it = cache_.emplace(key, measure_peak_gflops(threads, isa)).first;
+  if (it == cache_.end()) it = cache_.emplace(key, measure_peak_gflops(threads, isa, dtype)).first;
   return it->second;
 }
 

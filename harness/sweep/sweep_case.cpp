@@ -180,7 +180,8 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
     bacc = measure_backward_accuracy(*variant, p, t, bb->dout.data(), bb->grads());
   }
 
-  const double peak = state.peaks.get(c.threads, c.isa);
+  // Against the peak of the instruction the implementation's products use (SPEC).
+  const double peak = state.peaks.get(c.threads, c.isa, plan->products());
   std::function<void()> timed = [&] { plan->run(run_in, {out.data(), nullptr}); };
   if (p.pass == Pass::bwd)
     timed = [&] { plan->run_backward(run_in, out.data(), bb->lse.data(), bb->dout.data(), bb->grads()); };

@@ -1,0 +1,23 @@
+// The avx512bf16 build: the avx512 table plus the kernels that need AVX512-BF16 / AVX512-VNNI
+// (the dot-product probes and the native bf16 engine). Compiled with the avx512 flags; the
+// functions that issue the extensions carry ATTN_TARGET_BF16 (kernels/native/target.hpp says why).
+#include "../kernel_table.hpp"
+#include "../native/bf16_products.hpp"
+#include "../native/dot_loop.hpp"
+#include "../native/int8_products.hpp"
+
+namespace attn::kernels {
+KernelTable kernel_table_avx512();
+
+KernelTable kernel_table_avx512bf16() {
+  KernelTable t = kernel_table_avx512();
+  t.isa = Isa::avx512bf16;
+  t.bf16_dot_loop = &bf16_dot_loop;
+  t.int8_dot_loop = &int8_dot_loop;
+  t.masked_attention_bf16 = &masked_attention_bf16<xsimd::avx512bw>;
+  t.masked_attention_bf16_workspace = &masked_attention_bf16_workspace<xsimd::avx512bw>;
+  t.masked_attention_int8 = &masked_attention_int8<xsimd::avx512bw>;
+  t.masked_attention_int8_workspace = &masked_attention_int8_workspace<xsimd::avx512bw>;
+  return t;
+}
+}  // namespace attn::kernels
