@@ -12,10 +12,17 @@ DTYPE_ORDER = ("f32", "bf16", "f16", "int8")
 ERR_FLOOR = 1e-9  # exact zeros are drawn here on log axes
 
 
+# The ISA an f32 case of the same --isa request runs at (kernels/impl_list.hpp, case_isa): the
+# sweep runs bf16 and int8 at avx512bf16 where f32 is an avx512 case.
+F32_ISA = {"avx512bf16": "avx512"}
+
+
 def twin_key(r, F):
-    """Everything but the dtype: the f32 record with this key is r's reference."""
+    """Everything but the dtype, with the ISA at its f32 level: the f32 record with this key is r's
+    reference."""
+    isa = r.get(F.isa, "?")
     return (r[F.variant], r.get(F.batch, 1), r.get(F.heads, 1), r.get(F.kv_heads, r.get(F.heads, 1)), r.get(F.seq_q),
-            r[F.seq_kv], r[F.head_dim], bool(r.get(F.causal, False)), r.get(F.threads, 1), r.get(F.isa, "?"),
+            r[F.seq_kv], r[F.head_dim], bool(r.get(F.causal, False)), r.get(F.threads, 1), F32_ISA.get(isa, isa),
             r.get(F.pass_, "fwd"), r.get(F.inputs, "gaussian"), r.get(F.lens, ""))
 
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 
 #include "cli_util.hpp"
 #include "csv_util.hpp"
@@ -276,4 +277,37 @@ TEST_CASE("precision and flash presets: a ratio that overflows is a dash, an emp
   const PresetOutput out = build_preset_tables("precision", records_of(json_of(f32) + json_of(bf16)));
   REQUIRE(out.tables.size() == 1);
   CHECK(out.tables[0].rows[1][6] == "—");
+}
+
+TEST_CASE("precision preset: bf16 and int8 at avx512bf16 compare with the f32 case of the same request (avx512)") {
+  // What the sweep writes for --isa auto on an AVX512-BF16 CPU: f32 and f16 cases at avx512, bf16
+  // and int8 at avx512bf16; and a bf16 case forced to --isa avx512 (the emulated path) beside them.
+  std::string text;
+  auto add = [&](const char* dtype, const char* isa, double ms, const char* impl) {
+    Rec r;
+    r.dtype = dtype, r.ms = ms, r.impl = impl;
+    std::string line = json_of(r);
+    line.replace(line.find("\"isa\":\"avx512\""), 14, std::string("\"isa\":\"") + isa + "\"");
+    line.replace(line.find("\"case_id\":\"") + 11, 0, isa);  // distinct ids
+    text += line;
+  };
+  add("f32", "avx512", 12, "f32-flash-6x4v-avx512");
+  add("bf16", "avx512bf16", 6, "bf16-flash-avx512bf16");
+  add("bf16", "avx512", 10, "bf16-flash-emulated-6x4v-avx512");
+  add("int8", "avx512bf16", 4, "int8-flash-avx512bf16");
+  add("f32", "avx2", 24, "f32-flash-6x2v-avx2");  // another request: its own table
+  const PresetOutput out = build_preset_tables("precision", records_of(text));
+  CHECK(out.problems.empty());
+  REQUIRE(out.tables.size() == 2);
+  const Table& t = out.tables[1];  // settings sort by ISA name: avx2 first
+  CHECK(t.title.find("isa=avx512/avx512bf16") != std::string::npos);
+  REQUIRE(t.rows.size() == 4);
+  std::map<std::string, std::string> speedup;
+  for (const auto& row : t.rows) speedup[row[4]] = row[6];
+  CHECK(speedup["f32-flash-6x4v-avx512"] == "1.00x");
+  CHECK(speedup["bf16-flash-avx512bf16"] == "2.00x");
+  CHECK(speedup["bf16-flash-emulated-6x4v-avx512"] == "1.20x");
+  CHECK(speedup["int8-flash-avx512bf16"] == "3.00x");
+  CHECK(out.tables[0].rows.size() == 1);
+  CHECK(out.tables[0].title.find("isa=avx2") != std::string::npos);
 }

@@ -6,11 +6,20 @@
 #include <algorithm>
 #include <cmath>
 
+#include "impl_list.hpp"  // case_isa
 #include "table_grid.hpp"
 
 namespace attn {
 
 namespace {
+
+// The ISA an f32 case asked for the same --isa ran at: the sweep runs bf16 and int8 at
+// avx512bf16 where an f32 case of the same request is an avx512 case (case_isa), and both
+// belong in one table, the f32 record as the other's reference.
+std::string f32_isa(const std::string& isa) {
+  Isa parsed;
+  return parse_isa(isa, parsed) ? isa_name(case_isa(DType::f32, parsed)) : isa;
+}
 
 int dtype_rank(const std::string& dtype) {
   static const char* order[] = {"f32", "bf16", "f16", "int8"};
@@ -19,13 +28,14 @@ int dtype_rank(const std::string& dtype) {
   return 4;
 }
 
-// The f32 grid of the same setting and head size as `g`, if the records hold one.
+// The f32 grid of the same setting and head size as `g` (at the f32 level of its ISA), if the
+// records hold one.
 const Grid* f32_twin(const std::vector<const Grid*>& group, const Grid& g) {
-  for (const Grid* other : group) {
-    Setting s = g.setting;
-    s.dtype = "f32";
+  Setting s = g.setting;
+  s.dtype = "f32";
+  s.isa = f32_isa(s.isa);
+  for (const Grid* other : group)
     if (other->setting == s) return other;
-  }
   return nullptr;
 }
 
@@ -61,6 +71,12 @@ void add_group_table(std::vector<const Grid*> group, PresetOutput& out) {
 
   Setting s = group.front()->setting;
   s.dtype = "f32";  // neither the dtype nor the head size belongs to the whole table: the rows say them
+  std::vector<std::string> isas;  // e.g. avx512 (f32, f16) and avx512bf16 (bf16, int8)
+  for (const Grid* g : group)
+    if (std::find(isas.begin(), isas.end(), g->setting.isa) == isas.end()) isas.push_back(g->setting.isa);
+  std::sort(isas.begin(), isas.end());
+  s.isa.clear();
+  for (const auto& isa : isas) s.isa += (s.isa.empty() ? "" : "/") + isa;
   const std::string title = "Precision: speed-up over f32 and error against float64, " + s.describe(false);
   Table t{title, {}, {"variant", "D", "N", "dtype", "impl", "ms", "vs f32", "rel_err", "cos_sim", "rel_l1", "rmse"}, {}};
   bool missing_f32 = false;
@@ -94,7 +110,7 @@ void add_group_table(std::vector<const Grid*> group, PresetOutput& out) {
              "errors against the float64 reference on the original float32 inputs (rounding and quantisation count), on "
              "the rows the sweep checked: rel_err = max|O - O_ref| / max|O_ref|, cos_sim = cosine similarity of O and "
              "O_ref, rel_l1 = sum|O - O_ref| / sum|O_ref|, rmse = root mean square of O - O_ref; impl = the "
-             "implementation that ran (-emulated: float32 kernels on the stored values)"};
+             "implementation that ran, with its ISA (-emulated: float32 kernels on the stored values)"};
   if (missing_f32) out.problems.push_back("precision: some cells have no measured f32 record to compare with (" + title + ")");
   out.tables.push_back(std::move(t));
 }
@@ -102,7 +118,7 @@ void add_group_table(std::vector<const Grid*> group, PresetOutput& out) {
 }  // namespace
 
 void add_precision_tables(const std::vector<Grid>& grids, PresetOutput& out) {
-  const auto groups = group_grids_by(grids, [](Setting& s) { s.dtype.clear(), s.head_dim = 0; });
+  const auto groups = group_grids_by(grids, [](Setting& s) { s.dtype.clear(), s.head_dim = 0, s.isa = f32_isa(s.isa); });
   for (const auto& group : groups) add_group_table(group, out);
   out.flat.header = flat_header_start();
   out.flat.header.insert(out.flat.header.end(), {"impl", "time_ms", "speedup_vs_f32", "rel_err", "cos_sim", "rel_l1", "rmse"});
