@@ -8,6 +8,7 @@
 #include "flash_backward_args.hpp"
 #include "isa.hpp"
 #include "linear_attention_args.hpp"
+#include "lra_args.hpp"
 #include "masked_attention_args.hpp"
 #include "ukernels.hpp"
 
@@ -35,6 +36,12 @@ struct KernelTable {
   // Non-causal linear attention's backward, elu1 and relu maps (kernels/linear_backward.hpp).
   void (*linear_backward)(const LinearBackwardArgs&);
   std::size_t (*linear_backward_workspace)(const LinearAttentionArgs&);
+  // The LRA low-rank variants' kernels (kernels/linformer_projection.hpp, nystrom_landmarks.hpp,
+  // synthesizer_attention.hpp); their scratch sizes are in lra_args.hpp.
+  void (*linformer_projection)(const ProjectionArgs&);
+  void (*segment_means)(const SegmentMeansArgs&);
+  void (*landmark_mix)(const LandmarkMixArgs&);
+  void (*synthesizer_attention)(const SynthesizerArgs&);
   // This ISA's entries of the micro-kernel lists.
   UkernelLists ukernels;
   // avx512bf16 only (null below it): the vdpbf16ps / vpdpbusd probes (flops-equivalent done, 2 per

@@ -26,6 +26,11 @@ TEST_CASE("a query row and a key row of 1e30 are refused by every variant") {
     fill_row(in.q, 0, 5, 1e30f);
     fill_row(in.k, 0, 9, 1e30f);
     CAPTURE(info.name);
+    // A variant whose intermediates do not grow with Q and K (synthesizer reads neither) accepts them.
+    if (variant->intermediate_bound(in.p, {1e30, 1e30, 1.0}) < kFloat32SafeBound) {
+      CHECK_NOTHROW(check_input_range(*variant, in.p, in.tensors()));
+      continue;
+    }
     CHECK_THROWS_WITH_AS(check_input_range(*variant, in.p, in.tensors()), doctest::Contains("inputs overflow float32"),
                          UserError);
   }

@@ -16,7 +16,10 @@
   X(block_sparse)        \
   X(sink)                \
   X(dilated)             \
-  X(block_topk)
+  X(block_topk)          \
+  X(linformer)           \
+  X(nystrom)             \
+  X(synthesizer)
 
 namespace attn {
 

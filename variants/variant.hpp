@@ -41,6 +41,9 @@ class Variant {
   // False for variants that run their own code whatever ISA is asked for (naive, dense_blas):
   // they form one sweep case whatever --isa lists.
   virtual bool uses_isa() const { return true; }
+  // True if an output row depends on other query rows too (nystrom's landmarks average the
+  // queries), so a bad value in one query row may reach every row of its (batch, head).
+  virtual bool mixes_query_rows() const { return false; }
   // Visible (query, key) pairs summed over batch and heads; density = this / (B H Nq Nk).
   virtual double visible_pairs(const Problem& p) const = 0;
   // Useful flops (SPEC.md): 4 D per visible pair for softmax variants.

@@ -7,6 +7,9 @@
 #include "../flash_backward.hpp"
 #include "../linear_attention.hpp"
 #include "../linear_backward.hpp"
+#include "../linformer_projection.hpp"
+#include "../nystrom_landmarks.hpp"
+#include "../synthesizer_attention.hpp"
 #include "../masked_attention.hpp"
 
 namespace attn::kernels {
@@ -74,6 +77,8 @@ KernelTable ATTN_TABLE_FN() {
                      &flash_backward_entry, &flash_backward_workspace_entry,
                      &fma_loop<ATTN_ARCH>, &read_loop<ATTN_ARCH>,
                      &linear_attention_entry, &linear_attention_workspace_entry,
-                     &linear_backward_entry, &linear_backward_workspace_entry, ukernel_lists()};
+                     &linear_backward_entry, &linear_backward_workspace_entry,
+                     &linformer_projection<ATTN_ARCH>, &segment_means<ATTN_ARCH>, &landmark_mix<ATTN_ARCH>,
+                     &synthesizer_attention<ATTN_ARCH>, ukernel_lists()};
 }
 }  // namespace attn::kernels

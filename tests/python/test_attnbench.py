@@ -320,3 +320,61 @@ def test_sweep_gives_ctrl_c_back_to_python():
     with pytest.raises(KeyboardInterrupt):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(5)  # the signal is handled at the next bytecode, well before this ends
+
+
+def nystromformer(q, k, v, m, iterations=6):
+    """Nystromformer in float64 numpy, written from the paper (segment means, the 6-round
+    iterative pseudo-inverse), independent of the C++ reference."""
+    q, k, v = (as4d(x).astype(np.float64) for x in (q, k, v))
+    group = q.shape[1] // k.shape[1]
+    k, v = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)
+    scale = 1 / math.sqrt(q.shape[-1])
+    def means(x):
+        n = x.shape[2]
+        return np.stack([x[:, :, l * n // m:(l + 1) * n // m].mean(2) for l in range(m)], axis=2)
+    def softmax(s):
+        e = np.exp(s - s.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+    ql, kl = means(q), means(k)
+    k1 = softmax(scale * q @ kl.swapaxes(-1, -2))
+    a = softmax(scale * ql @ kl.swapaxes(-1, -2))
+    k3 = softmax(scale * ql @ k.swapaxes(-1, -2))
+    eye = np.eye(m)
+    z = a.swapaxes(-1, -2) / a.sum(-2).max(-1)[..., None, None]
+    for _ in range(iterations):
+        az = a @ z
+        z = 0.25 * z @ (13 * eye - az @ (15 * eye - az @ (7 * eye - az)))
+    return k1 @ (z @ (k3 @ v))
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 1, 37, 50, 16), (2, 4, 2, 64, 40, 33)])
+def test_nystrom_against_numpy(shape):
+    b, h, hkv, nq, nk, d = shape
+    q, k, v = qkv(b, h, hkv, nq, nk, d)
+    for isa in ["auto", "scalar"]:
+        close(attnbench.attention(q, k, v, variant="nystrom:landmarks=8", isa=isa), nystromformer(q, k, v, 8), 1e-4)
+
+
+def test_nystrom_exact_landmarks_equal_dense():
+    q, k, v = qkv(1, 2, 2, 60, 30, 64)
+    close(attnbench.attention(q, k, v, variant="nystrom:landmarks=30,pinv=exact"), softmax_attention(q, k, v)[0], 1e-4)
+
+
+def test_synthesizer_is_its_weights_times_v():
+    """Q and K are not read; O = softmax(R) V with the weights attnbench.weights reports."""
+    q, k, v = qkv(2, 4, 2, 9, 13, 8)
+    for causal in [False, True]:
+        o = attnbench.attention(q, k, v, variant="synthesizer:seed=4", causal=causal)
+        w = attnbench.weights(q, k, v, variant="synthesizer:seed=4", causal=causal)
+        close(o, w @ np.repeat(as4d(v).astype(np.float64), 2, axis=1))
+        close(attnbench.attention(q * 5, k - 1, v, variant="synthesizer:seed=4", causal=causal), o, 0)
+
+
+def test_lra_variants_refuse_what_they_do_not_define():
+    q, k, v = qkv(1, 2, 1, 20, 20, 8)
+    for spec in ["linformer", "nystrom:landmarks=4"]:
+        with pytest.raises(attnbench.Error, match="causal is not defined"):
+            attnbench.attention(q, k, v, variant=spec, causal=True)
+    with pytest.raises(attnbench.Error, match="landmarks=64 needs at least"):
+        attnbench.attention(q, k, v, variant="nystrom")
+    assert attnbench.attention(q, k, v, variant="linformer:k=8").shape == q.shape
