@@ -174,10 +174,12 @@ inline void tn_tile(const float* a, int n, int kn, const float* b, int ldb, floa
 
 // One row: S -> P = 2^(S + mask - lse2) and dP -> dS = scale P (dP - di), over key vectors
 // [c0, c1); the other vectors are masked for the row's whole block and become zeros (the dV and
-// dK products read every key of the tile).
+// dK products read every key of the tile). With score modifiers (as the forward: softcap, then
+// ALiBi, then the mask; log2 domain), softcap's x = cap tanh(u / cap) also multiplies dS by
+// dx/du = 1 - (x / cap)^2; ALiBi's constant has no derivative; the sink is in lse2 already.
 template <class V>
 inline void p_ds_row(float* s, float* dp, int c0, int c1, const float* add1, const float* add2, float lse2, float di,
-                     float scale) {
+                     float scale, float cap, const RowMods* alibi) {
   constexpr int W = static_cast<int>(V::size);
   for (int c = 0; c < kTileK / W; ++c) {
     if (c < c0 || c >= c1) {
@@ -186,11 +188,18 @@ inline void p_ds_row(float* s, float* dp, int c0, int c1, const float* add1, con
       continue;
     }
     V x = V::load_aligned(s + c * W);
+    V dscale(scale);
+    if (cap > 0.0f) {
+      x = simd::vsoftcap(x, cap);
+      const V t = x * V(1.0f / cap);
+      dscale = dscale * (V(1.0f) - t * t);
+    }
+    if (alibi) x = apply_mods(x, c, *alibi);
     if (add1) x = x + V::load_unaligned(add1 + c * W);
     if (add2) x = x + V::load_unaligned(add2 + c * W);
     const V p = simd::vexp2_softmax(x - V(lse2));
     p.store_aligned(s + c * W);
-    ((V::load_aligned(dp + c * W) - V(di)) * (p * V(scale))).store_aligned(dp + c * W);
+    ((V::load_aligned(dp + c * W) - V(di)) * (p * dscale)).store_aligned(dp + c * W);
   }
 }
 
@@ -211,6 +220,9 @@ struct PairInputs {
   // otherwise, and the dQ flush and Q.K^T wait for them (measured: the flush alone took 5%).
   const float *next_q, *next_dout, *next_dq;
   int next_rows = 0;  // rows of that tile (the prefetches stay inside it)
+  // Score modifiers in the log2 domain: log2(e) C (0: no softcap), log2(e) slope_h (0: no
+  // ALiBi) and the position of the tile's first row.
+  float cap = 0.0f, slope = 0.0f, pos0 = 0.0f;
 };
 
 // Fetches rows [r0, r0 + n) of a kTileQ x D block into L2 (prefetcht1), one cache line at a time.
@@ -249,9 +261,12 @@ void backward_pair(const PairInputs& x, KeyTileBuffers& kt, BackwardScratch& ws)
       prefetch_rows(x.next_dq, rb, std::min(R, x.next_rows - rb), D);
     }
     qk_cols<V, R, CQ>(x.dout + static_cast<std::size_t>(rb) * D, D, kt.vt, c0 * W, c1 * W, ws.dp + rb * kTileK);
-    for (int r = rb; r < rb + R; ++r)
+    for (int r = rb; r < rb + R; ++r) {
+      const RowMods alibi{x.slope, x.slope * (static_cast<float>(kt.k0) - (x.pos0 + static_cast<float>(r)))};
       p_ds_row<V>(ws.s + r * kTileK, ws.dp + r * kTileK, c0, c1, x.masks ? x.masks->first(r) : nullptr,
-                  x.masks ? x.masks->second(r) : nullptr, x.lse2[r], x.di[r], x.scale);
+                  x.masks ? x.masks->second(r) : nullptr, x.lse2[r], x.di[r], x.scale, x.cap,
+                  x.slope != 0.0f ? &alibi : nullptr);
+    }
   });
   // dQ += dS K.
   for_slabs<V, CV>(Dp, [&](auto cc, int v0) {
@@ -346,11 +361,11 @@ void flash_backward(const FlashBackwardArgs& a) {
   // vector-aligned copy per query tile, shared by its key tiles, costs less).
   auto aligned = [&](const float* x) { return reinterpret_cast<std::uintptr_t>(x) % (sizeof(float) * W) == 0; };
   const bool in_place = D % W == 0 && aligned(a.in.q) && aligned(a.dout) && aligned(a.in.k);
-  // The merged query-tile list of head h for the key tiles [kt0, kt0 + n).
-  auto merge_for = [&](int h, int kt0, int n) {
+  // The merged query-tile list of item b's head h for the key tiles [kt0, kt0 + n).
+  auto merge_for = [&](int b, int h, int kt0, int n) {
     QueryTileMerge m;
     m.refs = a.plan.refs, m.n = n;
-    const std::size_t slot0 = static_cast<std::size_t>(a.plan.layout_heads == 1 ? 0 : h) * a.plan.k_tiles + kt0;
+    const std::size_t slot0 = a.plan.slot(b, h, kt0);
     for (int k = 0; k < n; ++k) m.cur[k] = a.plan.begin[slot0 + k], m.end[k] = a.plan.begin[slot0 + k + 1];
     return m;
   };
@@ -388,7 +403,7 @@ void flash_backward(const FlashBackwardArgs& a) {
       for (int hh = 0; hh < group; ++hh) {
         const int h = g * group + hh;
         const long bh = static_cast<long>(b) * P.H + h;
-        QueryTileMerge m = merge_for(h, kt0, nk);
+        QueryTileMerge m = merge_for(b, h, kt0, nk);
         for (int qt = m.peek(); qt >= 0;) {
           TileKind kinds[4];
           m.take(qt, kinds);
@@ -396,7 +411,7 @@ void flash_backward(const FlashBackwardArgs& a) {
           // The next query tile: this head's, or the next head's first.
           long next_row0 = next_qt >= 0 ? bh * P.Nq + static_cast<long>(next_qt) * kTileQ : -1;
           if (next_qt < 0 && hh + 1 < group) {
-            const int first = merge_for(h + 1, kt0, nk).peek();
+            const int first = merge_for(b, h + 1, kt0, nk).peek();
             if (first >= 0) next_row0 = (bh + 1) * P.Nq + static_cast<long>(first) * kTileQ;
           }
           const int q0 = qt * kTileQ;
@@ -412,6 +427,9 @@ void flash_backward(const FlashBackwardArgs& a) {
           }
           PairInputs x{q, dout, in_place ? q : ws.qv, in_place ? dout : ws.dov, Dp, lse2 + row0, di + row0,
                        rows, D, Dp, scale, nullptr, nullptr, nullptr, nullptr};
+          x.cap = 1.4426950408889634f * a.mods.softcap;
+          x.slope = a.mods.alibi ? 1.4426950408889634f * a.mods.alibi[h] : 0.0f;
+          x.pos0 = static_cast<float>(P.position(q0));
           if (next_row0 >= 0) {
             x.next_rows = static_cast<int>(std::min<long>(kTileQ, (next_row0 / P.Nq + 1) * P.Nq - next_row0));
             x.next_q = a.in.q + next_row0 * D, x.next_dout = a.dout + next_row0 * D, x.next_dq = dq_mine + next_row0 * D;

@@ -117,6 +117,7 @@ const UkernelLists& ukernels() {
       all.qk.insert(all.qk.end(), u.qk.begin(), u.qk.end());
       all.pv.insert(all.pv.end(), u.pv.begin(), u.pv.end());
       all.exp2.insert(all.exp2.end(), u.exp2.begin(), u.exp2.end());
+      all.softcap.insert(all.softcap.end(), u.softcap.begin(), u.softcap.end());
       all.transpose.insert(all.transpose.end(), u.transpose.begin(), u.transpose.end());
       all.tn.insert(all.tn.end(), u.tn.begin(), u.tn.end());
     }

@@ -405,14 +405,9 @@ struct F32Products {
 // stay below 2^kLazyRescale and the final division uses the same max for O and the sum.
 constexpr float kLazyRescale = 8.0f;
 
-// Online-softmax update of one row of scores s (log2 domain, kTileK of them) into probabilities.
-// m is the running max (broadcast vector), l the lane-wise running sum. Returns whether the max
-// moved. alpha receives the factor that rescales the row's earlier output (1 if it did not move).
-// add1/add2: optional additive mask rows.
-// Score modifiers of one row in the log2 domain (ScoreModifiers): x = cap tanh(x / cap) when
-// cap > 0, then x += slope (j - p) = offset + slope * (key column within the tile).
+// ALiBi of one row in the log2 domain: x += slope (j - p) = offset + slope * (key column within
+// the tile). (Softcap is applied to the whole score block before, in row_group.)
 struct RowMods {
-  float cap = 0.0f;    // log2(e) C
   float slope = 0.0f;  // log2(e) slope_h
   float offset = 0.0f; // log2(e) slope_h (k0 - p)
 };
@@ -420,21 +415,16 @@ struct RowMods {
 template <class V>
 inline V apply_mods(V x, int c, const RowMods& mod) {
   constexpr int W = static_cast<int>(V::size);
-  if (mod.cap > 0.0f) {
-    // tanh(y) = 1 - 2 / (e^(2y) + 1), e^(2y) = 2^(2y log2 e): absolute error ~1e-7, which the
-    // factor C keeps far below the score's own float32 error.
-    const V y = x * V(2.0f * 1.4426950408889634f / mod.cap);
-    x = V(mod.cap) * (V(1.0f) - V(2.0f) / (simd::vexp2(y) + V(1.0f)));
-  }
-  if (mod.slope != 0.0f) {
-    alignas(64) static constexpr float kLanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    x = x + V(mod.offset + mod.slope * static_cast<float>(c * W)) + V(mod.slope) * V::load_aligned(kLanes);
-  }
-  return x;
+  alignas(64) static constexpr float kLanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  return x + V(mod.offset + mod.slope * static_cast<float>(c * W)) + V(mod.slope) * V::load_aligned(kLanes);
 }
 
+// Online-softmax update of one row of scores s (log2 domain, kTileK of them) into probabilities.
+// m is the running max (broadcast vector), l the lane-wise running sum. Returns whether the max
+// moved. alpha receives the factor that rescales the row's earlier output (1 if it did not move).
+// add1/add2: optional additive mask rows.
 // round_p: the probabilities P.V reads are rounded to bf16 (bf16 and int8 precision), the sum
-// keeps the float32 values (the online softmax is float32). mod: score modifiers, or null.
+// keeps the float32 values (the online softmax is float32). mod: the row's ALiBi, or null.
 template <class V>
 inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float* add2, float* m, float* l,
                         float* alpha, bool round_p, const RowMods* mod) {
@@ -509,15 +499,22 @@ inline void row_group(int r0, int nb, const typename Prod::QElem* q, const typen
     // Columns outside [cb, ce) are masked in every row of the block: softmax skips them too.
     Prod::template qk_cols<R>(q + rb * ops.q_row, ops.q_row, kt, cb[b], ce[b], p, ops.score_scale);
   }
+  // Softcap over the group's whole score block first: its nb R rows of independent vectors keep
+  // the FMA ports busy, where one row's four would wait on the tanh's long dependency chain.
+  if (ws.cap > 0.0f)
+    for (int r = 0; r < nb * R; ++r) {
+      float* s = ws.p + static_cast<std::size_t>(r) * kTileK;
+      for (int c = cb[r / R]; c < ce[r / R]; c += W) simd::vsoftcap(V::load_aligned(s + c), ws.cap).store_aligned(s + c);
+    }
   bool rescale[Blk::G] = {};
   for (int r = 0; r < nb * R; ++r) {
     const int row = r0 + r;
-    RowMods mod;
-    if (ws.mods) mod = {ws.cap, ws.slope[row], ws.slope[row] * (static_cast<float>(ws.k0) - ws.pos[row])};
+    const bool alibi = ws.mods && ws.slope[row] != 0.0f;
+    const RowMods mod{alibi ? ws.slope[row] : 0.0f, alibi ? ws.slope[row] * (static_cast<float>(ws.k0) - ws.pos[row]) : 0.0f};
     rescale[r / R] |= softmax_row<V>(ws.p + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
                                      masks ? masks->first(row) : nullptr, masks ? masks->second(row) : nullptr,
                                      ws.m + row * W, ws.l + row * W, ws.alpha + row * W, ws.round_p,
-                                     ws.mods ? &mod : nullptr);
+                                     alibi ? &mod : nullptr);
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;

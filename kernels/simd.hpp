@@ -225,6 +225,34 @@ inline Scalar1 round_bf16(Scalar1 x) {
   return out;
 }
 
+// 1/d for finite d >= 1: the CPU's reciprocal estimate (14 bits on AVX-512, 12 on AVX and SSE)
+// refined by one Newton step r + r (1 - d r), relative error below 2^-21 (tests/test_ukernels.cpp),
+// a few cycles of throughput where vdivps takes 5-16.
+template <class A>
+inline xsimd::batch<float, A> vrcp(xsimd::batch<float, A> d) {
+  using B = xsimd::batch<float, A>;
+  B r;
+  if constexpr (std::is_base_of<xsimd::avx512f, A>::value) r = _mm512_rcp14_ps(d);
+  else if constexpr (std::is_base_of<xsimd::avx, A>::value) r = _mm256_rcp_ps(d);
+  else if constexpr (std::is_base_of<xsimd::sse2, A>::value) r = _mm_rcp_ps(d);
+  else return B(1.0f) / d;
+  return vfma(r, xsimd::fnma(d, r, B(1.0f)), r);
+}
+inline Scalar1 vrcp(Scalar1 d) { return 1.0f / d.v; }
+
+// cap tanh(x / cap) for cap > 0 (the softcap score modifier; the same in the log2 domain with
+// cap scaled by log2 e): tanh(y) = 1 - 2 / (e^(2y) + 1), e^(2y) = 2^(2y log2 e) from the
+// softmax's exp2 and the reciprocal above, so no division. 2y log2 e is clamped to 64 (tanh is
+// 1 in float32 far earlier) so e^(2y) + 1 stays finite; far below, exp2 gives an exact 0. Absolute error below
+// 1e-6 cap (tests/test_ukernels.cpp: exp2's relative error over 2, twice the reciprocal's,
+// and the roundings of 1 - 2r), far below the capped score's own float32 error once C >~ 1.
+template <class V>
+inline V vsoftcap(V x, float cap) {
+  const V t = xsimd::min(x * V(2.0f * 1.4426950408889634f / cap), V(64.0f));  // below -150 exp2 gives 0
+  return xsimd::fnma(V(2.0f * cap), vrcp(vexp2_softmax(t) + V(1.0f)), V(cap));
+}
+inline Scalar1 vsoftcap(Scalar1 x, float cap) { return cap * std::tanh(x.v / cap); }
+
 // e^x = 2^(x log2 e), same accuracy as vexp2; exactly 0 below about -88.
 template <class V>
 inline V vexp(V x) {

@@ -38,6 +38,15 @@ struct Exp2Ukernel {
   void (*fn)(const float* x, float* y, int n);
 };
 
+// y = cap tanh(x / cap) for n floats (n a multiple of W), cap > 0: the softcap score modifier
+// as the engine applies it (simd::vsoftcap: exp2 and a refined reciprocal, no division).
+struct SoftcapUkernel {
+  std::string name;  // e.g. "f32-softcap-avx512"
+  Isa isa;
+  int W;
+  void (*fn)(const float* x, float* y, int n, float cap);
+};
+
 // dst[j][i] = src[i][j] for a W x W block (row strides ld_src, ld_dst; dst aligned).
 struct TransposeUkernel {
   std::string name;  // e.g. "f32-transpose-16x16-avx512"
@@ -60,6 +69,7 @@ struct UkernelLists {
   std::vector<QkUkernel> qk;
   std::vector<PvUkernel> pv;
   std::vector<Exp2Ukernel> exp2;
+  std::vector<SoftcapUkernel> softcap;
   std::vector<TransposeUkernel> transpose;
   std::vector<TnUkernel> tn;
 };

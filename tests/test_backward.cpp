@@ -14,6 +14,7 @@
 #include "cli_util.hpp"
 #include "impl_list.hpp"
 #include "masked_softmax_variant.hpp"
+#include "npy.hpp"
 #include "sweep_records.hpp"
 #include "test_util.hpp"
 
@@ -211,6 +212,91 @@ TEST_CASE("flash backward: every implementation, every mask shape, odd shapes, a
       }
     }
   }
+}
+
+// Score modifiers (SPEC): softcap's derivative 1 - tanh^2, ALiBi's bias and the sink in the
+// denominator, first in the float64 gradients (against finite differences of the float64
+// forward with the same modifiers), then in the flash backward of every implementation.
+TEST_CASE("backward with score modifiers: the float64 reference against finite differences") {
+  const std::string sinks = test::temp_path("bwd_sinks.npy");
+  const std::vector<float> logits = {0.7f, -0.4f};
+  write_npy(sinks, {2}, logits.data());
+  // softcap=1 with scores of order 1: tanh well off its linear part, so a missing or wrong
+  // 1 - tanh^2 factor is far outside the 1e-8 agreement.
+  for (const std::string& mods : {std::string("softcap=1"), std::string("alibi=1"), "sinks=" + sinks, "softcap=0.8,alibi=1,sinks=" + sinks})
+    for (const char* base : {"dense", "window:left=2,right=1"})
+      for (bool causal : {false, true}) {
+        const std::string spec = std::string(base) + (std::string(base) == "dense" ? ":" : ",") + mods;
+        CAPTURE(spec);
+        CAPTURE(causal);
+        const auto v = make_variant(spec);
+        auto in = test::make_inputs(1, 2, 1, 5, 7, 3, causal, 13);
+        for (float& x : in.q) x *= 2.0f;
+        const auto dout = gaussian(in.p.q_elems(), 14);
+        Grads64 g(in.p);
+        v->reference_backward(in.p, in.tensors(), dout.data(), {}, g.view());
+        CHECK(worst_fd_mismatch(*v, in, in.q, g.dq, dout) <= 1.0);
+        CHECK(worst_fd_mismatch(*v, in, in.k, g.dk, dout) <= 1.0);
+        CHECK(worst_fd_mismatch(*v, in, in.v, g.dv, dout) <= 1.0);
+      }
+  std::remove(sinks.c_str());
+}
+
+TEST_CASE("flash backward with score modifiers: every implementation, odd shapes, against float64 gradients") {
+  const std::string sinks = test::temp_path("bwd_sinks8.npy");
+  const std::vector<float> logits = {0.5f, -1.0f, 2.0f, 0.0f, 1.5f, -3.0f, 0.25f, 1.0f};
+  const std::vector<Shape> shapes = {{1, 2, 1, 1, 77, 40, true, {}},   {1, 2, 2, 70, 70, 1, true, {}},
+                                     {1, 2, 1, 65, 130, 40, true, {}}, {1, 2, 1, 130, 65, 80, false, {}},
+                                     {2, 4, 2, 100, 100, 64, false, {}}, {2, 2, 1, 90, 90, 24, true, {90, 33}},
+                                     {1, 8, 1, 129, 129, 128, true, {}}, {1, 4, 2, 300, 300, 16, true, {}}};
+  for (const Shape& s : shapes) {
+    write_npy(sinks, {s.H}, logits.data());
+    auto in = test::make_inputs(s.B, s.H, s.Hkv, s.Nq, s.Nk, s.D, s.causal, 61);
+    for (float& x : in.q) x *= 3.0f;  // scores of a few units: softcap=2 bends them
+    in.p.lens = s.lens;
+    in.p.pass = Pass::bwd;
+    const auto dout = gaussian(in.p.q_elems(), 62);
+    Problem fwd = in.p;
+    fwd.pass = Pass::fwd;
+    for (const std::string& mods : {std::string("softcap=2"), std::string("alibi=1"), "sinks=" + sinks, "softcap=3,alibi=1,sinks=" + sinks})
+      for (const char* base : {"dense:", "window:left=40,right=3,", "block_sparse:pattern=bigbird,block=16,random=1,"}) {
+        const auto variant = make_variant(base + mods);
+        const auto* masked = dynamic_cast<const MaskedSoftmaxVariant*>(variant.get());
+        REQUIRE(masked);
+        REQUIRE(variant->unsupported_reason(in.p).empty());
+        Grads64 ref(in.p);
+        variant->reference_backward(in.p, in.tensors(), dout.data(), {}, ref.view());
+        for (const FlashBackwardImpl& bwd : flash_backward_impls()) {
+          CAPTURE(variant->spec());
+          CAPTURE(bwd.name);
+          INFO("B=", s.B, " H=", s.H, " Hkv=", s.Hkv, " Nq=", s.Nq, " Nk=", s.Nk, " D=", s.D, " causal=", s.causal,
+               " lens=", s.lens.size());
+          const FlashForwardImpl* fimpl = select_impl(flash_forward_impls(), fwd, bwd.isa);
+          REQUIRE(fimpl);
+          Grads32 got(in.p);
+          run_backward(*masked->plan_backward_with(in.p, *fimpl, bwd), in, dout, got);
+          const GradErr e = compare(got, ref);
+          // As without modifiers, plus softcap's tanh (1e-6 C absolute, the ukernel test) in P
+          // and in its derivative: 1e-5 holds with room; a missing derivative is off by ~50%.
+          CHECK(e.dq <= 1e-5);
+          CHECK(e.dk <= 1e-5);
+          CHECK(e.dv <= 1e-5);
+          CHECK(e.mag > 0.05);
+        }
+      }
+  }
+  std::remove(sinks.c_str());
+}
+
+TEST_CASE("backward refusals: unfused baselines with score modifiers") {
+  auto in = test::make_inputs(1, 2, 2, 8, 8, 4, true, 1);
+  in.p.pass = Pass::bwd;
+  for (const char* spec : {"naive:alibi=1", "dense_blas:softcap=30"}) {
+    CAPTURE(spec);
+    CHECK(make_variant(spec)->unsupported_reason(in.p).find("not implemented") != std::string::npos);
+  }
+  CHECK(make_variant("dense:softcap=30,alibi=1")->unsupported_reason(in.p).empty());
+  CHECK(make_variant("block_topk:alibi=1")->unsupported_reason(in.p).empty());  // tests/test_block_topk.cpp
 }
 
 TEST_CASE("naive and dense_blas backward: odd shapes against float64 gradients") {

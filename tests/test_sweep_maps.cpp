@@ -2,6 +2,7 @@
 // --inputs gaussian|local and --lens (variable-length batches), driven through the binary.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -96,6 +97,15 @@ TEST_CASE("--inputs: part of the case only when not gaussian, so earlier case_id
   const std::string cfg = temp_path("sm_inputs.cfg");
   std::ofstream(cfg) << "inputs = local\n";
   CHECK(dry_run(grid + " --config " + cfg) == local);
+  // A LIST runs both: the same ids as the two single runs, and a repeated value once.
+  auto both = plain;
+  both.insert(both.end(), local.begin(), local.end());
+  auto listed = dry_run(grid + " --inputs gaussian,local,local");
+  std::sort(both.begin(), both.end()), std::sort(listed.begin(), listed.end());
+  CHECK(listed == both);
+  // inputs= keeps its place before the listed parameters (dtype), so those case_ids stay too.
+  for (const auto& line : dry_run(grid + " --inputs local --dtype bf16"))
+    CHECK(line.find("|inputs=local|dtype=bf16") != std::string::npos);
 }
 
 TEST_CASE("--lens records: every SPEC field, FLOPs, density and tokens/s over real tokens only") {
@@ -173,7 +183,7 @@ TEST_CASE("csv output carries inputs, lens and mass_recall") {
 
 TEST_CASE("bad --inputs and --lens values: one line, exit 2, nothing run") {
   const std::string grid = " --variant dense --seq 64,100 --head-dim 8 --batch 3";
-  for (const std::string bad : {"--inputs uniform", "--inputs ''", "--lens uniform:0", "--lens uniform:",
+  for (const std::string bad : {"--inputs uniform", "--inputs ''", "--inputs local,uniform", "--lens uniform:0", "--lens uniform:",
                                 "--lens uniform:x", "--lens uniform:101", "--lens 5,5", "--lens 0,1,2",
                                 "--lens 64,1,65", "--lens 1,2,3,4", "--lens foo:3", "--lens 3,,4", "--lens -3"}) {
     CAPTURE(bad);

@@ -29,6 +29,7 @@ TEST_CASE("the micro-kernel lists name one entry per ISA this CPU runs") {
   CHECK(ukernels().qk.size() == isas);
   CHECK(ukernels().pv.size() == isas);
   CHECK(ukernels().exp2.size() == isas);
+  CHECK(ukernels().softcap.size() == isas);
   CHECK(ukernels().transpose.size() == isas);
   CHECK(ukernels().tn.size() == isas);
   CHECK(ukernels().qk.front().name.rfind("f32-qk-", 0) == 0);
@@ -114,6 +115,33 @@ TEST_CASE("exp2 micro-kernels: relative error of a few ulp, exact zeros at -150 
     }
     CHECK(worst < 4e-7);
   }
+}
+
+TEST_CASE("softcap micro-kernels: cap tanh(x / cap) within 1e-6 cap, +-cap far out") {
+  // tanh(y) = 1 - 2 r, r = 1 / (e^(2y) + 1). An error d_e (relative) in e^(2y) moves 2r by at most
+  // 2 r e / (e + 1) d_e <= d_e / 2 (exp2: < 4e-7, the test above); one in r (the reciprocal after
+  // its Newton step: <= 2^-21 with AVX's 12-bit estimate, 2^-24-ish with AVX-512's 14 bits) by
+  // 2 r d_r <= 2 d_r; 1 - 2r and the scaling round once each. So |err| <= cap (2e-7 + 2^-20 + 2^-23)
+  // < 1.4e-6 cap... the rounding of 2y (relative 2^-24, times |2y| e / (e + 1)^2 <= 0.3) adds less
+  // than 2e-8. The bound 1.4e-6 cap fails with a raw 12- or 14-bit estimate (2^-11, 2^-13 cap).
+  for (const SoftcapUkernel& uk : ukernels().softcap)
+    for (float cap : {0.5f, 30.0f * 1.4426950408889634f, 1000.0f}) {
+      CAPTURE(uk.name);
+      CAPTURE(cap);
+      std::vector<float> x;
+      for (float t = -60.0f; t <= 60.0f; t += 0.013f) x.push_back(t * cap / 8);  // tanh's whole range
+      for (float t : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e30f, -1e30f, 3.4e38f, -3.4e38f}) x.push_back(t);
+      while (x.size() % uk.W) x.push_back(0.0f);
+      std::vector<float> y(x.size());
+      uk.fn(x.data(), y.data(), static_cast<int>(x.size()), cap);
+      double worst = 0;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const double ref = cap * std::tanh(static_cast<double>(x[i]) / cap);
+        worst = std::max(worst, std::abs(y[i] - ref) / cap);
+        if (std::abs(x[i]) >= 1e30f) CHECK(y[i] == doctest::Approx(std::copysign(cap, x[i])).epsilon(1e-6));
+      }
+      CHECK(worst < 1.4e-6);
+    }
 }
 
 TEST_CASE("transpose micro-kernels: W x W blocks with strides") {

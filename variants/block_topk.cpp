@@ -5,12 +5,14 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <numeric>
 #include <vector>
 
 #include "block_topk_select.hpp"
 #include "errors.hpp"
 #include "masked_softmax_plan.hpp"
 #include "reference.hpp"
+#include "reference_backward.hpp"
 
 namespace attn {
 
@@ -76,35 +78,50 @@ class SelectionPattern final : public KeyPattern {
   VisibleKeys keys_;
 };
 
-// Sizes of the per-call buffers (block == kTileK: blocks are the engine's tiles).
+// Sizes of the per-call buffers. A block is `tiles` whole engine tiles (block = 64 m), so a
+// selection is a list of whole key tiles and needs no element mask beyond causal and lengths.
 struct Sizes {
-  long q_tiles, k_tiles, slots, cap;
+  long tiles, q_tiles, k_tiles, q_blocks, k_blocks, slots, cap;
   Sizes(const Problem& p, const Params& o)
-      : q_tiles((p.Nq + kTileQ - 1) / kTileQ),
+      : tiles(o.block / kTileK),
+        q_tiles((p.Nq + kTileQ - 1) / kTileQ),
         k_tiles((p.Nk + kTileK - 1) / kTileK),
+        q_blocks((p.Nq + o.block - 1) / o.block),
+        k_blocks((p.Nk + o.block - 1) / o.block),
         slots(static_cast<long>(p.B) * p.H * q_tiles),
-        cap(topk::max_selected(o, k_tiles)) {}
-  // kbar^T per item and K/V head, the plan's begin and refs, per thread: qbar, candidates, ids.
+        cap(topk::max_selected(o, k_blocks) * tiles) {}
+  // kbar^T per item and K/V head, the plan's begin and refs (twice with a backward: the
+  // transposed plan and its fill cursors), per thread: qbar, candidates, ids.
   std::size_t bytes(const Problem& p, int threads) const {
-    return sizeof(float) * static_cast<std::size_t>(p.B) * p.Hkv * p.D * k_tiles +
+    const std::size_t key_plan = p.pass == Pass::fwd ? 0
+                                 : sizeof(uint32_t) * (2 * static_cast<std::size_t>(p.B) * p.H * k_tiles + 1) +
+                                       sizeof(QueryTileRef) * slots * cap;
+    return sizeof(float) * static_cast<std::size_t>(p.B) * p.Hkv * p.D * k_blocks + key_plan +
            sizeof(uint32_t) * (slots + 1) + sizeof(TileRef) * slots * cap +
            static_cast<std::size_t>(threads) *
-               (sizeof(float) * (p.D + k_tiles) + sizeof(std::pair<float, long>) * k_tiles + sizeof(long) * cap);
+               (sizeof(float) * (p.D + k_blocks) + sizeof(std::pair<float, long>) * k_blocks + sizeof(long) * cap);
   }
 };
 
 class BlockTopkPlan final : public MaskedSoftmaxPlan {
  public:
-  BlockTopkPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl, const Params& o)
-      : MaskedSoftmaxPlan(v, p, impl, false), o_(o), n_(problem(), o) {
+  BlockTopkPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl, const Params& o,
+                const FlashBackwardImpl* backward = nullptr)
+      : MaskedSoftmaxPlan(v, p, impl, false, backward), o_(o), n_(problem(), o) {
     const Problem& P = problem();
-    kbar_t_.assign(static_cast<std::size_t>(P.B) * P.Hkv * P.D * n_.k_tiles, 0.0f);
+    kbar_t_.assign(static_cast<std::size_t>(P.B) * P.Hkv * P.D * n_.k_blocks, 0.0f);
     begin_.assign(n_.slots + 1, 0);
     refs_.assign(static_cast<std::size_t>(n_.slots) * n_.cap, TileRef{0, TileKind::empty});
     count_.assign(n_.slots, 0);
-    qbar_.assign(static_cast<std::size_t>(threads()) * (P.D + n_.k_tiles), 0.0f);
-    cand_.assign(static_cast<std::size_t>(threads()) * n_.k_tiles, {0.0f, 0L});
+    qbar_.assign(static_cast<std::size_t>(threads()) * (P.D + n_.k_blocks), 0.0f);
+    cand_.assign(static_cast<std::size_t>(threads()) * n_.k_blocks, {0.0f, 0L});
     ids_.assign(static_cast<std::size_t>(threads()) * n_.cap, 0);
+    if (backward) {  // room for the transposed plan, so the timed call allocates nothing
+      const std::size_t begins = static_cast<std::size_t>(P.B) * P.H * n_.k_tiles + 1;
+      key_plan_.begin.reserve(begins);
+      key_next_.reserve(begins);
+      key_plan_.refs.reserve(static_cast<std::size_t>(n_.slots) * n_.cap);
+    }
   }
   std::size_t workspace_bytes() const override {
     return MaskedSoftmaxPlan::workspace_bytes() + n_.bytes(problem(), threads());
@@ -113,7 +130,8 @@ class BlockTopkPlan final : public MaskedSoftmaxPlan {
  protected:
   TilePlanView call_plan(const Tensors& in) override {
     const Problem& P = problem();
-    const long D = P.D, K = n_.k_tiles;
+    const long D = P.D, K = n_.k_blocks, block = o_.block;
+    const long selections = static_cast<long>(P.B) * P.H * n_.q_blocks;
 #pragma omp parallel num_threads(threads())
     {
       // Key-block means, stored transposed ([d][J]) so the scores below run over J in
@@ -121,7 +139,7 @@ class BlockTopkPlan final : public MaskedSoftmaxPlan {
 #pragma omp for schedule(static)
       for (long t = 0; t < static_cast<long>(P.B) * P.Hkv * K; ++t) {
         const long J = t % K, bg = t / K, vk = P.valid_k(static_cast<int>(bg / P.Hkv));
-        const long j0 = J * kTileK, j1 = std::min<long>(j0 + kTileK, vk);
+        const long j0 = J * block, j1 = std::min<long>(j0 + block, vk);
         float* kb = kbar_t_.data() + bg * D * K;
         float* acc = qbar_.data() + omp_get_thread_num() * (D + K);
         std::fill(acc, acc + D, 0.0f);
@@ -132,7 +150,7 @@ class BlockTopkPlan final : public MaskedSoftmaxPlan {
         for (long d = 0; d < D; ++d) kb[d * K + J] = acc[d] * inv;
       }
 #pragma omp for schedule(dynamic, 4)
-      for (long s = 0; s < n_.slots; ++s) select(in, s, omp_get_thread_num());
+      for (long s = 0; s < selections; ++s) select(in, s, omp_get_thread_num());
     }
     // Pack the slots' lists into one run (each slot wrote up to cap refs at s * cap).
     uint32_t at = 0;
@@ -142,20 +160,31 @@ class BlockTopkPlan final : public MaskedSoftmaxPlan {
       at += count_[s];
     }
     begin_[n_.slots] = at;
-    TilePlanView v{P.H, static_cast<int>(n_.q_tiles), static_cast<int>(K), begin_.data(), refs_.data()};
+    TilePlanView v{P.H, static_cast<int>(n_.q_tiles), static_cast<int>(n_.k_tiles), begin_.data(), refs_.data()};
     v.items = P.B;
     return v;
   }
 
+  // The backward walks the same selection by key tile: selected again from Q and K (the
+  // backward's own per-call work), then transposed.
+  KeyTilePlanView call_key_plan(const Tensors& in) override {
+    const TilePlanView v = call_plan(in);
+    transpose_tile_plan(v, v.begin[n_.slots], key_plan_, key_next_);
+    return key_plan_.view();
+  }
+
  private:
-  // Slot s = (b, h, query tile): its query mean, the candidates' scores, the selection.
+  // Selection s = (b, h, query block): its query mean, the candidates' scores, the selection,
+  // written as the key-tile lists of the block's query tiles.
   void select(const Tensors& in, long s, int thread) {
     const Problem& P = problem();
-    const long D = P.D, K = n_.k_tiles;
-    const long qb = s % n_.q_tiles, bh = s / n_.q_tiles;
+    const long D = P.D, K = n_.k_blocks;
+    const long qb = s % n_.q_blocks, bh = s / n_.q_blocks;
     const int b = static_cast<int>(bh / P.H), h = static_cast<int>(bh % P.H);
+    const long qt0 = qb * n_.tiles, qt1 = std::min(qt0 + n_.tiles, n_.q_tiles);
+    const long slot0 = bh * n_.q_tiles;
+    for (long qt = qt0; qt < qt1; ++qt) count_[slot0 + qt] = 0;
     const topk::BlockGeom g = topk::geometry(P, o_, b, qb);
-    count_[s] = 0;
     if (g.empty()) return;
     float* qbar = qbar_.data() + thread * (D + K);
     float* score = qbar + D;
@@ -175,12 +204,16 @@ class BlockTopkPlan final : public MaskedSoftmaxPlan {
     long* ids = ids_.data() + thread * n_.cap;
     const long n = topk::select_blocks<float>(o_, g, [&](long J) { return score[J]; },
                                               cand_.data() + thread * K, ids);
-    const long i0 = qb * kTileQ, i1 = std::min<long>(i0 + kTileQ, P.Nq);
-    TileRef* out = refs_.data() + s * n_.cap;
-    for (long t = 0; t < n; ++t) {
-      const long j0 = ids[t] * kTileK;
-      const TileKind kind = keys().classify(h, i0, i1, j0, std::min<long>(j0 + kTileK, P.Nk));
-      if (kind != TileKind::empty) out[count_[s]++] = {static_cast<int32_t>(ids[t]), kind};
+    for (long qt = qt0; qt < qt1; ++qt) {
+      const long i0 = qt * kTileQ, i1 = std::min<long>(i0 + kTileQ, P.Nq);
+      TileRef* out = refs_.data() + (slot0 + qt) * n_.cap;
+      uint32_t& count = count_[slot0 + qt];
+      for (long t = 0; t < n; ++t)
+        for (long kt = ids[t] * n_.tiles; kt < std::min((ids[t] + 1) * n_.tiles, n_.k_tiles); ++kt) {
+          const long j0 = kt * kTileK;
+          const TileKind kind = keys().classify(h, i0, i1, j0, std::min<long>(j0 + kTileK, P.Nk));
+          if (kind != TileKind::empty) out[count++] = {static_cast<int32_t>(kt), kind};
+        }
     }
   }
 
@@ -190,9 +223,11 @@ class BlockTopkPlan final : public MaskedSoftmaxPlan {
   std::vector<uint32_t> begin_;
   std::vector<TileRef> refs_;
   std::vector<uint32_t> count_;
-  std::vector<float> qbar_;  // per thread: qbar [D], then scores [k_tiles]
+  std::vector<float> qbar_;  // per thread: qbar [D], then scores [k_blocks]
   std::vector<std::pair<float, long>> cand_;
   std::vector<long> ids_;
+  KeyTilePlan key_plan_;  // with a backward
+  std::vector<uint32_t> key_next_;
 };
 
 class BlockTopk final : public MaskedSoftmaxVariant {
@@ -205,18 +240,22 @@ class BlockTopk final : public MaskedSoftmaxVariant {
     return std::make_unique<AttentionMask>();
   }
   int layout_heads(const Problem& p) const override { return p.H; }
-  bool implemented(DType d, Pass pass) const override { return d == DType::f32 && pass == Pass::fwd; }
-  std::string shape_reason(const Problem&) const override {
-    return o_.block == kTileK ? "" : "block must be 64 for now";
-  }
+  // float32, forward and backward (the selection is constant almost everywhere: no gradient
+  // flows through it, as in MoBA).
+  bool implemented(DType d, Pass) const override { return d == DType::f32; }
 
   std::unique_ptr<Plan> plan_with(const Problem& p, const FlashForwardImpl& impl) const override {
     return std::make_unique<BlockTopkPlan>(*this, p, impl, o_);
   }
+  std::unique_ptr<Plan> plan(const Problem& p, Isa max_isa) const override {
+    return std::make_unique<BlockTopkPlan>(*this, p, flash_impl(p, max_isa), o_, flash_backward_impl(p, max_isa));
+  }
 
   std::size_t workspace_bytes(const Problem& p, Isa isa) const override {
     const int threads = omp_get_max_threads();
-    return flash_impl(p, isa).workspace(p, threads) + Sizes(p, o_).bytes(p, threads);
+    std::size_t engine = flash_impl(p, isa).workspace(p, threads);
+    if (const FlashBackwardImpl* bwd = flash_backward_impl(p, isa)) engine = std::max(engine, bwd->workspace(p, threads));
+    return engine + Sizes(p, o_).bytes(p, threads);
   }
   WorkspaceRange workspace_range(const Problem& p, Isa isa) const override {
     const double w = static_cast<double>(workspace_bytes(p, isa));
@@ -269,6 +308,32 @@ class BlockTopk final : public MaskedSoftmaxVariant {
     }
   }
 
+  // The float64 gradients under each item's float64 selection, group by group.
+  void reference_backward(const Problem& p, const Tensors& t, const float* dout, const std::vector<long>& groups,
+                          const GradientsF64& out) const override {
+    const ProblemModifiers mods(modifiers(), p);
+    const std::size_t qg = static_cast<std::size_t>(p.H / p.Hkv) * p.Nq * p.D, kg = static_cast<std::size_t>(p.Nk) * p.D;
+    std::vector<long> all(static_cast<std::size_t>(p.B) * p.Hkv);
+    std::iota(all.begin(), all.end(), 0L);
+    const std::vector<long>& wanted = groups.empty() ? all : groups;
+    for (int b = 0; b < p.B; ++b) {
+      std::vector<long> mine;
+      std::vector<std::size_t> at;  // positions of item b's groups in `wanted`
+      for (std::size_t w = 0; w < wanted.size(); ++w)
+        if (wanted[w] / p.Hkv == b) mine.push_back(wanted[w]), at.push_back(w);
+      if (mine.empty()) continue;
+      const SelectedBlocks mask(p, o_, t, b);
+      const VisibleKeys keys(p, mask);
+      std::vector<double> dq(mine.size() * qg), dk(mine.size() * kg), dv(mine.size() * kg);
+      reference_softmax_backward(p, t, keys, dout, mine, {dq.data(), dk.data(), dv.data()}, &mods.view());
+      for (std::size_t m = 0; m < mine.size(); ++m) {
+        std::copy_n(dq.begin() + m * qg, qg, out.dq + at[m] * qg);
+        std::copy_n(dk.begin() + m * kg, kg, out.dk + at[m] * kg);
+        std::copy_n(dv.begin() + m * kg, kg, out.dv + at[m] * kg);
+      }
+    }
+  }
+
   void weights(const Problem& p, const Tensors& t, const std::vector<int>& heads, const std::vector<long>& rows,
                float* out) const override {
     const ProblemModifiers mods(modifiers(), p);
@@ -305,12 +370,17 @@ VariantInfo variant_info_block_topk() {
   return {"block_topk",
           "MoBA/NSA-style dynamic block selection: each query block sees its local blocks, sink blocks and the top-k key "
           "blocks by mean(q).mean(k)",
-          {{"block", "64", "block size in rows/keys (64 for now: the engine's tile)"},
+          {{"block", "64", "block size in rows/keys: a multiple of 64 (whole engine tiles)"},
            {"topk", "8", "key blocks selected per query block besides the local and sink blocks"},
            {"sink", "1", "leading key blocks every query block sees"}},
           [](const Options& o) -> std::unique_ptr<Variant> {
             Params params;
             params.block = o.get_int("block", 1, 1L << 20);
+            // Smaller or ragged blocks would cut engine tiles with per-item holes, which the
+            // engine's element masks (per head, not per batch item) cannot express.
+            if (params.block % kTileK != 0)
+              throw UserError("block_topk: block must be a multiple of " + std::to_string(kTileK) +
+                              " (whole engine tiles), got " + std::to_string(params.block));
             params.topk = o.get_int("topk", 0, 1L << 20);
             params.sink = o.get_int("sink", 0, 1L << 20);
             return std::make_unique<BlockTopk>(params);

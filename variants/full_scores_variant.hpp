@@ -46,11 +46,17 @@ class FullScoresVariant : public MaskedSoftmaxVariant {
   };
   // dK and dV of kv head g of batch item b ([Nk, D] each, overwritten) and dQ of its query heads;
   // p_mat and dp_mat are this thread's two Nq x Nk matrices. Score modifiers have no backward
-  // yet (MaskedSoftmaxVariant::modifier_reason turns such problems down).
+  // here (modifier_reason turns such problems down; the flash backward has them).
   virtual void group_backward(const Problem& p, const VisibleKeys& keys, const Tensors& t, const BackwardInputs& x,
                               int b, int g, float* p_mat, float* dp_mat, const Gradients& grads) const = 0;
 
  protected:
+  std::string modifier_reason(const Problem& p) const override {
+    if (p.pass != Pass::fwd && modifiers().any())
+      return "the unfused backward with score modifiers (softcap, alibi, sinks) is not implemented (the flash "
+             "variants, e.g. dense, have it)";
+    return MaskedSoftmaxVariant::modifier_reason(p);
+  }
   // A scaled score of head h, query position pos and key j, with softcap and ALiBi applied.
   static float score_mod(float s, const ScoreModifiers& m, int h, long j, long pos) {
     if (m.softcap != 0.0f) s = m.softcap * std::tanh(s / m.softcap);

@@ -23,7 +23,8 @@ const FlashBackwardImpl* flash_backward_impl(const Problem& p, Isa max_isa);
 class MaskedSoftmaxPlan : public Plan {
  public:
   // static_plan = false: no BlockPlan is built; the subclass's call_plan() gives one per call.
-  // backward: for a bwd or fwdbwd problem (needs the static plan), else null.
+  // backward: for a bwd or fwdbwd problem, else null (without the static plan the subclass gives
+  // the transposed plan per call through call_key_plan()).
   MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl,
                     bool static_plan = true, const FlashBackwardImpl* backward = nullptr);
   std::size_t workspace_bytes() const override;
@@ -37,6 +38,8 @@ class MaskedSoftmaxPlan : public Plan {
  protected:
   // The tile plan for this call (inputs as the engine will read them); default: the static one.
   virtual TilePlanView call_plan(const Tensors&) { return blocks_.view(); }
+  // The transposed plan for this call's backward; default: the static one.
+  virtual KeyTilePlanView call_key_plan(const Tensors&) { return key_plan_.view(); }
   const VisibleKeys& keys() const { return keys_; }
 
  private:

@@ -80,7 +80,7 @@ MaskedSoftmaxPlan::MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Proble
       blocks_(static_plan ? build_block_plan(problem(), keys_) : BlockPlan{}),
       key_plan_(backward && static_plan ? transpose_block_plan(blocks_) : KeyTilePlan{}),
       impl_(impl),
-      backward_(static_plan ? backward : nullptr),
+      backward_(backward),
       workspace_((plan_engine_bytes(problem(), threads(), impl, backward_) + sizeof(float) - 1) / sizeof(float)),
       quantized_(p.dtype == DType::int8 && impl.products != DType::int8 ? p.q_elems() + p.kv_elems() : 0),
       mods_(v.modifiers(), problem()) {
@@ -100,8 +100,9 @@ void MaskedSoftmaxPlan::run_backward(const Tensors& in, const float* o, const fl
   FlashBackwardArgs a;
   a.p = &problem();
   a.in = in, a.o = o, a.lse = lse, a.dout = dout, a.grads = g;
-  a.plan = key_plan_.view();
+  a.plan = call_key_plan(in);
   a.mask = &keys_;
+  a.mods = mods_.view();
   a.workspace = workspace_.data();
   a.threads = threads();
   backward_->run(a);
@@ -179,8 +180,6 @@ std::unique_ptr<Plan> MaskedSoftmaxVariant::plan_backward_with(const Problem& p,
 }
 
 std::string MaskedSoftmaxVariant::modifier_reason(const Problem& p) const {
-  if (p.pass != Pass::fwd && mods_.any())
-    return "the backward with score modifiers (softcap, alibi, sinks) is not implemented yet";
   return mods_.shape_reason(p);
 }
 
@@ -193,9 +192,9 @@ void MaskedSoftmaxVariant::reference(const Problem& p, const Tensors& t, const s
 
 void MaskedSoftmaxVariant::reference_backward(const Problem& p, const Tensors& t, const float* dout,
                                               const std::vector<long>& groups, const GradientsF64& out) const {
-  if (mods_.any()) throw UserError(spec() + ": " + modifier_reason(p));
   const auto mask = make_mask(p);
-  reference_softmax_backward(p, t, VisibleKeys(p, *mask), dout, groups, out);
+  const ProblemModifiers mods(modifiers(), p);
+  reference_softmax_backward(p, t, VisibleKeys(p, *mask), dout, groups, out, &mods.view());
 }
 
 std::unique_ptr<KeyPattern> MaskedSoftmaxVariant::key_pattern(const Problem& p) const {

@@ -1,6 +1,7 @@
 #include "reference_backward.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "reference.hpp"
@@ -10,7 +11,8 @@ namespace attn {
 namespace {
 // One query head h of batch item b: its dQ rows [Nq, D] and its share of dK, dV [Nk, D].
 void head_backward(const Problem& p, const Tensors& t, const VisibleKeys& keys, const float* dout, int b, int h,
-                   double* dq, double* dk, double* dv) {
+                   double* dq, double* dk, double* dv, const ScoreModifiers* mods) {
+  const double cap = mods ? mods->softcap : 0.0;
   const int D = p.D;
   const long Nk = p.Nk;
   const double scale = p.effective_scale();
@@ -22,7 +24,7 @@ void head_backward(const Problem& p, const Tensors& t, const VisibleKeys& keys, 
     const float* q = t.q + (bh * p.Nq + i) * D;
     const float* g = dout + (bh * p.Nq + i) * D;
     double* dqi = dq + i * D;
-    reference_softmax_weights(p, t, keys, b, h, i, w.data());  // 0 for invisible keys and padding rows
+    reference_softmax_weights(p, t, keys, b, h, i, w.data(), mods);  // 0 for invisible keys and padding rows
     std::fill(o.begin(), o.end(), 0.0);
     for (long j = 0; j < Nk; ++j)
       if (w[j] != 0.0)
@@ -35,6 +37,12 @@ void head_backward(const Problem& p, const Tensors& t, const VisibleKeys& keys, 
       double dp = 0;
       for (int d = 0; d < D; ++d) dp += static_cast<double>(g[d]) * v[j * D + d];
       ds[j] = w[j] * (dp - di);
+      if (cap != 0) {
+        double u = 0;
+        for (int d = 0; d < D; ++d) u += static_cast<double>(q[d]) * k[j * D + d];
+        const double th = std::tanh(scale * u / cap);
+        ds[j] *= 1.0 - th * th;
+      }
     }
     for (long j = 0; j < Nk; ++j) {
       if (w[j] == 0.0) continue;
@@ -49,7 +57,7 @@ void head_backward(const Problem& p, const Tensors& t, const VisibleKeys& keys, 
 }  // namespace
 
 void reference_softmax_backward(const Problem& p, const Tensors& t, const VisibleKeys& keys, const float* dout,
-                                const std::vector<long>& groups_in, const GradientsF64& out) {
+                                const std::vector<long>& groups_in, const GradientsF64& out, const ScoreModifiers* mods) {
   std::vector<long> groups = groups_in;
   if (groups.empty()) {
     groups.resize(static_cast<std::size_t>(p.B) * p.Hkv);
@@ -67,7 +75,7 @@ void reference_softmax_backward(const Problem& p, const Tensors& t, const Visibl
     const long gi = groups[task / group];
     const int b = static_cast<int>(gi / p.Hkv), h = static_cast<int>(gi % p.Hkv) * group + static_cast<int>(task % group);
     head_backward(p, t, keys, dout, b, h, out.dq + task * q_head, dk_part.data() + task * kv_head,
-                  dv_part.data() + task * kv_head);
+                  dv_part.data() + task * kv_head, mods);
   }
   for (long gi = 0; gi < ng; ++gi)
     for (std::size_t e = 0; e < kv_head; ++e) {

@@ -26,7 +26,7 @@ const Command kCommands[] = {
     {"run", attn::cmd_run, "run one variant on .npy tensors"},
     {"sweep", attn::cmd_sweep, "time and check variants over a grid of shapes (JSONL records, tables)"},
     {"peak", attn::cmd_peak, "measure the FMA peak (GFLOP/s) for a thread count and ISA"},
-    {"table", attn::cmd_table, "sweep JSONL as a table: a row per record, or paper-style (--preset lra, flash, decode)"},
+    {"table", attn::cmd_table, "sweep JSONL as a table: a row per record, or paper-style (--preset lra, flash, decode, dynamic)"},
     {"mask", attn::cmd_mask, "write the (query, key) pairs a variant visits as .npy and PNG"},
     {"compare", attn::cmd_compare, "compare two sweeps case by case: NEW/BASE time, faster/slower/same (exit 1 if slower)"},
     {"schema", attn::cmd_schema, "the JSONL record fields: type, presence, meaning (--format md|json)"},

@@ -78,11 +78,44 @@ void add_decode_tables(const Grid& g, PresetOutput& out) {
   out.tables.push_back(std::move(bandwidth));
 }
 
+// Dynamic vs static sparsity (block_topk against window and bigbird at matched density): per
+// setting, rows = N x variant (dense first, the reference), columns = what each variant's keys
+// cost and keep. --inputs gaussian and local are separate settings, so separate tables.
+void add_dynamic_table(const Grid& g, PresetOutput& out) {
+  Table t{"Dynamic vs static sparsity, " + g.setting.describe(), {},
+          {"N", "variant", "density", "ms", "% dense rate", "mass_recall", "recall min"}, {}};
+  auto number = [](double x, const char* fmt) { return x < 0 ? std::string(kDash) : printf_string(fmt, x); };
+  for (const auto& c : g.columns)
+    for (const auto& v : g.variants) {
+      const CaseRecord* r = g.at(v, c);
+      std::vector<std::string> row{column_label(c), v};
+      if (!r || r->skipped) {
+        row.resize(t.header.size(), r ? skipped_cell(*r) : kDash);
+        t.rows.push_back(row);
+        continue;
+      }
+      row.push_back(number(r->density, "%.4f"));
+      row.push_back(format_ms(r->time_ms));
+      row.push_back(relative_cell(g, v, c, [](const CaseRecord& d, const CaseRecord& x) {
+        return d.gflops > 0 && x.gflops >= 0 ? printf_string("%.0f%%", 100 * x.gflops / d.gflops) : std::string(kDash);
+      }));
+      row.push_back(number(r->mass_recall, "%.3f"));
+      row.push_back(number(r->mass_recall_min, "%.3f"));
+      t.rows.push_back(row);
+    }
+  t.notes = {"density = visible (query, key) pairs / (Nq Nk); ms = median (time_ms); % dense rate = 100 x useful GFLOP/s "
+             "(visible pairs only) / dense's at the same N; " + sources_note(g),
+             "mass_recall = share of exact dense softmax mass on the keys the variant reads (mean and min over the "
+             "sampled rows, on this table's inputs); " + std::string(kDash) + " = skipped or no record"};
+  out.tables.push_back(std::move(t));
+}
+
 // The flat table's columns: the setting, the cell, then the preset's quantities.
 std::vector<std::string> flat_header(const std::string& preset) {
   std::vector<std::string> h = flat_header_start();
   if (preset == "lra") h.insert(h.end(), {"time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense"});
-  else h.insert(h.end(), {"tokens_per_s", "pct_bandwidth"});
+  else if (preset == "decode") h.insert(h.end(), {"tokens_per_s", "pct_bandwidth"});
+  else h.insert(h.end(), {"density", "time_ms", "pct_dense_rate", "mass_recall", "mass_recall_min"});
   return h;
 }
 
@@ -98,9 +131,16 @@ void add_flat_rows(const Grid& g, const std::string& preset, Table& flat) {
         row.push_back(flat_number(vs_dense, vs_dense ? d->time_ms / r->time_ms : 0));
         row.push_back(flat_number(ok, ok ? r->workspace_bytes : 0));
         row.push_back(flat_number(vs_dense && d->workspace_bytes > 0, vs_dense ? r->workspace_bytes / d->workspace_bytes : 0));
-      } else {
+      } else if (preset == "decode") {
         row.push_back(flat_number(ok && r->tokens_per_s >= 0, ok ? r->tokens_per_s : 0));
         row.push_back(flat_number(ok && r->pct_bandwidth >= 0, ok ? r->pct_bandwidth : 0));
+      } else {  // dynamic
+        row.push_back(flat_number(ok && r->density >= 0, ok ? r->density : 0));
+        row.push_back(flat_number(ok, ok ? r->time_ms : 0));
+        const bool rate = vs_dense && r->gflops >= 0 && d->gflops > 0;
+        row.push_back(flat_number(rate, rate ? 100 * r->gflops / d->gflops : 0));
+        row.push_back(flat_number(ok && r->mass_recall >= 0, ok ? r->mass_recall : 0));
+        row.push_back(flat_number(ok && r->mass_recall_min >= 0, ok ? r->mass_recall_min : 0));
       }
       flat.rows.push_back(std::move(row));
     }
@@ -115,14 +155,14 @@ std::string seq_label(long n) {
 }
 
 const std::vector<std::string>& table_preset_names() {
-  static const std::vector<std::string> names{"lra", "flash", "decode", "precision"};
+  static const std::vector<std::string> names{"lra", "flash", "decode", "dynamic", "precision"};
   return names;
 }
 
 PresetOutput build_preset_tables(const std::string& preset, const std::vector<CaseRecord>& records) {
   const auto& names = table_preset_names();
   if (std::find(names.begin(), names.end(), preset) == names.end())
-    throw UserError("unknown preset '" + preset + "' (choose lra, flash, decode or precision)");
+    throw UserError("unknown preset '" + preset + "' (choose lra, flash, decode, dynamic or precision)");
   if (records.empty()) throw UserError("no records to tabulate");
   PresetOutput out;
   const std::vector<Grid> grids = group_into_grids(records, out.problems);
@@ -138,7 +178,8 @@ PresetOutput build_preset_tables(const std::string& preset, const std::vector<Ca
   out.flat.header = flat_header(preset);
   for (const Grid& g : grids) {
     if (preset == "lra") add_lra_tables(g, out);
-    else add_decode_tables(g, out);
+    else if (preset == "decode") add_decode_tables(g, out);
+    else add_dynamic_table(g, out);
     add_flat_rows(g, preset, out.flat);
   }
   return out;

@@ -7,6 +7,8 @@
 //   decode: new tokens/s and % of read bandwidth vs context length.
 //   precision: rows = variant x D x N x dtype, speed-up over f32 and the four error metrics
 //          against float64 (table_precision.cpp).
+//   dynamic: block_topk against static patterns of the same density: rows = N x variant,
+//          density, ms, % of dense's useful-FLOP rate, mass_recall (mean, min).
 // Rows: dense first, then variants in the order they first appear in the records (the preset's
 // order); columns by N; tables in setting order.
 // Records are grouped by setting (batch, heads, kv_heads, head_dim, causal, threads, isa, dtype,

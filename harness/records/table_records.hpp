@@ -28,6 +28,8 @@ struct CaseRecord {
   // (NaN: absent or null; cos_sim may be negative).
   std::string impl;
   double cos_sim = NAN, rel_l1 = NAN, rmse = NAN;
+  // Sparsity and what it keeps (-1: absent or null): the dynamic preset's columns.
+  double density = -1, mass_recall = -1, mass_recall_min = -1;
   long repetitions = 0;
 };
 

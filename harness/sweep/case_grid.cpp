@@ -55,7 +55,7 @@ std::vector<std::vector<std::pair<std::string, std::string>>> choice_extras(cons
     for (const auto& base : out)
       for (const auto& value : choice.values) {
         auto e = base;
-        if (value != choice.fallback) e.push_back({choice.key, value});
+        if (value != choice.fallback) e.insert(choice.leading ? e.begin() : e.end(), {choice.key, value});
         next.push_back(e);
       }
     out = std::move(next);

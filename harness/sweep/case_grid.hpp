@@ -50,6 +50,7 @@ struct GridSpec {
   struct Choice {
     std::string key, fallback;
     std::vector<std::string> values;
+    bool leading = false;  // goes before `extra` (where it was when it was a single value)
   };
   std::vector<Choice> choices;
 };

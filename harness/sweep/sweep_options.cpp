@@ -33,7 +33,7 @@ namespace {
 struct RawOptions {
   std::vector<std::string> variants;
   std::string seq, seq_q, seq_kv, head_dim, batch = "1", heads = "1", kv_heads, causal = "0", threads = "1",
-      isa = "auto", dtype = "f32", pass = "fwd";
+      isa = "auto", dtype = "f32", pass = "fwd", inputs = "gaussian";
 };
 
 std::vector<Isa> parse_isa_list(const std::string& text) {
@@ -110,7 +110,8 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
       ("causal", po::value(&raw.causal), "0, 1 or both (default 0)")
       ("threads", po::value(&raw.threads), "LIST of OpenMP thread counts (default 1)")
       ("isa", po::value(&raw.isa), "LIST of auto|avx512|avx2|sse2|scalar (default auto = the widest)")
-      ("inputs", po::value(&o.inputs), "how Q, K, V are generated: gaussian (default) or local (nearby keys score higher)")
+      ("inputs", po::value(&raw.inputs),
+       "LIST of how Q, K, V are generated: gaussian (default), local (nearby keys score higher)")
       ("lens", po::value(&o.lens),
        "variable-length batch: uniform:MIN (seeded lengths in [MIN, N] per item) or a LIST of B lengths, each 1..N");
   po::options_description run("running and output");
@@ -181,8 +182,12 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
     Pass p;
     return parse_pass(s, p);
   });
-  check_input_kind(o.inputs);
-  if (o.inputs != "gaussian") o.grid.extra.push_back({"inputs", o.inputs});
+  // inputs= has always come first among the further parameters: it keeps that place.
+  add_choice_param(raw.inputs, "--inputs", "inputs", "gaussian", o.grid, [](const std::string& s) {
+    check_input_kind(s);  // names the known generators
+    return true;
+  });
+  o.grid.choices.back().leading = true;
   if (!o.lens.empty()) {
     const std::string lens = canonical_lens(o.lens);
     // Lengths must fit the smallest N; each distinct batch size once (not batch x seq, which

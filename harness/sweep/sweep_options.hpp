@@ -16,7 +16,6 @@ struct SweepOptions {
   Shard shard;
   bool resume = false, dry_run = false;
   TimingOptions timing;
-  std::string inputs = "gaussian";  // case parameter "inputs" when not the default
   std::string lens;                // --lens as given ("" = every item uses all N rows)
   double max_memory_gib = 0;   // 0: what the machine has available
   double max_case_seconds = 0; // 0: no limit

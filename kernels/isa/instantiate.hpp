@@ -50,6 +50,9 @@ void pv_entry(const float* p, int jb, int je, const float* v, int Dp, float* o, 
 void exp2_entry(const float* x, float* y, int n) {
   for (int i = 0; i < n; i += Blk::W) simd::vexp2_softmax(V::load_unaligned(x + i)).store_unaligned(y + i);
 }
+void softcap_entry(const float* x, float* y, int n, float cap) {
+  for (int i = 0; i < n; i += Blk::W) simd::vsoftcap(V::load_unaligned(x + i), cap).store_unaligned(y + i);
+}
 void tn_entry(const float* a, int n, const float* b, int ld, float* c) { tn_block<V, Blk::R, Blk::CV>(a, n, b, ld, c, ld); }
 void transpose_entry(const float* src, long ld_src, float* dst, long ld_dst) {
   V x[Blk::W];
@@ -65,6 +68,7 @@ UkernelLists ukernel_lists() {
   u.qk.push_back({"f32-qk-" + rc + std::to_string(kQkC) + "v-" + isa, ATTN_ISA, Blk::R, kQkC, Blk::W, &qk_entry});
   u.pv.push_back({"f32-pv-" + rc + std::to_string(Blk::CV) + "v-" + isa, ATTN_ISA, Blk::R, Blk::CV, Blk::W, &pv_entry});
   u.exp2.push_back({"f32-exp2-softmax-" + isa, ATTN_ISA, Blk::W, &exp2_entry});
+  u.softcap.push_back({"f32-softcap-" + isa, ATTN_ISA, Blk::W, &softcap_entry});
   u.transpose.push_back({"f32-transpose-" + w + "x" + w + "-" + isa, ATTN_ISA, Blk::W, &transpose_entry});
   u.tn.push_back({"f32-tn-" + rc + std::to_string(Blk::CV) + "v-" + isa, ATTN_ISA, Blk::R, Blk::CV, Blk::W, &tn_entry});
   return u;
