@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Figures from attnbench sweep JSONL: throughput vs N, % of peak over N x D, error vs N,
 speed-up over dense, a roofline, for decode records tokens/s and % of bandwidth vs context, and with
-several dtypes error against speed-up over f32 (plot_precision.py). Writes PNG and PDF of each into --out.
+several dtypes error against speed-up over f32 (plot_precision.py). Writes PNG and PDF of each into
+--out. Records from several machines (their machine.cpu differs) get a panel and a roof per machine,
+named in the titles.
 
 Usage: scripts/plot.py RUN.jsonl... --out DIR [--attnbench PATH | --schema FILE] [--bandwidth-gbs 26]
                       [--maps ARGS...]
@@ -29,7 +31,7 @@ from plot_precision import plot_precision  # noqa: E402  (beside this script)
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-# Streaming copy bandwidth of the machine the committed results ran on (shared/PERFORMANCE.md), for
+# Streaming copy bandwidth of the machine the committed results ran on (measured there), for
 # version 1 records, which carry no bandwidth_gbs.
 DEFAULT_BANDWIDTH_GBS = 26.0
 ERR_FLOOR = 1e-9  # exact zeros are drawn here on log axes
@@ -38,8 +40,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The record fields plot.py reads, by their schema names (checked against the schema at start-up).
 USED_FIELDS = ("schema_version", "case_id", "status", "variant", "batch", "heads", "kv_heads", "seq_q", "seq_kv",
                "head_dim", "causal", "threads", "isa", "time_ms", "flops", "gflops", "peak_gflops", "pct_peak",
-               "bytes", "bandwidth_gbs", "rel_err", "approx_err", "tokens_per_s", "pct_bandwidth", "dtype", "pass",
-               "inputs", "lens", "cos_sim")
+               "bytes", "bandwidth_gbs", "rel_err", "approx_err", "tokens_per_s", "pct_bandwidth", "machine", "dtype",
+               "pass", "inputs", "lens", "cos_sim")
 # F.time_ms == "time_ms"; `pass` is a Python keyword, so that one is F.pass_.
 F = types.SimpleNamespace(**{(name + "_" if name == "pass" else name): name for name in USED_FIELDS})
 
@@ -94,8 +96,16 @@ def load_schema(args):
     return Schema(doc, source)
 
 
+def machine_of(r):
+    """The CPU a record was measured on (its machine object's cpu string)."""
+    m = r.get(F.machine)
+    return str(m.get("cpu", "?")) if isinstance(m, dict) else "?"
+
+
 def read_records(paths, schema):
-    """Every measured record ("status" ok or absent); a bad line is a one-line error."""
+    """Every measured record ("status" ok or absent); a bad line is a one-line error. With records
+    from more than one machine each carries its machine in "_machine" (panels and roofs split by it);
+    a case_id repeats only within one machine."""
     records, seen = [], set()
     for path in paths:
         try:
@@ -125,14 +135,18 @@ def read_records(paths, schema):
             for key in needed:
                 if key not in r:
                     die(f"{path}:{number}: record has no \"{key}\" field")
-            if r.get(F.case_id) in seen:
+            key = (machine_of(r), r.get(F.case_id))
+            if key in seen:
                 print(f"plot.py: warning: duplicate case_id {r[F.case_id]} ({path}:{number}); using the first",
                       file=sys.stderr)
                 continue
-            seen.add(r.get(F.case_id))
+            seen.add(key)
             records.append(r)
     if not records:
         die("no measured records in " + ", ".join(paths))
+    several = len({machine_of(r) for r in records}) > 1
+    for r in records:
+        r["_machine"] = machine_of(r) if several else ""
     return records
 
 
@@ -150,17 +164,22 @@ def setting_key(r):
     bf16 or backward record never joins an f32 forward line)."""
     return (r.get(F.batch, 1), r.get(F.heads, 1), r.get(F.kv_heads, r.get(F.heads, 1)), r[F.head_dim],
             bool(r.get(F.causal, False)), r.get(F.threads, 1), r.get(F.isa, "?"), r.get(F.dtype, "f32"),
-            r.get(F.pass_, "fwd"), r.get(F.inputs, "gaussian"))
+            r.get(F.pass_, "fwd"), r.get(F.inputs, "gaussian"), r.get("_machine", ""))
+
+
+def short_machine(name, width=40):
+    return name if len(name) <= width else name[: width - 3] + "..."
 
 
 def setting_title(key, skip=()):
-    b, h, hkv, d, causal, t, isa, dtype, pass_, inputs = key
+    b, h, hkv, d, causal, t, isa, dtype, pass_, inputs, machine = key
     parts = {"B": f"B={b}", "H": f"H={h}" + (f"/{hkv}kv" if hkv != h else ""), "D": f"D={d}",
              "causal": "causal" if causal else "non-causal", "threads": f"{t} thr", "isa": isa}
     # The newer case parameters only when not the default.
     parts.update({k: v for k, v, default in (("dtype", dtype, "f32"), ("pass", pass_, "fwd"), ("inputs", inputs, "gaussian"))
                   if v != default})
-    return ", ".join(v for k, v in parts.items() if k not in skip)
+    title = ", ".join(v for k, v in parts.items() if k not in skip)
+    return title + ("\n" + short_machine(machine) if machine else "")
 
 
 class Palette:
@@ -378,10 +397,10 @@ def plot_roofline(records, palette, out_dir, written, bandwidth_default):
     rs = [r for r in records if r.get(F.flops) and r.get(F.gflops) and r.get(F.peak_gflops)]
     if not rs:
         return
-    # One roof per (threads, ISA), from the records' own FMA peak and measured read bandwidth.
+    # One roof per (machine, threads, ISA), from the records' own FMA peak and measured read bandwidth.
     roofs, guessed = {}, False
     for r in rs:
-        key = (r.get(F.threads, 1), r.get(F.isa, "?"))
+        key = (r.get("_machine", ""), r.get(F.threads, 1), r.get(F.isa, "?"))
         peak, bandwidth = roofs.get(key, (0.0, 0.0))
         roofs[key] = (max(peak, r[F.peak_gflops]), max(bandwidth, r.get(F.bandwidth_gbs) or 0.0))
     for key, (peak, bandwidth) in roofs.items():
@@ -392,10 +411,13 @@ def plot_roofline(records, palette, out_dir, written, bandwidth_default):
     ridges = [peak / bandwidth for peak, bandwidth in roofs.values()]  # where each memory roof meets its compute roof
     lo, hi = min(min(intensities), min(ridges)) / 4, max(max(intensities), max(ridges)) * 4
     xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
-    for (threads, isa), (peak, bandwidth) in sorted(roofs.items()):
-        ax.plot(xs, [min(peak, bandwidth * x) for x in xs], color="0.25", linewidth=1.2)
-        ax.text(hi, peak * 1.05, f"FMA peak {peak:.0f} GFLOP/s, read {bandwidth:.0f} GB/s ({threads} thr, {isa})",
-                ha="right", va="bottom", fontsize=7, color="0.25")
+    # Roofs are told apart by line style and named in the legend: text beside each roof overlapped
+    # as soon as two machines (or ISAs) had similar peaks.
+    styles = ["-", "--", ":", "-."]
+    for i, ((machine, threads, isa), (peak, bandwidth)) in enumerate(sorted(roofs.items())):
+        where = f"{short_machine(machine, 32)}, " if machine else ""
+        ax.plot(xs, [min(peak, bandwidth * x) for x in xs], color="0.25", linewidth=1.2, linestyle=styles[i % 4],
+                label=f"roof: {where}{threads} thr, {isa}: {peak:.0f} GFLOP/s, {bandwidth:.0f} GB/s")
     source = "records' bandwidth_gbs" if not guessed else f"--bandwidth-gbs {bandwidth_default:g} where records have none"
     ax.text(0.02, 0.02, f"memory roofs: {source}", transform=ax.transAxes, ha="left", va="bottom", fontsize=7,
             color="0.25")
@@ -412,8 +434,9 @@ def plot_roofline(records, palette, out_dir, written, bandwidth_default):
     ax.set_title("Roofline: every measured case", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
     ax.grid(True, which="minor", alpha=0.1)
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
-    save(fig, out_dir, "roofline", written)
+    # Below the axes, so neither the roofs' names nor the variants cover a point.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+    save_no_layout(fig, out_dir, "roofline", written)
 
 
 def forward_maps(args, out_dir):
@@ -427,7 +450,7 @@ def forward_maps(args, out_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("jsonl", nargs="+", help="sweep output (attnbench sweep --out)")
     parser.add_argument("--out", required=True, help="directory for the PNG and PDF figures")
     parser.add_argument("--attnbench", default=os.environ.get("ATTNBENCH", os.path.join(ROOT, "build", "attnbench")),

@@ -7,7 +7,8 @@
 
 Weights are [B, heads, rows, Nk] float32 (one batch item and head is drawn); masks are
 uint8 [1 or H, N, N] (one head is drawn). Large maps are shrunk by block means so each
-panel stays at most --max-px cells a side. Other scripts may import plot_maps().
+panel stays at most --max-px cells a side; the axes still count token positions (keys across,
+query rows down), not shrunk cells. Other scripts may import plot_maps() or draw_maps().
 """
 import argparse
 import sys
@@ -40,7 +41,8 @@ def shrink(m, max_px):
     return np.nanmean(padded.reshape(r, step, c, step), axis=(1, 3))
 
 
-def plot_maps(paths, titles=None, out="maps.png", batch=0, head=0, log=False, max_px=512):
+def draw_maps(paths, titles=None, batch=0, head=0, log=False, max_px=512):
+    """The figure, one panel per file, axes in token positions."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,19 +53,34 @@ def plot_maps(paths, titles=None, out="maps.png", batch=0, head=0, log=False, ma
     fig, axes = plt.subplots(1, len(paths), figsize=(4.2 * len(paths), 4.2), squeeze=False)
     for ax, path, title in zip(axes[0], paths, titles):
         m, is_mask = load_map(path, batch, head)
+        rows, keys = m.shape
         m = shrink(m, max_px)
+        # The image spans the map's real extent: a shrunk cell covers `step` positions, and the
+        # last one may cover fewer, so the cell edges are scaled, not the tick labels.
+        step = max(1, -(-max(rows, keys) // max_px))
+        extent = (0, m.shape[1] * step, m.shape[0] * step, 0)
         if is_mask:
-            im = ax.imshow(m, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            im = ax.imshow(m, cmap="gray", vmin=0, vmax=1, interpolation="nearest", extent=extent)
         else:
             positive = m[m > 0]
             norm = LogNorm(vmin=max(positive.min(), 1e-8), vmax=positive.max()) if log and positive.size else None
             im = ax.imshow(np.where(m > 0, m, np.nan) if log else m, cmap="viridis", norm=norm,
-                           interpolation="nearest")
+                           interpolation="nearest", extent=extent)
+        ax.set_xlim(0, keys)
+        ax.set_ylim(rows, 0)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
         ax.set_title(title)
-        ax.set_xlabel("key")
-        ax.set_ylabel("query row")
+        ax.set_xlabel("key position")
+        # Weights files hold the rows `run --weights-rows` kept: their index in the file.
+        ax.set_ylabel("query position" if is_mask else "query row (as saved)")
     fig.tight_layout()
+    return fig
+
+
+def plot_maps(paths, titles=None, out="maps.png", batch=0, head=0, log=False, max_px=512):
+    import matplotlib.pyplot as plt
+
+    fig = draw_maps(paths, titles, batch, head, log, max_px)
     fig.savefig(out, dpi=110)
     plt.close(fig)
 

@@ -47,18 +47,6 @@ double max_abs_err(const std::vector<float>& out, const std::vector<double>& ref
   return e;
 }
 
-double row_norm(const float* x, int D) {
-  double s = 0;
-  for (int d = 0; d < D; ++d) s += static_cast<double>(x[d]) * x[d];
-  return std::sqrt(s);
-}
-
-double max_row_norm(const std::vector<float>& x, int D) {
-  double m = 0;
-  for (std::size_t r = 0; r < x.size() / D; ++r) m = std::max(m, row_norm(&x[r * D], D));
-  return m;
-}
-
 // synthesizer: O = sum_j p_j v_j, p from a float32 softmax over at most Nk keys (each p_j off by
 // (Nk + 8) u relatively: exp, the sum, the division), summed in float32 (gamma_Nk):
 // |dO| <= (2 Nk + 8) u max|V|; doubled for the order of the vector sums.

@@ -234,16 +234,29 @@ TEST_CASE("mask writes the visibility rule as .npy and a PNG that decodes to the
     uLongf raw_len = raw.size();
     REQUIRE(uncompress(raw.data(), &raw_len, reinterpret_cast<const Bytef*>(idat.data()), idat.size()) == Z_OK);
     REQUIRE(raw_len == raw.size());
+    // Undo the scanline filters: 0 (none) or 2 (up: the byte above is added back, mod 256).
+    std::vector<uint8_t> pixels(width * height);
+    for (long y = 0; y < height; ++y) {
+      const uint8_t filter = raw[y * (width + 1)];
+      REQUIRE((filter == 0 || filter == 2));
+      for (long x = 0; x < width; ++x)
+        pixels[y * width + x] = uint8_t(raw[y * (width + 1) + 1 + x] + (filter == 2 && y > 0 ? pixels[(y - 1) * width + x] : 0));
+    }
     long off = 0;
     for (long y = 0; y < height; ++y)
       for (long x = 0; x < width; ++x) {
         long seen = 0;
         for (long i = 3 * y; i < 3 * y + 3; ++i)
           for (long j = 3 * x; j < 3 * x + 3; ++j) seen += m.data[i * 300 + j];
-        off += std::abs(int(raw[y * (width + 1) + 1 + x]) - int(std::lround(255.0 * seen / 9))) > 0;
+        off += std::abs(int(pixels[y * width + x]) - int(std::lround(255.0 * seen / 9))) > 0;
       }
     CHECK(off == 0);
   }
+  // Compressed: a two-colour 2052 x 1024 picture (two heads side by side) is about 4 MB raw.
+  const auto r = test::run_attnbench("mask --variant block_sparse:pattern=bigbird,block=64 --seq 1024 --heads 2 --out " +
+                                     npy + " --png " + png + " --png-max 1024");
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(read_file_capped(png, 1 << 22, "PNG").size() < 100000);
 }
 
 TEST_CASE("mask of every variant agrees with the keys its reference reads") {

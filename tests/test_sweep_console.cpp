@@ -54,3 +54,37 @@ TEST_CASE("sweep table: columns for the parameters that vary, cv, and the summar
   const bool counted = varied.output.find(" 0 noisy") == std::string::npos;
   CHECK(marked == counted);
 }
+
+TEST_CASE("sweep table: mass_recall beside approx_err, and one line saying what they mean") {
+  const std::string fast = attn::test::kFastTiming;
+  const auto r = run_attnbench("sweep --variant dense --variant window:left=8,right=0 --seq 64 --head-dim 8" + fast, false);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  const std::string h = header_of(r.output);
+  const auto approx = h.find("approx_err"), recall = h.find("mass_recall");
+  REQUIRE(approx != std::string::npos);
+  REQUIRE(recall != std::string::npos);
+  CHECK(recall > approx);
+  CHECK(r.output.find("approx_err = ||O - O_dense|| / ||O_dense||") != std::string::npos);
+  // The window's row: it reads 9 of 64 keys per row at most, so it cannot hold all the mass.
+  const auto row = r.output.find("\nwindow:left=8 ");  // the console leaves out options at their defaults
+  REQUIRE(row != std::string::npos);
+  const std::string line = r.output.substr(row + 1, r.output.find('\n', row + 1) - row - 1);
+  CHECK(line.find(" 1.000 ") == std::string::npos);  // neither mass_recall nor density is 1
+  // The default preset (what scripts/sweep runs) uses positional inputs, where sparse variants make sense.
+  const auto dry = run_attnbench("sweep --preset default --dry-run", false);
+  REQUIRE(dry.exit_code == 0);
+  CHECK(dry.output.find("|inputs=local") != std::string::npos);
+}
+
+TEST_CASE("sweep table: variants without the options at their defaults; md keeps the full spec") {
+  const std::string args = "sweep --variant block_sparse:pattern=bigbird --variant block_sparse:pattern=longformer "
+                           "--seq 64 --head-dim 8" + std::string(attn::test::kFastTiming);
+  const auto table = run_attnbench(args, false);
+  REQUIRE_MESSAGE(table.exit_code == 0, table.output);
+  CHECK(table.output.find("\nblock_sparse  ") != std::string::npos);  // bigbird is the default pattern
+  CHECK(table.output.find("\nblock_sparse:pattern=longformer,window=2  ") != std::string::npos);
+  CHECK(table.output.find("random=2") == std::string::npos);
+  const auto md = run_attnbench(args + " --format md", false);
+  REQUIRE(md.exit_code == 0);
+  CHECK(md.output.find("| block_sparse:block=64,global=1,pattern=bigbird,random=2,seed=0,window=1 |") != std::string::npos);
+}

@@ -37,9 +37,12 @@ std::string write_text(const std::string& name, const std::string& text) {
 }
 
 // dense 1k: 4 ms, 2k: 16 ms; window 1k: 1 ms, 2k: 2 ms; naive 1k: 40 ms, 2k out of memory.
+// Only the window records carry accuracy (approx_err, mass_recall), as older records lack it.
 std::string sample_run() {
-  return record("dense", 1024, 4, 1000) + record("window:left=64,right=0", 1024, 1, 500) + record("naive", 1024, 40, 4000) +
-         "\n" + record("dense", 2048, 16, 2000) + record("window:left=64,right=0", 2048, 2, 500) +
+  return record("dense", 1024, 4, 1000) +
+         record("window:left=64,right=0", 1024, 1, 500, ",\"approx_err\":0.25,\"mass_recall\":0.8") +
+         record("naive", 1024, 40, 4000) + "\n" + record("dense", 2048, 16, 2000) +
+         record("window:left=64,right=0", 2048, 2, 500, ",\"approx_err\":0.5,\"mass_recall\":0.625") +
          skipped("naive", 2048, "needs 16 GiB, limit 8 GiB");
 }
 
@@ -95,7 +98,7 @@ TEST_CASE("lra preset: speed and workspace relative to dense, OOM for skipped") 
   for (const auto& l : lines) records.push_back(case_record_from_json(l));
   const PresetOutput out = build_preset_tables("lra", records);
   CHECK(out.problems.empty());
-  REQUIRE(out.tables.size() == 2);
+  REQUIRE(out.tables.size() == 3);
   const Table& speed = out.tables[0];
   CHECK(speed.header == std::vector<std::string>{"variant", "1k", "2k"});
   REQUIRE(speed.rows.size() == 3);
@@ -107,15 +110,23 @@ TEST_CASE("lra preset: speed and workspace relative to dense, OOM for skipped") 
   CHECK(memory.rows[1] == std::vector<std::string>{"window:left=64,right=0", "0.50x", "0.25x"});
   CHECK(memory.rows[2] == std::vector<std::string>{"naive", "4.00x", "OOM"});
   CHECK(speed.title.find("head_dim=16") != std::string::npos);
+  // Accuracy: approx_err / mass_recall per cell; a dash where a record has none.
+  const Table& accuracy = out.tables[2];
+  CHECK(accuracy.title.find("approx_err / mass_recall") != std::string::npos);
+  CHECK(accuracy.rows[0] == std::vector<std::string>{"dense", "— / —", "— / —"});
+  CHECK(accuracy.rows[1] == std::vector<std::string>{"window:left=64,right=0", "0.25 / 0.800", "0.5 / 0.625"});
+  CHECK(accuracy.rows[2] == std::vector<std::string>{"naive", "— / —", "OOM"});
   // The flat table (CSV): plain numbers, a status where the tables print OOM.
   CHECK(out.flat.header == std::vector<std::string>{"batch", "heads", "kv_heads", "head_dim", "causal", "threads", "isa",
                                                     "dtype", "pass", "inputs", "lens", "variant", "seq_q", "seq_kv", "status",
-                                                    "time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense"});
+                                                    "time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense",
+                                                    "approx_err", "mass_recall"});
   REQUIRE(out.flat.rows.size() == 6);
   CHECK(out.flat.rows[5] == std::vector<std::string>{"1", "2", "2", "16", "0", "1", "avx2", "f32", "fwd", "gaussian", "",
-                                                     "naive", "2048", "2048", "oom", "", "", "", ""});
+                                                     "naive", "2048", "2048", "oom", "", "", "", "", "", ""});
   CHECK(out.flat.rows[3] == std::vector<std::string>{"1", "2", "2", "16", "0", "1", "avx2", "f32", "fwd", "gaussian", "",
-                                                     "window:left=64,right=0", "2048", "2048", "ok", "2", "8", "500", "0.25"});
+                                                     "window:left=64,right=0", "2048", "2048", "ok", "2", "8", "500", "0.25",
+                                                     "0.5", "0.625"});
 }
 
 TEST_CASE("flash preset: median ms per N, OOM and dash, separate tables per setting") {
@@ -212,7 +223,7 @@ TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad i
     const auto r = test::run_attnbench(std::string("table ") + run + " --preset lra --format " + format);
     CAPTURE(r.output);
     CHECK(r.exit_code == 0);
-    CHECK(r.output.find(std::string(format) == "csv" ? ",ok,2,8,500,0.25\n" : "8.00") != std::string::npos);
+    CHECK(r.output.find(std::string(format) == "csv" ? ",ok,2,8,500,0.25,0.5,0.625\n" : "8.00") != std::string::npos);
     CHECK(r.output.find("warning") == std::string::npos);
   }
   // The same shard twice: every case is a duplicate, reported on stderr, the table still printed.

@@ -3,12 +3,12 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
-#include <iostream>
 
 #include "commands.hpp"
 #include "errors.hpp"
 #include "printable.hpp"
 #include "run_compare.hpp"
+#include "run_options.hpp"
 #include "table_render.hpp"
 
 namespace po = boost::program_options;
@@ -66,19 +66,8 @@ int cmd_compare(int argc, const char* const* argv) {
   desc.add_options()("help,h", "this help")
       ("threshold", po::value(&threshold_pct)->default_value(2), "least change that counts, in percent (noise may raise it)")
       ("format", po::value(&format)->default_value("table"), "table (aligned text), md or csv (plain numbers; summary on stderr)");
-  po::options_description hidden;
-  hidden.add_options()("files", po::value(&files));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("files", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(argc, argv, desc, vm, files)) return 0;
   if (files.size() != 2) throw UserError("give two JSONL files, BASE and NEW (got " + std::to_string(files.size()) + ")");
   if (!std::isfinite(threshold_pct) || threshold_pct < 0 || threshold_pct > 1000)
     throw UserError("--threshold must be a percentage from 0 to 1000");

@@ -3,6 +3,7 @@
 
 #include <boost/program_options.hpp>
 #include <cmath>
+#include <cstdio>
 
 #include "attention_inputs.hpp"
 #include "attention_weights.hpp"
@@ -13,6 +14,7 @@
 #include "memory.hpp"
 #include "npy.hpp"
 #include "precision.hpp"
+#include "run_report.hpp"
 #include "output_file.hpp"
 #include "run_options.hpp"
 #include "variant.hpp"
@@ -38,13 +40,20 @@ int cmd_run(int argc, const char* const* argv) {
   int threads = 0;
   WeightsRequest weights;
   GradientRequest grads;
-  po::options_description desc("attnbench run --variant SPEC --q Q.npy --k K.npy --v V.npy --out O.npy");
+  RunReportRequest report;
+  po::options_description desc(
+      "attnbench run --variant SPEC --q Q.npy --k K.npy --v V.npy [--out O.npy] [--time] [--check]\n"
+      "Prints the implementation that ran; --out is needed unless --time or --check is given.");
   desc.add_options()("help,h", "this help")
       ("variant", po::value(&variant_spec)->required(), "variant spec, NAME[:key=value,...] (see attnbench list)")
       ("q", po::value(&q_path)->required(), "queries, float32 .npy [B,H,Nq,D] (or [H,Nq,D], [Nq,D])")
       ("k", po::value(&k_path)->required(), "keys, [B,Hkv,Nk,D]")
       ("v", po::value(&v_path)->required(), "values, same shape as K")
-      ("out", po::value(&out_path)->required(), "output .npy, Q's shape")
+      ("out", po::value(&out_path), "output .npy, Q's shape")
+      ("time", po::bool_switch(&report.time), "time the forward as a sweep does (median, min, cv, GFLOP/s)")
+      ("check", po::bool_switch(&report.check), "compare the output with the float64 reference and exact dense attention")
+      ("min-time", po::value(&report.timing.min_time), "--time: seconds per repetition (default 0.05)")
+      ("repetitions", po::value(&report.timing.repetitions), "--time: repetitions (default 5)")
       ("causal", po::bool_switch(), "causal mask (bottom-right aligned when Nq != Nk)")
       ("scale", po::value(&scale), "score scale (default 1/sqrt(D))")
       ("dtype", po::value(&dtype_arg), "storage precision: f32 (default), bf16, f16, int8 (SPEC)")
@@ -68,6 +77,12 @@ int cmd_run(int argc, const char* const* argv) {
     throw UserError("--scale must be a finite non-zero number");
   const auto variant = make_variant(variant_spec);
   check_gradient_request(grads);
+  if (out_path.empty() && (grads.given() || (!report.time && !report.check)))
+    throw UserError(grads.given() ? "--grad-out needs --out O.npy" : "give --out O.npy, or --time or --check to measure without writing");
+  if (grads.given() && (report.time || report.check))
+    throw UserError("--time and --check measure the forward; run them without --grad-out");
+  if (report.timing.repetitions < 1 || report.timing.repetitions > 1000) throw UserError("--repetitions must be in 1..1000");
+  if (!std::isfinite(report.timing.min_time) || report.timing.min_time < 0) throw UserError("--min-time must be a number >= 0");
   // Outputs are judged now, not after the computation; none may be an input or each other.
   std::vector<NamedPath> inputs = {{"--q", q_path}, {"--k", k_path}, {"--v", v_path}, {"--lens", lens_path},
                                    {"--grad-out", grads.dout}};
@@ -97,13 +112,22 @@ int cmd_run(int argc, const char* const* argv) {
   WeightsPlan weights_plan;
   if (!weights.path.empty()) weights_plan = plan_weights(*variant, p, weights);
   if (grads.given()) {
-    run_forward_backward(*variant, in, grads, isa, out_path);  // float32 only (check_problem)
+    const std::string impl = run_forward_backward(*variant, in, grads, isa, out_path);  // float32 only (check_problem)
+    std::printf("%s\n", impl_line(*variant, impl, omp_get_max_threads()).c_str());
   } else {
     std::vector<float> out(out_elems);
     const StoredInputs stored = store_inputs(p, in.tensors());  // bf16/f16 rounding, int8 V scales
-    variant->forward(p, stored.tensors(), out.data(), isa);
+    const std::unique_ptr<Plan> plan = variant->plan(p, isa);
+    plan->run(stored.tensors(), {out.data(), nullptr});
     require_finite_output(out, p);
-    write_npy(out_path, output_shape(in), out.data());
+    if (!out_path.empty()) write_npy(out_path, output_shape(in), out.data());
+    std::printf("%s\n", impl_line(*variant, plan->impl(), omp_get_max_threads()).c_str());
+    if (report.check) std::printf("%s\n", check_line(*variant, p, in.tensors(), out.data()).c_str());
+    if (report.time) {
+      std::vector<float> scratch(out_elems);  // the checked output stays as written
+      std::printf("%s\n", time_line(*variant, p, *plan, stored.tensors(), scratch.data(), omp_get_max_threads(),
+                                      report.timing).c_str());
+    }
   }
   if (!weights.path.empty()) write_weights(*variant, p, in.tensors(), weights_plan);
   return 0;

@@ -1,7 +1,6 @@
 // attnbench sweep: the case grid, each case timed (Google Benchmark) and checked (float64
 // references) once, one JSON line appended per finished case, and a console report.
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +18,7 @@
 #include "reporters.hpp"
 #include "sweep_case.hpp"
 #include "sweep_options.hpp"
+#include "sweep_progress.hpp"
 #include "sweep_resume.hpp"
 #include "variant.hpp"
 
@@ -83,29 +83,6 @@ void warn_if_blas_narrow(const std::vector<SweepCase>& cases, const SweepOptions
   if (!warning.empty()) std::fprintf(stderr, "attnbench sweep: warning: %s\n", warning.c_str());
 }
 
-class Progress {
- public:
-  explicit Progress(std::size_t total) : total_(total), on_(isatty(STDERR_FILENO)), start_(clock::now()) {}
-  void show(std::size_t done, const SweepCase& next) const {
-    if (!on_) return;
-    const double elapsed = std::chrono::duration<double>(clock::now() - start_).count();
-    std::string eta = "?";
-    if (done > 0) eta = std::to_string(static_cast<long>(elapsed / done * (total_ - done) + 0.5)) + " s";
-    std::fprintf(stderr, "\r\033[K[%zu/%zu] ETA %s  %s", done + 1, total_, eta.c_str(),
-                 printable(next.canonical()).c_str());
-    std::fflush(stderr);
-  }
-  void clear() const {
-    if (on_) std::fprintf(stderr, "\r\033[K");
-  }
-
- private:
-  using clock = std::chrono::steady_clock;
-  std::size_t total_;
-  bool on_;
-  clock::time_point start_;
-};
-
 }  // namespace
 
 int cmd_sweep(int argc, const char* const* argv) {
@@ -159,14 +136,14 @@ int run_sweep(const SweepOptions& opt, Reporter* custom_reporter) {
   init_benchmark_library(opt.timing);
   const SigintHandler sigint;
   SweepState state;
-  Progress progress(cases.size());
+  const SweepProgress progress(cases, opt.timing);
   const auto started = std::chrono::steady_clock::now();
   reporter->plan(cases);
   reporter->begin();
   std::size_t done = 0, skipped = 0, noisy = 0;
   for (const SweepCase& c : cases) {
     if (g_interrupted) break;
-    progress.show(done, c);
+    progress.show(done, state.cost);
     const SweepRecord record = run_sweep_case(c, opt, state);
     progress.clear();
     if (out) out->append(record_json(record));

@@ -2,12 +2,12 @@
 // are reported on stderr (an error with --strict), never silently dropped.
 #include <boost/program_options.hpp>
 #include <cstdio>
-#include <iostream>
 
 #include "commands.hpp"
 #include "errors.hpp"
 #include "output_file.hpp"
 #include "printable.hpp"
+#include "run_options.hpp"
 #include "table_presets.hpp"
 #include "table_records.hpp"
 #include "table_plain.hpp"
@@ -61,19 +61,8 @@ int cmd_table(int argc, const char* const* argv) {
       ("causal", po::value<int>(), "only causal (1) or non-causal (0) records")
       ("threads", po::value<long>(), "only records with this thread count")
       ("isa", po::value<std::string>(), "only records with this ISA");
-  po::options_description hidden;
-  hidden.add_options()("files", po::value(&files));
-  po::options_description all;
-  all.add(desc).add(hidden);
-  po::positional_options_description positional;
-  positional.add("files", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(argc, argv, desc, vm, files)) return 0;
   if (files.empty()) throw UserError("no JSONL files given");
   const TableFormat format = parse_table_format(format_name);
   if (!out_path.empty()) {  // before reading anything: a bad --out fails at once

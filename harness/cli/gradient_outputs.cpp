@@ -46,7 +46,7 @@ double gradient_bytes(const Problem& p) {
   return sizeof(float) * (2 * q + 2 * kv + static_cast<double>(p.B) * p.H * p.Nq);
 }
 
-void run_forward_backward(const Variant& v, const AttentionInputs& in, const GradientRequest& g, Isa isa,
+std::string run_forward_backward(const Variant& v, const AttentionInputs& in, const GradientRequest& g, Isa isa,
                           const std::string& out_path) {
   const Problem& p = in.problem;
   const std::vector<float> dout = load_grad_out(g.dout, in);
@@ -62,6 +62,7 @@ void run_forward_backward(const Variant& v, const AttentionInputs& in, const Gra
   if (!g.dq.empty()) write_npy(g.dq, output_shape(in), dq.data());
   if (!g.dk.empty()) write_npy(g.dk, kv_shape(in), dk.data());
   if (!g.dv.empty()) write_npy(g.dv, kv_shape(in), dv.data());
+  return plan->impl();
 }
 
 }  // namespace attn

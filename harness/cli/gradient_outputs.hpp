@@ -26,8 +26,8 @@ double gradient_bytes(const Problem& p);
 
 // The forward and the backward in one plan (pass fwdbwd): writes O to out_path and the requested
 // gradients. dO must have O's shape and be finite; every output is checked finite before any is
-// written.
-void run_forward_backward(const Variant& v, const AttentionInputs& in, const GradientRequest& g, Isa isa,
+// written. Returns the implementation that ran.
+std::string run_forward_backward(const Variant& v, const AttentionInputs& in, const GradientRequest& g, Isa isa,
                           const std::string& out_path);
 
 }  // namespace attn

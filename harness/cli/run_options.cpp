@@ -41,4 +41,20 @@ bool parse_command_line(int argc, const char* const* argv, const boost::program_
   return true;
 }
 
+bool parse_command_line(int argc, const char* const* argv, const boost::program_options::options_description& desc,
+                        boost::program_options::variables_map& vm, std::vector<std::string>& files) {
+  namespace po = boost::program_options;
+  po::options_description all;
+  all.add(desc).add_options()("attnbench-files", po::value(&files));  // hidden: not in --help
+  po::positional_options_description positional;
+  positional.add("attnbench-files", -1);
+  po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
+
 }  // namespace attn

@@ -1,6 +1,8 @@
 // Option handling shared by the commands.
 #pragma once
 #include <boost/program_options.hpp>
+#include <string>
+#include <vector>
 
 namespace attn {
 
@@ -17,5 +19,8 @@ void store_command_line(int argc, const char* const* argv, const boost::program_
 // `desc`, when --help was given (the command then exits 0).
 bool parse_command_line(int argc, const char* const* argv, const boost::program_options::options_description& desc,
                         boost::program_options::variables_map& vm);
+// The same for commands that take file names as plain words (table, compare): they go to `files`.
+bool parse_command_line(int argc, const char* const* argv, const boost::program_options::options_description& desc,
+                        boost::program_options::variables_map& vm, std::vector<std::string>& files);
 
 }  // namespace attn

@@ -1,4 +1,4 @@
-// One sweep record (a JSON line of SPEC.md): what a sweep knows about one case, and its
+// One sweep record (a JSON line of docs/CONTRACT.md): what a sweep knows about one case, and its
 // mapping onto the record schema (schema.hpp), the one place field names meet SweepRecord.
 #pragma once
 #include <optional>

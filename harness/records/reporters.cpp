@@ -1,14 +1,38 @@
 #include "reporters.hpp"
 
+#include <algorithm>
 #include <cstdarg>
+#include <sstream>
 #include <vector>
 
 #include "errors.hpp"
 #include "printable.hpp"
+#include "variant.hpp"
 
 namespace attn {
 
 namespace {
+
+// The console's name for a variant: the canonical spec without the options at their defaults
+// ("block_sparse:block=64,global=1,pattern=bigbird,random=2,seed=0,window=1" is "block_sparse"),
+// so the first screen fits a terminal. Markdown, LaTeX, CSV and JSON keep the full spec.
+std::string console_spec(const std::string& spec) {
+  const auto colon = spec.find(':');
+  if (colon == std::string::npos) return spec;
+  const std::string name = spec.substr(0, colon);
+  std::string defaults;
+  try {
+    defaults = make_variant(name)->spec();
+  } catch (const std::exception&) {
+    return spec;  // a variant with no default form: nothing to shorten against
+  }
+  const std::string default_options = "," + defaults.substr(defaults.find(':') == std::string::npos ? defaults.size() : defaults.find(':') + 1) + ",";
+  std::string kept, option;
+  std::istringstream options(spec.substr(colon + 1));
+  while (std::getline(options, option, ','))
+    if (default_options.find("," + option + ",") == std::string::npos) kept += (kept.empty() ? "" : ",") + option;
+  return kept.empty() ? name : name + ":" + kept;
+}
 
 struct Column {
   const char* title;
@@ -37,7 +61,13 @@ const char* const kOptionalDefault[kOptionalCount] = {"", "f32", "fwd", "gaussia
 // Which optional columns a run shows (plan()); none before it.
 struct Layout {
   bool shown[kOptionalCount] = {};
+  int variant_width = 30;  // the longest spec in the run, so long ones do not push the row out
+  bool console = false;    // variants by console_spec()
+  std::string variant_label(const std::string& spec) const { return printable(console ? console_spec(spec) : spec); }
   void plan(const std::vector<SweepCase>& cases) {
+    variant_width = 7;
+    for (const auto& c : cases) variant_width = std::max(variant_width, static_cast<int>(variant_label(c.variant).size()));
+    variant_width = std::min(variant_width, 80);
     for (std::size_t i = 0; i < kOptionalCount; ++i) {
       shown[i] = false;
       for (const auto& c : cases) shown[i] = shown[i] || !kOptional[i].value(c).empty();
@@ -45,14 +75,14 @@ struct Layout {
   }
   // In order: variant B H [Hkv] N D causal [dtype pass inputs lens] threads isa, then measurements.
   std::vector<Column> columns() const {
-    std::vector<Column> v = {{"variant", 30, true}, {"B", 3, false}, {"H", 3, false}};
+    std::vector<Column> v = {{"variant", variant_width, true}, {"B", 3, false}, {"H", 3, false}};
     if (shown[0]) v.push_back({kOptional[0].title, kOptional[0].width, false});
     v.insert(v.end(), {{"N", 6, false}, {"D", 4, false}, {"causal", 6, false}});
     for (std::size_t i = 1; i < kOptionalCount; ++i)
       if (shown[i]) v.push_back({kOptional[i].title, kOptional[i].width, true});
     v.insert(v.end(), {{"threads", 7, false}, {"isa", 6, true}, {"median ms", 10, false}, {"cv", 6, false},
                        {"GFLOP/s", 8, false}, {"% peak", 6, false}, {"rel_err", 8, false}, {"approx_err", 10, false},
-                       {"density", 7, false}});
+                       {"mass_recall", 11, false}, {"density", 7, false}});
     return v;
   }
 };
@@ -79,7 +109,7 @@ std::string optional_cell(std::size_t i, const SweepCase& c) {
 std::vector<std::string> cells(const SweepRecord& r, const Layout& layout) {
   const SweepCase& c = r.c;
   const std::string n = c.seq_q == c.seq_kv ? std::to_string(c.seq_q) : fmt("%dx%d", c.seq_q, c.seq_kv);
-  std::vector<std::string> v = {printable(c.variant), std::to_string(c.batch), std::to_string(c.heads)};
+  std::vector<std::string> v = {layout.variant_label(c.variant), std::to_string(c.batch), std::to_string(c.heads)};
   if (layout.shown[0]) v.push_back(optional_cell(0, c));
   v.insert(v.end(), {n, std::to_string(c.head_dim), c.causal ? "1" : "0"});
   for (std::size_t i = 1; i < kOptionalCount; ++i)
@@ -91,16 +121,22 @@ std::vector<std::string> cells(const SweepRecord& r, const Layout& layout) {
   }
   const std::string cv = r.cv ? fmt("%.3f", *r.cv) + (noisy(r) ? "*" : "") : "-";
   for (const std::string& s : {num(r.time_ms, "%.3f"), cv, num(r.gflops, "%.1f"), num(r.pct_peak, "%.1f"),
-                               num(r.rel_err, "%.1e"), num(r.approx_err, "%.1e"), num(r.density, "%.3f")})
+                               num(r.rel_err, "%.1e"), num(r.approx_err, "%.1e"), num(r.mass_recall, "%.3f"),
+                               num(r.density, "%.3f")})
     v.push_back(s);
   return v;
 }
 
 const char* const kNoisyLegend = "* cv > 0.05: the repetitions varied by more than 5%; treat this time with care";
+// What the accuracy columns mean, under every console table: a newcomer's first question is why a
+// window's approx_err is 2.
+const char* const kAccuracyLegend =
+    "approx_err = ||O - O_dense|| / ||O_dense||, the distance from exact attention (0 = exact; sparse variants "
+    "differ by design, less on --inputs local); mass_recall = share of the softmax mass on the keys read (1 = all)";
 
 class TableReporter final : public Reporter {
  public:
-  explicit TableReporter(std::FILE* out) : out_(out) {}
+  explicit TableReporter(std::FILE* out) : out_(out) { layout_.console = true; }
   void plan(const std::vector<SweepCase>& cases) override { layout_.plan(cases); }
   void begin() override {
     columns_ = layout_.columns();
@@ -111,9 +147,11 @@ class TableReporter final : public Reporter {
   void row(const SweepRecord& r) override {
     line(cells(r, layout_));
     any_noisy_ = any_noisy_ || noisy(r);
+    any_ok_ = any_ok_ || r.status == "ok";
   }
   void end() override {
     if (any_noisy_) std::fprintf(out_, "%s\n", kNoisyLegend);
+    if (any_ok_) std::fprintf(out_, "%s\n", kAccuracyLegend);
     std::fflush(out_);
   }
 
@@ -134,7 +172,7 @@ class TableReporter final : public Reporter {
   std::FILE* out_;
   Layout layout_;
   std::vector<Column> columns_;
-  bool any_noisy_ = false;
+  bool any_noisy_ = false, any_ok_ = false;
 };
 
 class MarkdownReporter final : public Reporter {
@@ -151,6 +189,7 @@ class MarkdownReporter final : public Reporter {
   }
   void row(const SweepRecord& r) override {
     any_noisy_ = any_noisy_ || noisy(r);
+    any_ok_ = any_ok_ || r.status == "ok";
     std::string s = "|";
     for (const auto& cell : cells(r, layout_)) {
       s += " ";
@@ -162,13 +201,14 @@ class MarkdownReporter final : public Reporter {
   }
   void end() override {
     if (any_noisy_) std::fprintf(out_, "\n_%s_\n", kNoisyLegend);
+    if (any_ok_) std::fprintf(out_, "\n_%s_\n", kAccuracyLegend);
     std::fflush(out_);
   }
 
  private:
   std::FILE* out_;
   Layout layout_;
-  bool any_noisy_ = false;
+  bool any_noisy_ = false, any_ok_ = false;
 };
 
 // CSV: one header line of schema field names (every field but the machine object), one row per

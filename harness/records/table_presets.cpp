@@ -9,6 +9,30 @@ namespace attn {
 
 namespace {
 
+
+// What each variant gives up for its speed: "approx_err / mass_recall" per cell.
+Table lra_accuracy_table(const Grid& g) {
+  Table t{"Accuracy vs exact attention (approx_err / mass_recall), " + g.setting.describe(), {}, header_for(g, "variant"), {}};
+  for (const auto& v : g.variants) {
+    std::vector<std::string> row{v};
+    for (const auto& c : g.columns) {
+      const CaseRecord* r = g.at(v, c);
+      if (!r || r->skipped) {
+        row.push_back(r ? skipped_cell(*r) : kDash);
+        continue;
+      }
+      const std::string err = r->approx_err < 0 ? kDash : printf_string("%.2g", r->approx_err);
+      const std::string recall = r->mass_recall < 0 ? kDash : printf_string("%.3f", r->mass_recall);
+      row.push_back(err + " / " + recall);
+    }
+    t.rows.push_back(row);
+  }
+  t.notes = {"approx_err = ||O - O_dense||_F / ||O_dense||_F; mass_recall = share of the exact softmax mass on the keys "
+             "the variant reads (" + std::string(kDash) + " when the records predate it); inputs: " + g.setting.inputs +
+             "; " + sources_note(g)};
+  return t;
+}
+
 void add_lra_tables(const Grid& g, PresetOutput& out) {
   Table speed{"Speed relative to dense (dense time / variant time), " + g.setting.describe(), {}, header_for(g, "variant"), {}};
   Table memory{"Workspace relative to dense (variant bytes / dense bytes), " + g.setting.describe(), {}, header_for(g, "variant"), {}};
@@ -40,6 +64,7 @@ void add_lra_tables(const Grid& g, PresetOutput& out) {
   if (dense_workspace_zero) memory.notes.push_back("dense reported 0 workspace bytes: those cells are absolute MiB");
   out.tables.push_back(std::move(speed));
   out.tables.push_back(std::move(memory));
+  out.tables.push_back(lra_accuracy_table(g));
 }
 
 // Decode (llama.cpp's report style): per setting, rows = variant x Nq, columns = context length
@@ -113,7 +138,8 @@ void add_dynamic_table(const Grid& g, PresetOutput& out) {
 // The flat table's columns: the setting, the cell, then the preset's quantities.
 std::vector<std::string> flat_header(const std::string& preset) {
   std::vector<std::string> h = flat_header_start();
-  if (preset == "lra") h.insert(h.end(), {"time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense"});
+  if (preset == "lra")
+    h.insert(h.end(), {"time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense", "approx_err", "mass_recall"});
   else if (preset == "decode") h.insert(h.end(), {"tokens_per_s", "pct_bandwidth"});
   else h.insert(h.end(), {"density", "time_ms", "pct_dense_rate", "mass_recall", "mass_recall_min"});
   return h;
@@ -131,6 +157,8 @@ void add_flat_rows(const Grid& g, const std::string& preset, Table& flat) {
         row.push_back(flat_number(vs_dense, vs_dense ? d->time_ms / r->time_ms : 0));
         row.push_back(flat_number(ok, ok ? r->workspace_bytes : 0));
         row.push_back(flat_number(vs_dense && d->workspace_bytes > 0, vs_dense ? r->workspace_bytes / d->workspace_bytes : 0));
+        row.push_back(flat_number(ok && r->approx_err >= 0, ok ? r->approx_err : 0));
+        row.push_back(flat_number(ok && r->mass_recall >= 0, ok ? r->mass_recall : 0));
       } else if (preset == "decode") {
         row.push_back(flat_number(ok && r->tokens_per_s >= 0, ok ? r->tokens_per_s : 0));
         row.push_back(flat_number(ok && r->pct_bandwidth >= 0, ok ? r->pct_bandwidth : 0));

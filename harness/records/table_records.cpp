@@ -63,7 +63,8 @@ constexpr std::string_view kReads[] = {"case_id", "variant", "name", "batch", "h
                                        "head_dim", "causal", "threads", "isa", "status", "reason", "time_ms",
                                        "workspace_bytes", "tokens_per_s", "pct_bandwidth", "dtype", "pass", "inputs", "lens",
                                        "time_ms_min", "cv", "repetitions", "gflops", "pct_peak", "rel_err",
-                                       "impl", "cos_sim", "rel_l1", "rmse", "density", "mass_recall", "mass_recall_min"};
+                                       "impl", "cos_sim", "rel_l1", "rmse", "density", "approx_err", "mass_recall",
+                                       "mass_recall_min"};
 constexpr bool all_in_schema() {
   for (std::string_view name : kReads)
     if (schema_index(name) < 0) return false;
@@ -119,7 +120,7 @@ CaseRecord case_record_from_json(const json::Line& line) {
     for (auto [key, slot] : {std::pair<const char*, double*>{"tokens_per_s", &r.tokens_per_s},
                              {"pct_bandwidth", &r.pct_bandwidth}, {"time_ms_min", &r.time_ms_min}, {"cv", &r.cv},
                              {"gflops", &r.gflops}, {"pct_peak", &r.pct_peak}, {"rel_err", &r.rel_err},
-                             {"density", &r.density}, {"mass_recall", &r.mass_recall},
+                             {"density", &r.density}, {"approx_err", &r.approx_err}, {"mass_recall", &r.mass_recall},
                              {"mass_recall_min", &r.mass_recall_min}})
       if (const json::Value* v = line.value.find(key); v && v->is_number()) *slot = number_field(line, key);
     if (const json::Value* v = line.value.find("repetitions"); v && v->is_number()) r.repetitions = count_field(line, "repetitions");

@@ -28,8 +28,9 @@ struct CaseRecord {
   // (NaN: absent or null; cos_sim may be negative).
   std::string impl;
   double cos_sim = NAN, rel_l1 = NAN, rmse = NAN;
-  // Sparsity and what it keeps (-1: absent or null): the dynamic preset's columns.
-  double density = -1, mass_recall = -1, mass_recall_min = -1;
+  // Sparsity and what it keeps, accuracy against exact attention (-1: absent or null): the dynamic
+  // and LRA presets' columns.
+  double density = -1, approx_err = -1, mass_recall = -1, mass_recall_min = -1;
   long repetitions = 0;
 };
 

@@ -42,9 +42,6 @@ double fixed_bytes(const Problem& p) {
   return fwd + sizeof(float) * (2 * q + 2 * kv + static_cast<double>(p.B) * p.H * p.Nq) + backward_accuracy_bytes(p);
 }
 
-// FLOPs of a pass as FlashAttention counts them (SPEC): bwd = 2.5 x fwd, fwdbwd = 3.5 x fwd.
-double pass_factor(Pass pass) { return pass == Pass::fwd ? 1.0 : pass == Pass::bwd ? 2.5 : 3.5; }
-
 // What a backward case holds: dO (seeded from the shape, like Q, K, V), the forward's
 // log-sum-exp, and the gradients.
 struct BackwardBuffers {
@@ -134,17 +131,13 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   const std::vector<long> rows = accuracy_rows(p);
 
   const double flops = variant->flops(p) * pass_factor(p.pass);
-  const std::string family = c.family();
   if (opt.max_case_seconds > 0) {
-    const auto it = state.last_in_family.find(family);
-    if (it != state.last_in_family.end() && it->second.flops > 0) {
-      const double estimate = it->second.seconds * flops / it->second.flops;
-      if (estimate > opt.max_case_seconds) {
-        char why[128];
-        std::snprintf(why, sizeof why, "estimated %.1f s per run exceeds --max-case-time %g", estimate,
-                      opt.max_case_seconds);
-        return skipped(r, why);
-      }
+    const std::optional<double> estimate = state.cost.call_seconds(c, true);
+    if (estimate && *estimate > opt.max_case_seconds) {
+      char why[128];
+      std::snprintf(why, sizeof why, "estimated %.1f s per run exceeds --max-case-time %g", *estimate,
+                    opt.max_case_seconds);
+      return skipped(r, why);
     }
   }
 
@@ -175,21 +168,23 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   const Accuracy acc = measure_accuracy(*variant, p, t, out.data());
   const MassRecall recall = measure_mass_recall(*variant, p, t, rows);
   BackwardAccuracy bacc;
-  if (backward) {
+  const auto backward_call = [&] {
     plan->run_backward(run_in, out.data(), bb->lse.data(), bb->dout.data(), bb->grads());
+  };
+  if (backward) {
+    backward_call();
     bacc = measure_backward_accuracy(*variant, p, t, bb->dout.data(), bb->grads());
   }
 
   // Against the peak of the instruction the implementation's products use (SPEC).
   const double peak = state.peaks.get(c.threads, c.isa, plan->products());
   std::function<void()> timed = [&] { plan->run(run_in, {out.data(), nullptr}); };
-  if (p.pass == Pass::bwd)
-    timed = [&] { plan->run_backward(run_in, out.data(), bb->lse.data(), bb->dout.data(), bb->grads()); };
+  if (p.pass == Pass::bwd) timed = backward_call;
   if (p.pass == Pass::fwdbwd)
     timed = [&] { plan->run_forward_backward(run_in, {out.data(), bb->lse.data()}, bb->dout.data(), bb->grads()); };
   const Timing timing = time_case(c.canonical(), timed, c.threads, opt.timing);
   const double seconds = timing.median_ms * 1e-3;
-  state.last_in_family[family] = {flops, seconds};
+  state.cost.measured(c, seconds);
 
   r.time_ms = timing.median_ms;
   r.time_ms_min = timing.min_ms;

@@ -1,8 +1,8 @@
 // Measuring one sweep case: limits, inputs, one checked forward for accuracy, then timing.
 #pragma once
-#include <map>
 #include <string>
 
+#include "case_cost.hpp"
 #include "peak.hpp"
 #include "problem.hpp"
 #include "record.hpp"
@@ -10,14 +10,11 @@
 
 namespace attn {
 
-// What a sweep carries from case to case: the peak cache and the last measured time of
-// each family (for --max-case-time estimates).
+// What a sweep carries from case to case: the peak cache and the cost model (--max-case-time,
+// the ETA).
 struct SweepState {
   PeakCache peaks;
-  struct Measured {
-    double flops, seconds;
-  };
-  std::map<std::string, Measured> last_in_family;
+  CaseCostModel cost;
 };
 
 // A record with status "ok", or "skipped" with the reason (unsupported, memory, time).

@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "case_filter.hpp"
 #include "case_inputs.hpp"
+#include "config_file.hpp"
 #include "errors.hpp"
 #include "input_file.hpp"
 #include "isa_choice.hpp"
@@ -24,15 +26,35 @@ namespace po = boost::program_options;
 
 namespace attn {
 
+namespace {
+std::string presets_dir() { return std::string(ATTNBENCH_SOURCE_DIR) + "/harness/presets"; }
+}  // namespace
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(presets_dir(), ec))
+    if (entry.path().extension() == ".cfg") names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::string preset_path(const std::string& name) {
-  return std::string(ATTNBENCH_SOURCE_DIR) + "/harness/presets/" + name + ".cfg";
+  const std::vector<std::string> names = preset_names();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw UserError("unknown preset '" + name + "' (presets: " + (known.empty() ? "none found in " + presets_dir() : known) +
+                    ")");
+  }
+  return presets_dir() + "/" + name + ".cfg";
 }
 
 namespace {
 
 struct RawOptions {
   std::vector<std::string> variants;
-  std::string seq, seq_q, seq_kv, head_dim, batch = "1", heads = "1", kv_heads, causal = "0", threads = "1",
+  std::string seq, seq_q, seq_kv, head_dim = "64", batch = "1", heads = "1", kv_heads, causal = "0", threads = "1",
       isa = "auto", dtype = "f32", pass = "fwd", inputs = "gaussian";
 };
 
@@ -103,7 +125,7 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
       ("seq-kv", po::value(&raw.seq_kv), "LIST of key counts Nk (with --seq-q: every combination)")
       ("dtype", po::value(&raw.dtype), "LIST of f32|bf16|f16|int8 (default f32)")
       ("pass", po::value(&raw.pass), "LIST of fwd|bwd|fwdbwd (default fwd)")
-      ("head-dim", po::value(&raw.head_dim)->required(), "LIST of head sizes D (1..256)")
+      ("head-dim", po::value(&raw.head_dim), "LIST of head sizes D (1..256; default 64)")
       ("batch", po::value(&raw.batch), "LIST of batch sizes (default 1)")
       ("heads", po::value(&raw.heads), "LIST of query head counts (default 1)")
       ("kv-heads", po::value(&raw.kv_heads), "LIST of key/value head counts (default: = heads); must divide heads")
@@ -127,8 +149,9 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
       ("repetitions", po::value(&o.timing.repetitions), "timed repetitions per case (default 5)")
       ("max-memory", po::value(&o.max_memory_gib), "skip cases needing more than this many GiB (default: what is available)")
       ("max-case-time", po::value(&o.max_case_seconds),
-       "skip a case when a smaller N of the same variant and shape predicts a median above this many seconds");
-  po::options_description cmdline("attnbench sweep [--variant SPEC]... --seq LIST --head-dim LIST [options]");
+       "skip a case predicted to take longer than this many seconds per call (from a smaller N of the same variant "
+       "and shape, else from a short run of the case at N <= 512)");
+  po::options_description cmdline("attnbench sweep [--variant SPEC]... --seq LIST [--head-dim LIST] [options]");
   cmdline.add_options()("help,h", "this help")("config", po::value(&config), "read these options from FILE (name = value lines)")
       ("preset", po::value(&preset), "read the options of a shipped preset (harness/presets/NAME.cfg)");
   cmdline.add(grid).add(run);
@@ -137,10 +160,7 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
 
   po::variables_map vm;
   store_command_line(argc, argv, cmdline, vm);
-  if (config_text) {
-    std::istringstream in(*config_text);
-    po::store(po::parse_config_file(in, in_file), vm);
-  }
+  if (config_text) store_config_text(*config_text, "config", in_file, vm);
   if (vm.count("help")) {
     std::ostringstream text;
     text << cmdline;
@@ -152,8 +172,8 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
   for (const std::string& file : {vm.count("config") ? vm["config"].as<std::string>() : std::string(),
                                   vm.count("preset") ? preset_path(vm["preset"].as<std::string>()) : std::string()}) {
     if (file.empty()) continue;
-    std::istringstream in(read_file_capped(file, kMaxConfigBytes, "config file"));  // bounded: not /dev/urandom
-    po::store(po::parse_config_file(in, in_file), vm);
+    // Bounded: not /dev/urandom.
+    store_config_text(read_file_capped(file, kMaxConfigBytes, "config file"), file, in_file, vm);
   }
   po::notify(vm);
 

@@ -2,6 +2,7 @@
 // names, one "name = value" per line; see harness/presets/*.cfg).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "case_grid.hpp"
 #include "timing.hpp"
@@ -29,7 +30,9 @@ SweepOptions parse_sweep_options(int argc, const char* const* argv);
 // The same for `sweep --config FILE` alone, given the file's text (the config fuzz target).
 SweepOptions parse_config_text(const std::string& text);
 
-// The file behind --preset NAME.
+// The file behind --preset NAME; an unknown NAME is a UserError listing the presets.
 std::string preset_path(const std::string& name);
+// The shipped presets (harness/presets/*.cfg), sorted.
+std::vector<std::string> preset_names();
 
 }  // namespace attn
