@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Figures from attnbench sweep JSONL: throughput vs N, % of peak over N x D, error vs N,
 speed-up over dense, a roofline, for decode records tokens/s and % of bandwidth vs context, and with
-several dtypes error against speed-up over f32 (plot_precision.py). Writes PNG and PDF of each into
---out. Records from several machines (their machine.cpu differs) get a panel and a roof per machine,
-named in the titles.
+several dtypes error against speed-up over f32 (plot_precision.py).
+Writes PNG and PDF of each into --out. Records from several machines (their machine.cpu differs)
+get a panel and a roof per machine, named in the titles.
 
 Usage: scripts/plot.py RUN.jsonl... --out DIR [--attnbench PATH | --schema FILE] [--bandwidth-gbs 26]
                       [--maps ARGS...]
@@ -27,7 +27,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from plot_precision import plot_precision  # noqa: E402  (beside this script)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # plot_precision.py lies beside this script
+from plot_precision import plot_precision  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
