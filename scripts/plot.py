@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Figures from attnbench sweep JSONL: throughput vs N, % of peak over N x D, error vs N,
-speed-up over dense, a roofline, and for decode records tokens/s and % of bandwidth vs context.
+speed-up over dense, a roofline, for decode records tokens/s and % of bandwidth vs context, and with
+several dtypes error against speed-up over f32 (plot_precision.py).
 Writes PNG and PDF of each into --out. Records from several machines (their machine.cpu differs)
 get a panel and a roof per machine, named in the titles.
 
@@ -26,6 +27,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # plot_precision.py lies beside this script
+from plot_precision import plot_precision  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
@@ -38,8 +41,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The record fields plot.py reads, by their schema names (checked against the schema at start-up).
 USED_FIELDS = ("schema_version", "case_id", "status", "variant", "batch", "heads", "kv_heads", "seq_q", "seq_kv",
                "head_dim", "causal", "threads", "isa", "time_ms", "flops", "gflops", "peak_gflops", "pct_peak",
-               "bytes", "bandwidth_gbs", "rel_err", "approx_err", "tokens_per_s", "pct_bandwidth", "machine", "dtype")
-F = types.SimpleNamespace(**{name: name for name in USED_FIELDS})
+               "bytes", "bandwidth_gbs", "rel_err", "approx_err", "tokens_per_s", "pct_bandwidth", "machine", "dtype",
+               "pass", "inputs", "lens", "cos_sim")
+# F.time_ms == "time_ms"; `pass` is a Python keyword, so that one is F.pass_.
+F = types.SimpleNamespace(**{(name + "_" if name == "pass" else name): name for name in USED_FIELDS})
 
 
 def die(message):
@@ -156,9 +161,11 @@ def seq_label(n):
 
 
 def setting_key(r):
-    """Everything but the variant and N: records with the same key belong on one panel."""
+    """Everything but the variant and N: records with the same key belong on one panel (so a
+    bf16 or backward record never joins an f32 forward line)."""
     return (r.get(F.batch, 1), r.get(F.heads, 1), r.get(F.kv_heads, r.get(F.heads, 1)), r[F.head_dim],
-            bool(r.get(F.causal, False)), r.get(F.threads, 1), r.get(F.isa, "?"), r.get("_machine", ""))
+            bool(r.get(F.causal, False)), r.get(F.threads, 1), r.get(F.isa, "?"), r.get(F.dtype, "f32"),
+            r.get(F.pass_, "fwd"), r.get(F.inputs, "gaussian"), r.get("_machine", ""))
 
 
 def short_machine(name, width=40):
@@ -166,9 +173,12 @@ def short_machine(name, width=40):
 
 
 def setting_title(key, skip=()):
-    b, h, hkv, d, causal, t, isa, machine = key
+    b, h, hkv, d, causal, t, isa, dtype, pass_, inputs, machine = key
     parts = {"B": f"B={b}", "H": f"H={h}" + (f"/{hkv}kv" if hkv != h else ""), "D": f"D={d}",
              "causal": "causal" if causal else "non-causal", "threads": f"{t} thr", "isa": isa}
+    # The newer case parameters only when not the default.
+    parts.update({k: v for k, v, default in (("dtype", dtype, "f32"), ("pass", pass_, "fwd"), ("inputs", inputs, "gaussian"))
+                  if v != default})
     title = ", ".join(v for k, v in parts.items() if k not in skip)
     return title + ("\n" + short_machine(machine) if machine else "")
 
@@ -202,10 +212,21 @@ def log2_seq_axis(ax, ns):
     ax.set_xlabel("sequence length N (Nq = Nk)")
 
 
+ISA_INDEX = 6  # setting_key(r)[ISA_INDEX] is the ISA
+
+
 def panels(records):
+    """Records by setting_key. Variants that ignore the ISA (naive, dense_blas: isa "any") join
+    every ISA's panel of the same setting, as `attnbench table` shows them beside every ISA."""
     groups = collections.OrderedDict()
-    for r in sorted(records, key=lambda r: setting_key(r)):
+    for r in sorted((r for r in records if r.get(F.isa) != "any"), key=setting_key):
         groups.setdefault(setting_key(r), []).append(r)
+    without_isa = lambda k: k[:ISA_INDEX] + k[ISA_INDEX + 1:]  # noqa: E731
+    for r in (r for r in records if r.get(F.isa) == "any"):
+        key = setting_key(r)
+        matches = [k for k in groups if k[ISA_INDEX] != "any" and without_isa(k) == without_isa(key)]
+        for k in matches or [key]:
+            groups.setdefault(k, []).append(r)
     return groups
 
 
@@ -326,8 +347,8 @@ def plot_pct_peak_heatmap(records, out_dir, written):
         return
     groups = collections.OrderedDict()
     for r in with_peak:
-        b, h, hkv, d, causal, t, isa, machine = setting_key(r)
-        groups.setdefault((r[F.variant], (b, h, hkv, 0, causal, t, isa, machine)), []).append(r)
+        b, h, hkv, d, *rest = setting_key(r)
+        groups.setdefault((r[F.variant], (b, h, hkv, 0, *rest)), []).append(r)
     order = variants_in_order(with_peak)
     keys = sorted(groups, key=lambda k: (order.index(k[0]), k[1]))
     fig, axes = grid_figure(len(keys), width=4.6, height=3.6)
@@ -477,6 +498,7 @@ def main():
                     title="Speed-up over dense (median times)", reference=1.0)
     plot_roofline(records, palette, args.out, written, args.bandwidth_gbs)
     plot_decode(records, args.out, written)
+    plot_precision(records, args.out, written, F, save_no_layout)
     if args.maps is not None:
         forward_maps(args.maps, args.out)
     for path in written:

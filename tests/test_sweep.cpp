@@ -184,7 +184,7 @@ TEST_CASE("sweep reads a config file and skips cases over the memory cap") {
     }
   CHECK(skipped == 1);
   // The shipped presets parse and name only registered variants.
-  for (const char* preset : {"default", "lra", "flash", "decode", "dynamic"}) {
+  for (const char* preset : {"default", "lra", "flash", "decode", "dynamic", "precision"}) {
     CAPTURE(preset);
     CHECK(run_attnbench(std::string("sweep --dry-run --preset ") + preset).exit_code == 0);
   }

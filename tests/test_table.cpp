@@ -142,24 +142,32 @@ TEST_CASE("flash preset: median ms per N, OOM and dash, separate tables per sett
   std::vector<CaseRecord> records;
   for (const auto& l : json::parse_jsonl(text, "run.jsonl")) records.push_back(case_record_from_json(l));
   const PresetOutput out = build_preset_tables("flash", records);
-  REQUIRE(out.tables.size() == 2);
+  // Non-causal: runtime and dense's speed-up; causal (dense alone): runtime only.
+  REQUIRE(out.tables.size() == 3);
   const Table& t = out.tables[0];
-  CHECK(t.header == std::vector<std::string>{"variant", "1k", "2k", "4k"});
+  CHECK(t.header == std::vector<std::string>{"variant", "1k", "2k", "4k"});  // forward only: no pass column
   CHECK(t.rows[0] == std::vector<std::string>{"dense", "4.000", "16.0", "—"});
   CHECK(t.rows[1] == std::vector<std::string>{"window:left=64,right=0", "1.000", "2.000", "—"});
   CHECK(t.rows[2] == std::vector<std::string>{"naive", "40.0", "OOM", "—"});
-  CHECK(out.tables[1].title.find("causal=1") != std::string::npos);
+  const Table& speedup = out.tables[1];
+  CHECK(speedup.title.find("Speed-up of dense") == 0);
+  CHECK(speedup.rows == std::vector<std::vector<std::string>>{{"window:left=64,right=0", "0.25x", "0.12x", "—"},
+                                                             {"naive", "10.00x", "OOM", "—"}});
+  CHECK(out.tables[2].title.find("causal=1") != std::string::npos);
   // dense and naive have no 4k record at all: reported, not hidden.
   CHECK(out.problems.size() == 2);
   CHECK(out.problems[0].find("missing: dense at N=4k") == 0);
   // Flat: one header for both settings; missing and skipped cells say so and hold no number.
-  CHECK(out.flat.header.back() == "time_ms");
+  CHECK(out.flat.header[15] == "time_ms");
+  CHECK(out.flat.header[16] == "time_vs_dense");
   REQUIRE(out.flat.rows.size() == 3 * 3 + 1);
   CHECK(out.flat.rows[2][14] == "missing");
   CHECK(out.flat.rows[2][15].empty());
   CHECK(out.flat.rows[5][14] == "skipped");
+  CHECK(out.flat.rows[6][16] == "10");  // naive 1k: 40 ms / dense's 4 ms
   CHECK(out.flat.rows[9][4] == "1");
   CHECK(out.flat.rows[9][15] == "2");
+  CHECK(out.flat.rows[9][16] == "1");
 }
 
 TEST_CASE("dynamic preset: density, ms, % of dense's useful-FLOP rate and mass_recall per N x variant") {
@@ -273,7 +281,7 @@ TEST_CASE("attnbench table: formats, duplicates, expected cases, --strict, bad i
 
 TEST_CASE("table --format csv: one header line and plain numbers for every preset") {
   const auto run = write_text("table_csv_run.jsonl", sample_run());
-  for (const char* preset : {"lra", "flash", "decode", "dynamic"}) {
+  for (const char* preset : {"lra", "flash", "decode", "dynamic", "precision"}) {
     CAPTURE(preset);
     const auto r = test::run_attnbench(std::string("table ") + run + " --preset " + preset + " --format csv", false);
     REQUIRE(r.exit_code == 0);
@@ -286,7 +294,7 @@ TEST_CASE("table --format csv: one header line and plain numbers for every prese
       for (std::size_t j = 0; j < rows[i].size(); ++j) {
         const std::string& name = rows[0][j];
         if (name == "isa" || name == "variant" || name == "status" || name == "dtype" || name == "pass" ||
-            name == "inputs" || name == "paper_model" || rows[i][j].empty())
+            name == "inputs" || name == "paper_model" || name == "impl" || rows[i][j].empty())
           continue;
         CAPTURE(name);
         CAPTURE(rows[i][j]);
@@ -323,7 +331,8 @@ TEST_CASE("table presets: records that differ in inputs, dtype or pass get their
   for (const auto& l : json::parse_jsonl(text, "run.jsonl")) records.push_back(case_record_from_json(l));
   const PresetOutput out = build_preset_tables("flash", records);
   CHECK(out.problems.size() == 0);  // not "two records for dense at N=1k"
-  REQUIRE(out.tables.size() == 2);
-  CHECK(out.tables[1].title.find("inputs=local") != std::string::npos);
+  REQUIRE(out.tables.size() == 3);  // gaussian: runtime and speed-up; local (dense alone): runtime
+  CHECK(out.tables[2].title.find("inputs=local") != std::string::npos);
+  CHECK(out.tables[2].rows == std::vector<std::vector<std::string>>{{"dense", "5.000"}});
   CHECK(out.tables[0].title.find("inputs") == std::string::npos);
 }

@@ -44,12 +44,13 @@ void report(const std::vector<std::string>& problems) {
 int cmd_table(int argc, const char* const* argv) {
   std::vector<std::string> files;
   std::string preset, format_name = "md", out_path, expect_path;
-  po::options_description desc("attnbench table FILE.jsonl... [--preset lra|flash|decode|dynamic] [--format md|csv|latex]\n"
+  po::options_description desc("attnbench table FILE.jsonl... [--preset lra|flash|decode|dynamic|precision] [--format md|csv|latex]\n"
                                "Without --preset: one plain table, a row per record in file order.");
   desc.add_options()("help,h", "this help")
-      ("preset", po::value(&preset), "lra (speed and workspace relative to dense), flash (median ms vs N), decode "
-                                     "(tokens/s vs context) or dynamic (density, ms, % of dense's rate, mass_recall); "
-                                     "rows in the order the variants first appear")
+      ("preset", po::value(&preset), "lra (speed and workspace relative to dense), flash (median ms vs N; fwd, bwd, "
+                                     "fwd+bwd), decode (tokens/s vs context), dynamic (density, ms, % of dense's rate, "
+                                     "mass_recall) or precision (speed-up over f32 and errors per dtype); rows in the "
+                                     "order the variants first appear")
       ("format", po::value(&format_name), "md (default), csv (one flat table: a row per case, plain numbers) or latex")
       ("out", po::value(&out_path), "write the table to this file (atomically) instead of stdout")
       ("expect", po::value(&expect_path), "expected case_ids, one per line (attnbench sweep --dry-run): report missing and unexpected cases")

@@ -1,166 +1,15 @@
 #include "table_presets.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <map>
-#include <set>
-#include <tuple>
 
 #include "errors.hpp"
 #include "lra_paper.hpp"
+#include "table_grid.hpp"
 
 namespace attn {
 
 namespace {
 
-const char* kDash = "—";
-
-// Every case parameter but the variant and N: records that differ in any of them (e.g. --inputs
-// local and gaussian) land in different tables, never in one cell as "duplicates".
-struct Setting {
-  long batch, heads, kv_heads, head_dim, threads;
-  bool causal;
-  std::string isa, dtype, pass, inputs, lens;
-  auto key() const { return std::tie(batch, heads, kv_heads, head_dim, causal, threads, isa, dtype, pass, inputs, lens); }
-  bool operator<(const Setting& o) const { return key() < o.key(); }
-  // Defaults of the newer parameters are left out, so titles name only what is special.
-  std::string describe() const {
-    std::string s = "batch=" + std::to_string(batch) + " heads=" + std::to_string(heads) +
-                    " kv_heads=" + std::to_string(kv_heads) + " head_dim=" + std::to_string(head_dim) +
-                    " causal=" + std::to_string(causal) + " threads=" + std::to_string(threads) + " isa=" + isa;
-    if (dtype != "f32") s += " dtype=" + dtype;
-    if (pass != "fwd") s += " pass=" + pass;
-    if (inputs != "gaussian") s += " inputs=" + inputs;
-    if (!lens.empty()) s += " lens=" + lens;
-    return s;
-  }
-};
-
-Setting setting_of(const CaseRecord& r) {
-  return {r.batch, r.heads, r.kv_heads, r.head_dim, r.threads, r.causal, r.isa, r.dtype, r.pass, r.inputs, r.lens};
-}
-
-using Column = std::pair<long, long>;  // (seq_q, seq_kv)
-
-std::string column_label(const Column& c) {
-  return c.first == c.second ? seq_label(c.second) : seq_label(c.first) + "x" + seq_label(c.second);
-}
-
-// Every number in a table goes through here: one that is not finite (a ratio over a tiny
-// time, say) is shown as a dash, never as "inf" or "nan".
-std::string printf_string(const char* fmt, double x) {
-  if (!std::isfinite(x)) return kDash;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, x);
-  return buf;
-}
-
-std::string format_ms(double ms) {
-  if (ms < 10) return printf_string("%.3f", ms);
-  if (ms < 1000) return printf_string("%.1f", ms);
-  return printf_string("%.0f", ms);
-}
-
-std::string skipped_cell(const CaseRecord& r) {
-  std::string reason = r.reason;
-  std::transform(reason.begin(), reason.end(), reason.begin(), ::tolower);
-  // The sweep says "needs 3.2 GiB, limit 2 GiB" or "out of memory".
-  const bool oom = reason.find("memory") != std::string::npos || reason.find("oom") != std::string::npos ||
-                   (reason.find("needs") != std::string::npos && reason.find("ib") != std::string::npos);
-  return oom ? "OOM" : kDash;
-}
-
-// One setting's records as a grid: variants in first-seen order (dense first), columns by N.
-struct Grid {
-  Setting setting;
-  std::vector<std::string> variants;
-  std::vector<Column> columns;
-  std::map<std::pair<std::string, Column>, const CaseRecord*> cells;
-  std::size_t records = 0;
-  std::set<std::string> files;
-
-  const CaseRecord* at(const std::string& variant, const Column& c) const {
-    auto it = cells.find({variant, c});
-    return it == cells.end() ? nullptr : it->second;
-  }
-};
-
-std::vector<Grid> group_into_grids(const std::vector<CaseRecord>& records, std::vector<std::string>& problems) {
-  // Sorted settings and columns; rows in the order the variants first appear in the files (the
-  // preset's order for one sweep's output), dense first as the reference row.
-  std::map<std::string, std::size_t> first_seen;
-  for (const auto& r : records) first_seen.emplace(r.variant, first_seen.size());
-  std::map<Setting, Grid> grids;
-  auto add = [&](const CaseRecord& r, const Setting& s) {
-    auto [it, fresh] = grids.try_emplace(s);
-    Grid& g = it->second;
-    if (fresh) g.setting = s;
-    const Column c{r.seq_q, r.seq_kv};
-    if (std::find(g.variants.begin(), g.variants.end(), r.variant) == g.variants.end()) g.variants.push_back(r.variant);
-    if (std::find(g.columns.begin(), g.columns.end(), c) == g.columns.end()) g.columns.push_back(c);
-    auto [cell, inserted] = g.cells.try_emplace({r.variant, c}, &r);
-    if (!inserted) {
-      // Same variant and shape but a different case_id (e.g. other --inputs): not comparable.
-      problems.push_back("two records for " + r.variant + " at N=" + column_label(c) + " (" + g.setting.describe() +
-                         "): " + cell->second->source + " and " + r.source + "; using the first");
-      return;
-    }
-    ++g.records;
-    g.files.insert(r.source.substr(0, r.source.rfind(':')));
-  };
-  for (const auto& r : records)
-    if (r.isa != "any") add(r, setting_of(r));
-  // Variants that ignore the ISA (naive, dense_blas: isa "any") join every ISA's table of the
-  // same setting, or form their own when there is none.
-  for (const auto& r : records) {
-    if (r.isa != "any") continue;
-    std::vector<Setting> matches;
-    for (const auto& [s, g] : grids) {
-      Setting t = s;
-      t.isa = "any";
-      if (s.isa != "any" && !(t < setting_of(r)) && !(setting_of(r) < t)) matches.push_back(s);
-    }
-    if (matches.empty()) matches.push_back(setting_of(r));
-    for (const Setting& s : matches) add(r, s);
-  }
-  std::vector<Grid> out;
-  for (auto& [s, g] : grids) {
-    std::sort(g.variants.begin(), g.variants.end(), [&](const std::string& a, const std::string& b) {
-      return std::make_pair(a != "dense", first_seen[a]) < std::make_pair(b != "dense", first_seen[b]);
-    });
-    std::sort(g.columns.begin(), g.columns.end(),
-              [](const Column& a, const Column& b) { return std::tie(a.second, a.first) < std::tie(b.second, b.first); });
-    for (const auto& v : g.variants)
-      for (const auto& c : g.columns)
-        if (!g.at(v, c)) problems.push_back("missing: " + v + " at N=" + column_label(c) + " (" + s.describe() + ")");
-    out.push_back(std::move(g));
-  }
-  return out;
-}
-
-std::vector<std::string> header_for(const Grid& g, const std::string& corner) {
-  std::vector<std::string> h{corner};
-  for (const auto& c : g.columns) h.push_back(column_label(c));
-  return h;
-}
-
-std::string sources_note(const Grid& g) {
-  std::string files;
-  for (const auto& f : g.files) files += (files.empty() ? "" : ", ") + f;
-  return std::to_string(g.records) + " records from " + files;
-}
-
-// Ratio cell against the dense record of the same column; `value` picks the quantity.
-template <class Ratio>
-std::string relative_cell(const Grid& g, const std::string& variant, const Column& c, Ratio ratio) {
-  const CaseRecord* r = g.at(variant, c);
-  if (!r) return kDash;
-  if (r->skipped) return skipped_cell(*r);
-  const CaseRecord* dense = g.at("dense", c);
-  if (!dense || dense->skipped) return kDash;
-  return ratio(*dense, *r);
-}
 
 // The paper's columns of one LRA table: N = 1k..4k among the grid's columns.
 std::vector<std::pair<Column, int>> paper_columns(const Grid& g) {
@@ -244,21 +93,6 @@ void add_lra_tables(const Grid& g, PresetOutput& out) {
   out.tables.push_back(std::move(accuracy));
 }
 
-void add_flash_table(const Grid& g, PresetOutput& out) {
-  Table t{"Runtime (ms, median) vs sequence length, " + g.setting.describe(), {}, header_for(g, "variant"), {}};
-  for (const auto& v : g.variants) {
-    std::vector<std::string> row{v};
-    for (const auto& c : g.columns) {
-      const CaseRecord* r = g.at(v, c);
-      row.push_back(!r ? kDash : r->skipped ? skipped_cell(*r) : format_ms(r->time_ms));
-    }
-    t.rows.push_back(row);
-  }
-  t.notes = {"time = median over repetitions (time_ms); " + sources_note(g),
-             "OOM = skipped for lack of memory; " + std::string(kDash) + " = skipped for another reason (e.g. over --max-case-time) or no record"};
-  out.tables.push_back(std::move(t));
-}
-
 // Decode (llama.cpp's report style): per setting, rows = variant x Nq, columns = context length
 // Nk; one table of new tokens per second and one of % of the measured read bandwidth.
 void add_decode_tables(const Grid& g, PresetOutput& out) {
@@ -329,42 +163,22 @@ void add_dynamic_table(const Grid& g, PresetOutput& out) {
 
 // The flat table's columns: the setting, the cell, then the preset's quantities.
 std::vector<std::string> flat_header(const std::string& preset) {
-  std::vector<std::string> h{"batch", "heads", "kv_heads", "head_dim", "causal", "threads", "isa", "dtype", "pass",
-                             "inputs", "lens", "variant", "seq_q", "seq_kv", "status"};
+  std::vector<std::string> h = flat_header_start();
   if (preset == "lra")
     h.insert(h.end(), {"time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense", "approx_err", "mass_recall",
                        "paper_model", "paper_speed_vs_transformer", "paper_memory_vs_transformer"});
   else if (preset == "decode") h.insert(h.end(), {"tokens_per_s", "pct_bandwidth"});
-  else if (preset == "dynamic")
-    h.insert(h.end(), {"density", "time_ms", "pct_dense_rate", "mass_recall", "mass_recall_min"});
-  else h.push_back("time_ms");
+  else h.insert(h.end(), {"density", "time_ms", "pct_dense_rate", "mass_recall", "mass_recall_min"});
   return h;
 }
 
-// A plain number for CSV, or an empty cell when there is none (or it is not finite).
-std::string flat_number(bool have, double x) {
-  if (!have || !std::isfinite(x)) return "";
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.10g", x);
-  return buf;
-}
-
-std::string flat_status(const CaseRecord* r) {
-  if (!r) return "missing";
-  if (!r->skipped) return "ok";
-  return skipped_cell(*r) == "OOM" ? "oom" : "skipped";
-}
-
 void add_flat_rows(const Grid& g, const std::string& preset, Table& flat) {
-  const Setting& s = g.setting;
   for (const auto& v : g.variants)
     for (const auto& c : g.columns) {
-      const CaseRecord* r = g.at(v, c);
-      const CaseRecord* d = g.at("dense", c);
-      const bool ok = r && !r->skipped, vs_dense = ok && d && !d->skipped;
-      std::vector<std::string> row{std::to_string(s.batch), std::to_string(s.heads), std::to_string(s.kv_heads),
-                                   std::to_string(s.head_dim), s.causal ? "1" : "0", std::to_string(s.threads), s.isa,
-                                   s.dtype, s.pass, s.inputs, s.lens, v, std::to_string(c.first), std::to_string(c.second), flat_status(r)};
+      const CaseRecord* r = g.measured(v, c);
+      const CaseRecord* d = g.measured("dense", c);
+      const bool ok = r, vs_dense = r && d;
+      std::vector<std::string> row = flat_row_start(g.setting, v, c, g.at(v, c));
       if (preset == "lra") {
         row.push_back(flat_number(ok, ok ? r->time_ms : 0));
         row.push_back(flat_number(vs_dense, vs_dense ? d->time_ms / r->time_ms : 0));
@@ -380,15 +194,13 @@ void add_flat_rows(const Grid& g, const std::string& preset, Table& flat) {
       } else if (preset == "decode") {
         row.push_back(flat_number(ok && r->tokens_per_s >= 0, ok ? r->tokens_per_s : 0));
         row.push_back(flat_number(ok && r->pct_bandwidth >= 0, ok ? r->pct_bandwidth : 0));
-      } else if (preset == "dynamic") {
+      } else {  // dynamic
         row.push_back(flat_number(ok && r->density >= 0, ok ? r->density : 0));
         row.push_back(flat_number(ok, ok ? r->time_ms : 0));
         const bool rate = vs_dense && r->gflops >= 0 && d->gflops > 0;
         row.push_back(flat_number(rate, rate ? 100 * r->gflops / d->gflops : 0));
         row.push_back(flat_number(ok && r->mass_recall >= 0, ok ? r->mass_recall : 0));
         row.push_back(flat_number(ok && r->mass_recall_min >= 0, ok ? r->mass_recall_min : 0));
-      } else {
-        row.push_back(flat_number(ok, ok ? r->time_ms : 0));
       }
       flat.rows.push_back(std::move(row));
     }
@@ -403,22 +215,31 @@ std::string seq_label(long n) {
 }
 
 const std::vector<std::string>& table_preset_names() {
-  static const std::vector<std::string> names{"lra", "flash", "decode", "dynamic"};
+  static const std::vector<std::string> names{"lra", "flash", "decode", "dynamic", "precision"};
   return names;
 }
 
 PresetOutput build_preset_tables(const std::string& preset, const std::vector<CaseRecord>& records) {
   const auto& names = table_preset_names();
   if (std::find(names.begin(), names.end(), preset) == names.end())
-    throw UserError("unknown preset '" + preset + "' (choose lra, flash, decode or dynamic)");
+    throw UserError("unknown preset '" + preset + "' (choose lra, flash, decode, dynamic or precision)");
   if (records.empty()) throw UserError("no records to tabulate");
   PresetOutput out;
+  const std::vector<Grid> grids = group_into_grids(records, out.problems);
+  // flash and precision lay several settings out in one table (passes; dtypes and head sizes).
+  if (preset == "flash") {
+    add_flash_tables(grids, out);
+    return out;
+  }
+  if (preset == "precision") {
+    add_precision_tables(grids, out);
+    return out;
+  }
   out.flat.header = flat_header(preset);
-  for (const Grid& g : group_into_grids(records, out.problems)) {
+  for (const Grid& g : grids) {
     if (preset == "lra") add_lra_tables(g, out);
     else if (preset == "decode") add_decode_tables(g, out);
-    else if (preset == "dynamic") add_dynamic_table(g, out);
-    else add_flash_table(g, out);
+    else add_dynamic_table(g, out);
     add_flat_rows(g, preset, out.flat);
   }
   return out;

@@ -1,16 +1,19 @@
 // Paper-style tables laid out from sweep records.
 //   lra:   Long Range Arena (Tay et al. 2021) Table 2: rows = variants, columns = N,
 //          speed relative to dense (dense time / variant time) and workspace relative to dense.
-//   flash: FlashAttention (Dao et al. 2022) runtime-vs-N: rows = variants, columns = N,
-//          median ms, "OOM" / "—" for skipped cases.
+//   flash: FlashAttention (Dao et al. 2022) runtime-vs-N: rows = variants (by pass when the
+//          records hold bwd or fwd+bwd), columns = N, median ms, "OOM" / "—" for skipped cases;
+//          then dense's speed-up over the other variants (table_flash.cpp).
 //   decode: new tokens/s and % of read bandwidth vs context length.
+//   precision: rows = variant x D x N x dtype, speed-up over f32 and the four error metrics
+//          against float64 (table_precision.cpp).
 //   dynamic: block_topk against static patterns of the same density: rows = N x variant,
 //          density, ms, % of dense's useful-FLOP rate, mass_recall (mean, min).
 // Rows: dense first, then variants in the order they first appear in the records (the preset's
 // order); columns by N; tables in setting order.
 // Records are grouped by setting (batch, heads, kv_heads, head_dim, causal, threads, isa, dtype,
-// pass, inputs, lens);
-// each setting gets its own table so no record is silently mixed with another.
+// pass, inputs, lens; table_grid.hpp); each setting gets its own table so no record is silently
+// mixed with another, except where a preset compares settings (flash: passes; precision: dtypes).
 #pragma once
 #include <string>
 #include <vector>

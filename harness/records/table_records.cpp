@@ -63,7 +63,8 @@ constexpr std::string_view kReads[] = {"case_id", "variant", "name", "batch", "h
                                        "head_dim", "causal", "threads", "isa", "status", "reason", "time_ms",
                                        "workspace_bytes", "tokens_per_s", "pct_bandwidth", "dtype", "pass", "inputs", "lens",
                                        "time_ms_min", "cv", "repetitions", "gflops", "pct_peak", "rel_err",
-                                       "density", "approx_err", "mass_recall", "mass_recall_min"};
+                                       "impl", "cos_sim", "rel_l1", "rmse", "density", "approx_err", "mass_recall",
+                                       "mass_recall_min"};
 constexpr bool all_in_schema() {
   for (std::string_view name : kReads)
     if (schema_index(name) < 0) return false;
@@ -123,6 +124,13 @@ CaseRecord case_record_from_json(const json::Line& line) {
                              {"mass_recall_min", &r.mass_recall_min}})
       if (const json::Value* v = line.value.find(key); v && v->is_number()) *slot = number_field(line, key);
     if (const json::Value* v = line.value.find("repetitions"); v && v->is_number()) r.repetitions = count_field(line, "repetitions");
+    for (auto [key, slot] : {std::pair<const char*, double*>{"rel_l1", &r.rel_l1}, {"rmse", &r.rmse}})
+      if (const json::Value* v = line.value.find(key); v && v->is_number()) *slot = number_field(line, key);
+    if (const json::Value* v = line.value.find("cos_sim"); v && v->is_number()) {
+      if (!(v->number >= -1 && v->number <= 1)) throw UserError(r.source + ": \"cos_sim\" must be a number in [-1, 1]");
+      r.cos_sim = v->number;
+    }
+    if (const json::Value* v = line.value.find("impl"); v && v->is_string()) r.impl = v->string;
   }
   return r;
 }

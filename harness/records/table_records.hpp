@@ -1,6 +1,7 @@
 // Sweep records read back from JSONL for tables, and the checks that keep merged
 // shards honest: duplicate case_ids, and cases expected but absent.
 #pragma once
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct CaseRecord {
   double tokens_per_s = -1, pct_bandwidth = -1;
   // The run's spread and quality, for compare and the plain table (-1 / 0: absent or null).
   double time_ms_min = -1, cv = -1, gflops = -1, pct_peak = -1, rel_err = -1;
+  // The precision preset's: the implementation that ran and the other errors against float64
+  // (NaN: absent or null; cos_sim may be negative).
+  std::string impl;
+  double cos_sim = NAN, rel_l1 = NAN, rmse = NAN;
   // Sparsity and what it keeps, accuracy against exact attention (-1: absent or null): the dynamic
   // and LRA presets' columns.
   double density = -1, approx_err = -1, mass_recall = -1, mass_recall_min = -1;

@@ -60,7 +60,11 @@ def hostile_npys():
         "unquoted_descr": npy_bytes(dict_text="{'descr': f4, 'fortran_order': False, 'shape': (2, 4), }", data=good),
         "fortran_maybe": npy_bytes(fortran="Maybe", data=good),
         "dtype_int32": npy_bytes(descr="<i4", data=struct.pack("<8i", *range(8))),
-        "dtype_float16": npy_bytes(descr="<f2", data=b"\x00" * 16),
+        # float16 is read (exactly), so its non-finite values must meet the same refusal as float32's.
+        "float16_inf": npy_bytes(descr="<f2", data=struct.pack("<8H", *([0x3C00] * 7 + [0x7C00]))),
+        "float16_nan": npy_bytes(descr="<f2", data=struct.pack("<8H", *([0x7E00] + [0x3C00] * 7))),
+        "float16_big_endian": npy_bytes(descr=">f2", data=struct.pack(">8H", *([0x3C00] * 8))),
+        "float16_truncated": npy_bytes(descr="<f2", data=struct.pack("<7H", *([0x3C00] * 7))),
         "dtype_big_endian": npy_bytes(descr=">f4", data=good),
         "dtype_complex": npy_bytes(descr="<c8", data=good + good),
         "dtype_object": npy_bytes(descr="|O", data=b"\x00" * 64),

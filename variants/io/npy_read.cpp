@@ -137,8 +137,8 @@ Header parse_header(const std::string& bytes, const std::string& what) {
 }
 
 void require_float_dtype(const Header& h, const std::string& what) {
-  if (h.kind != 'f' || (h.item_bytes != 4 && h.item_bytes != 8))
-    bad(what, "dtype must be float32 or float64, got kind '" + std::string(1, h.kind) + "' of " +
+  if (h.kind != 'f' || (h.item_bytes != 2 && h.item_bytes != 4 && h.item_bytes != 8))
+    bad(what, "dtype must be float16, float32 or float64, got kind '" + std::string(1, h.kind) + "' of " +
                   std::to_string(h.item_bytes) + " bytes");
 }
 
@@ -207,6 +207,27 @@ T load(const char* p) {
   return v;
 }
 
+// IEEE half to float32, by bits (clang 14, the fuzz build's compiler, has no x86 _Float16). Every
+// half is exactly a float32; infinities and NaN stay what they are, for the caller's
+// non-finite check to refuse.
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu;
+  uint32_t bits;
+  if (exponent == 0x1F) {
+    bits = sign | 0x7F800000u | (mantissa << 13);  // inf, or NaN with its payload
+  } else if (exponent == 0) {
+    // Zero or subnormal: mantissa * 2^-24, a normal float32 (or zero), exact.
+    const float magnitude = static_cast<float>(mantissa) * 0x1p-24f;
+    std::memcpy(&bits, &magnitude, 4);
+    bits |= sign;
+  } else {
+    bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+  }
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
 }  // namespace
 
 long NpyArray::size() const {
@@ -223,6 +244,8 @@ NpyArray parse_npy_floats(const std::string& bytes, const std::string& what) {
   a.shape = h.shape;
   if (h.item_bytes == 4)
     a.data = read_elements<float>(bytes, h, n, what, [](const char* p) { return load<float>(p); });
+  else if (h.item_bytes == 2)
+    a.data = read_elements<float>(bytes, h, n, what, [](const char* p) { return half_to_float(load<uint16_t>(p)); });
   else
     a.data = read_elements<float>(bytes, h, n, what, [](const char* p) { return static_cast<float>(load<double>(p)); });
   return a;

@@ -20,7 +20,8 @@ struct NpyInts {
   std::vector<long> data;
 };
 
-// Parses .npy bytes. Accepts little-endian float32 and float64 (converted to float32),
+// Parses .npy bytes. Accepts little-endian float32, float64 and float16 (converted to float32;
+// a half converts exactly, inf and NaN included),
 // C or Fortran order (Fortran is reordered to C). Throws UserError naming `what` and the problem.
 NpyArray parse_npy_floats(const std::string& bytes, const std::string& what);
 // Integer arrays (int32/int64/uint8 ...), e.g. lengths or block layouts.
