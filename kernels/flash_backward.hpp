@@ -181,6 +181,7 @@ template <class V>
 inline void p_ds_row(float* s, float* dp, int c0, int c1, const float* add1, const float* add2, float lse2, float di,
                      float scale, float cap, const RowMods* alibi) {
   constexpr int W = static_cast<int>(V::size);
+  const V vcap(cap), vinv(cap > 0.0f ? 1.0f / cap : 0.0f);
   for (int c = 0; c < kTileK / W; ++c) {
     if (c < c0 || c >= c1) {
       V(0.0f).store_aligned(s + c * W);
@@ -190,8 +191,8 @@ inline void p_ds_row(float* s, float* dp, int c0, int c1, const float* add1, con
     V x = V::load_aligned(s + c * W);
     V dscale(scale);
     if (cap > 0.0f) {
-      x = simd::vsoftcap(x, cap);
-      const V t = x * V(1.0f / cap);
+      const V t = simd::vtanh(x * vinv);
+      x = vcap * t;
       dscale = dscale * (V(1.0f) - t * t);
     }
     if (alibi) x = apply_mods(x, c, *alibi);

@@ -264,6 +264,17 @@ inline void build_row_masks(const ElementMask& mask, const RowId& row_id, int ro
   }
 }
 
+// Softcap in the engine's log2 domain: x -> cap tanh(x / cap) with cap = log2(e) C (0: off), the
+// same as C tanh(s / C) on natural-log scores s = x ln 2.
+struct SoftcapLog2 {
+  float cap = 0.0f, inv = 0.0f;
+  static SoftcapLog2 of(float C) {
+    const float cap = 1.4426950408889634f * C;
+    return C > 0.0f ? SoftcapLog2{cap, 1.0f / cap} : SoftcapLog2{};
+  }
+  bool on() const { return cap > 0.0f; }
+};
+
 // One thread's scratch for one query tile, carved out of the plan's workspace.
 template <class V>
 struct TileScratch {
@@ -276,7 +287,7 @@ struct TileScratch {
   bool round_p;  // P rounded to bf16 before P.V (MaskedAttentionArgs::round_p_bf16)
   // Score modifiers, when any (set per task and key tile by set_mod_rows / the tile loop).
   bool mods = false, has_sinks = false;
-  float cap = 0.0f;                     // log2(e) C
+  SoftcapLog2 softcap;                  // off unless the call has softcap
   float slope[kTileQ], pos[kTileQ];     // per row: log2(e) slope of its head, its position
   float sink[kTileQ];                   // per row: log2(e) sink logit of its head (-inf: none)
   long k0 = 0;                          // first key of the tile being processed
@@ -286,7 +297,7 @@ struct TileScratch {
   void set_mod_rows(const Problem& P, const ScoreModifiers& m, int rows, const RowId& row_id) {
     mods = m.softcap != 0.0f || m.alibi;
     has_sinks = m.sinks != nullptr;
-    cap = 1.4426950408889634f * m.softcap;
+    softcap = SoftcapLog2::of(m.softcap);
     for (int r = 0; r < rows; ++r) {
       const auto [h, i] = row_id(r);
       slope[r] = m.alibi ? 1.4426950408889634f * m.alibi[h] : 0.0f;
@@ -406,38 +417,55 @@ struct F32Products {
 constexpr float kLazyRescale = 8.0f;
 
 // ALiBi of one row in the log2 domain: x += slope (j - p) = offset + slope * (key column within
-// the tile). (Softcap is applied to the whole score block before, in row_group.)
+// the tile).
 struct RowMods {
   float slope = 0.0f;  // log2(e) slope_h
   float offset = 0.0f; // log2(e) slope_h (k0 - p)
 };
 
+alignas(64) inline constexpr float kLaneIndex[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
 template <class V>
 inline V apply_mods(V x, int c, const RowMods& mod) {
   constexpr int W = static_cast<int>(V::size);
-  alignas(64) static constexpr float kLanes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-  return x + V(mod.offset + mod.slope * static_cast<float>(c * W)) + V(mod.slope) * V::load_aligned(kLanes);
+  return x + V(mod.offset + mod.slope * static_cast<float>(c * W)) + V(mod.slope) * V::load_aligned(kLaneIndex);
 }
+
+// The same bias for a whole row: offset + slope * (lane) once, then one FMA per vector of keys.
+template <class V>
+struct AlibiRow {
+  V ramp, step;
+  explicit AlibiRow(const RowMods& mod)
+      : ramp(simd::vfma(V(mod.slope), V::load_aligned(kLaneIndex), V(mod.offset))),
+        step(mod.slope * static_cast<float>(V::size)) {}
+  V operator()(V x, int c) const { return x + simd::vfma(V(static_cast<float>(c)), step, ramp); }
+};
 
 // Online-softmax update of one row of scores s (log2 domain, kTileK of them) into probabilities.
 // m is the running max (broadcast vector), l the lane-wise running sum. Returns whether the max
 // moved. alpha receives the factor that rescales the row's earlier output (1 if it did not move).
 // add1/add2: optional additive mask rows.
 // round_p: the probabilities P.V reads are rounded to bf16 (bf16 and int8 precision), the sum
-// keeps the float32 values (the online softmax is float32). mod: the row's ALiBi, or null.
-template <class V>
-inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float* add2, float* m, float* l,
-                        float* alpha, bool round_p, const RowMods* mod) {
+// keeps the float32 values (the online softmax is float32). softcap: applied first, as SPEC
+// orders it, on the vectors already in registers (a separate pass over the score block cost a
+// load and a store per vector; a template flag keeps the plain path free of its test). mod: the
+// row's ALiBi, or null.
+template <class V, bool Softcap>
+[[gnu::always_inline]] inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float* add2, float* m, float* l,
+                        float* alpha, bool round_p, SoftcapLog2 softcap, const RowMods* mod) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int n = kTileK / W;
   // Only vectors [c0, c1) hold scores; the others are masked for the whole row block, so they
   // are neither read (they may hold stale values) nor written (P.V does not read them).
   V x[n];
   V mx(-std::numeric_limits<float>::infinity());
+  const V cap(softcap.cap), inv(softcap.inv);
+  const AlibiRow<V> alibi(mod ? *mod : RowMods{});
   for (int c = 0; c < n; ++c)
     if (c >= c0 && c < c1) {
       x[c] = V::load_aligned(s + c * W);
-      if (mod) x[c] = apply_mods(x[c], c, *mod);
+      if constexpr (Softcap) x[c] = simd::vsoftcap(x[c], inv, cap);
+      if (mod) x[c] = alibi(x[c], c);
       if (add1) x[c] = x[c] + V::load_unaligned(add1 + c * W);
       if (add2) x[c] = x[c] + V::load_unaligned(add2 + c * W);
       mx = simd::vmax(mx, x[c]);
@@ -499,22 +527,20 @@ inline void row_group(int r0, int nb, const typename Prod::QElem* q, const typen
     // Columns outside [cb, ce) are masked in every row of the block: softmax skips them too.
     Prod::template qk_cols<R>(q + rb * ops.q_row, ops.q_row, kt, cb[b], ce[b], p, ops.score_scale);
   }
-  // Softcap over the group's whole score block first: its nb R rows of independent vectors keep
-  // the FMA ports busy, where one row's four would wait on the tanh's long dependency chain.
-  if (ws.cap > 0.0f)
-    for (int r = 0; r < nb * R; ++r) {
-      float* s = ws.p + static_cast<std::size_t>(r) * kTileK;
-      for (int c = cb[r / R]; c < ce[r / R]; c += W) simd::vsoftcap(V::load_aligned(s + c), ws.cap).store_aligned(s + c);
-    }
   bool rescale[Blk::G] = {};
   for (int r = 0; r < nb * R; ++r) {
     const int row = r0 + r;
     const bool alibi = ws.mods && ws.slope[row] != 0.0f;
     const RowMods mod{alibi ? ws.slope[row] : 0.0f, alibi ? ws.slope[row] * (static_cast<float>(ws.k0) - ws.pos[row]) : 0.0f};
-    rescale[r / R] |= softmax_row<V>(ws.p + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
-                                     masks ? masks->first(row) : nullptr, masks ? masks->second(row) : nullptr,
-                                     ws.m + row * W, ws.l + row * W, ws.alpha + row * W, ws.round_p,
-                                     alibi ? &mod : nullptr);
+    float* s = ws.p + static_cast<std::size_t>(r) * kTileK;
+    const float* add1 = masks ? masks->first(row) : nullptr;
+    const float* add2 = masks ? masks->second(row) : nullptr;
+    if (ws.softcap.on())
+      rescale[r / R] |= softmax_row<V, true>(s, cb[r / R] / W, ce[r / R] / W, add1, add2, ws.m + row * W, ws.l + row * W,
+                                             ws.alpha + row * W, ws.round_p, ws.softcap, alibi ? &mod : nullptr);
+    else
+      rescale[r / R] |= softmax_row<V, false>(s, cb[r / R] / W, ce[r / R] / W, add1, add2, ws.m + row * W, ws.l + row * W,
+                                              ws.alpha + row * W, ws.round_p, ws.softcap, alibi ? &mod : nullptr);
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;

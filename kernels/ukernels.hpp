@@ -39,7 +39,8 @@ struct Exp2Ukernel {
 };
 
 // y = cap tanh(x / cap) for n floats (n a multiple of W), cap > 0: the softcap score modifier
-// as the engine applies it (simd::vsoftcap: exp2 and a refined reciprocal, no division).
+// as the engine applies it (simd::vsoftcap: the rational simd::vtanh, no exp, no division).
+// With cap = 1 it is simd::vtanh itself (x * 1 and 1 * t are exact).
 struct SoftcapUkernel {
   std::string name;  // e.g. "f32-softcap-avx512"
   Isa isa;

@@ -3,7 +3,10 @@
 // the end-to-end variant tests would average it away.
 #include <doctest/doctest.h>
 
+#include <cfloat>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -117,13 +120,66 @@ TEST_CASE("exp2 micro-kernels: relative error of a few ulp, exact zeros at -150 
   }
 }
 
-TEST_CASE("softcap micro-kernels: cap tanh(x / cap) within 1e-6 cap, +-cap far out") {
-  // tanh(y) = 1 - 2 r, r = 1 / (e^(2y) + 1). An error d_e (relative) in e^(2y) moves 2r by at most
-  // 2 r e / (e + 1) d_e <= d_e / 2 (exp2: < 4e-7, the test above); one in r (the reciprocal after
-  // its Newton step: <= 2^-21 with AVX's 12-bit estimate, 2^-24-ish with AVX-512's 14 bits) by
-  // 2 r d_r <= 2 d_r; 1 - 2r and the scaling round once each. So |err| <= cap (2e-7 + 2^-20 + 2^-23)
-  // < 1.4e-6 cap... the rounding of 2y (relative 2^-24, times |2y| e / (e + 1)^2 <= 0.3) adds less
-  // than 2e-8. The bound 1.4e-6 cap fails with a raw 12- or 14-bit estimate (2^-11, 2^-13 cap).
+namespace {
+// simd::vtanh's relative error bound, from its arithmetic (u = 2^-24, float32's unit roundoff):
+// the fit itself (3.6e-8 with float32 coefficients, scripts/fit_tanh.py) plus, past the clamp at
+// 9, 1 - tanh(9) = 3.1e-8; t = x^2 rounds once (u, and the relative sensitivity of P/Q to t is
+// below 1); each Horner FMA rounds once and every coefficient is positive, so P and Q carry at
+// most 4u each; x P and the final product round once each; 1/Q is a reciprocal estimate with one
+// Newton step, <= 2^-21 relative with AVX's 12-bit estimate (less with AVX-512's 14 bits, u with
+// the scalar path's division). 7e-8 + 11u + 2^-21 = 1.2e-6. A wrong coefficient in its fourth
+// digit, a dropped Newton step (2^-12) or a missing clamp (NaN or 0 past 9) all fail it.
+constexpr double kTanhRelBound = 7e-8 + 11 * 0x1p-24 + 0x1p-21;
+}  // namespace
+
+TEST_CASE("tanh approximation (the softcap micro-kernel at cap 1): relative error over every float exponent, odd, saturating, NaN kept") {
+  // With cap = 1 the micro-kernel is simd::vtanh itself: x * (1 / 1) and 1 * tanh are exact.
+  std::vector<float> x;
+  for (uint32_t bits = 1; bits < 0x7F800000u; bits += 4093) {  // every positive finite exponent
+    float v;
+    std::memcpy(&v, &bits, 4);
+    x.push_back(v);
+  }
+  for (float v : {0.0f, 1e-30f, 0.5f, 1.0f, 2.0f, 8.99f, 9.0f, 9.01f, 20.0f, FLT_MIN, FLT_MAX, INFINITY}) x.push_back(v);
+  const std::size_t half = x.size();
+  for (std::size_t i = 0; i < half; ++i) x.push_back(-x[i]);  // odd symmetry: -x right after
+  x.push_back(NAN);
+  x.push_back(-NAN);
+  for (const SoftcapUkernel& uk : ukernels().softcap) {
+    CAPTURE(uk.name);
+    std::vector<float> in = x;
+    while (in.size() % uk.W) in.push_back(0.0f);
+    std::vector<float> y(in.size());
+    uk.fn(in.data(), y.data(), static_cast<int>(in.size()), 1.0f);
+    double worst = 0;
+    int not_odd = 0, subnormal_wrong = 0;
+    for (std::size_t i = 0; i < half; ++i) {
+      const double ref = std::tanh(static_cast<double>(x[i]));
+      not_odd += !(y[half + i] == -y[i]);
+      if (x[i] < FLT_MIN) {
+        // tanh(x) = x in float32 for subnormal x; the product rounds to the subnormal grid.
+        subnormal_wrong += !(std::abs(y[i] - ref) <= 0x1p-149);
+        continue;
+      }
+      worst = std::max(worst, std::abs(y[i] - ref) / ref);
+    }
+    CHECK(worst < kTanhRelBound);
+    CHECK(not_odd == 0);
+    CHECK(subnormal_wrong == 0);
+    // Saturation: +-inf and everything past the clamp give +-1 within the bound; NaN stays NaN.
+    int unsaturated = 0;
+    for (std::size_t i = 0; i < half; ++i) unsaturated += x[i] >= 9.0f && !(std::abs(y[i] - 1.0) <= kTanhRelBound);
+    CHECK(unsaturated == 0);
+    MESSAGE(uk.name, ": max relative error of tanh ", worst, " (bound ", kTanhRelBound, ")");
+    CHECK(std::isnan(y[2 * half]));
+    CHECK(std::isnan(y[2 * half + 1]));
+  }
+}
+
+TEST_CASE("softcap micro-kernels: cap tanh(x / cap) within 1.4e-6 cap, +-cap far out") {
+  // cap vtanh(x (1 / cap)): 1 / cap and x / cap round once each (relative u each in the argument,
+  // at most u each in tanh), the final product once more: |err| <= cap (kTanhRelBound + 3u)
+  // < 1.4e-6 cap. Without the reciprocal's Newton step (2^-12) it fails.
   for (const SoftcapUkernel& uk : ukernels().softcap)
     for (float cap : {0.5f, 30.0f * 1.4426950408889634f, 1000.0f}) {
       CAPTURE(uk.name);

@@ -55,7 +55,8 @@ void exp2_entry(const float* x, float* y, int n) {
   for (int i = 0; i < n; i += Blk::W) simd::vexp2_softmax(V::load_unaligned(x + i)).store_unaligned(y + i);
 }
 void softcap_entry(const float* x, float* y, int n, float cap) {
-  for (int i = 0; i < n; i += Blk::W) simd::vsoftcap(V::load_unaligned(x + i), cap).store_unaligned(y + i);
+  const V vcap(cap), vinv(1.0f / cap);
+  for (int i = 0; i < n; i += Blk::W) simd::vsoftcap(V::load_unaligned(x + i), vinv, vcap).store_unaligned(y + i);
 }
 void tn_entry(const float* a, int n, const float* b, int ld, float* c) { tn_block<V, Blk::R, Blk::CV>(a, n, b, ld, c, ld); }
 void transpose_entry(const float* src, long ld_src, float* dst, long ld_dst) {
