@@ -81,6 +81,16 @@ TEST_CASE("sweep records every SPEC field with sane values for every registered 
     CHECK(num_field(line, "tokens_per_s") == doctest::Approx(n / num_field(line, "time_ms") * 1e3).epsilon(1e-3));
     CHECK(raw_field(line, "err_rows") == "all");
     CHECK(line.find("\"machine\": {\"cpu\": ") != std::string::npos);
+    // Plans that select from Q and K per call report that step timed alone, and its share.
+    const std::string name = raw_field(line, "name");
+    const bool selects = name == "block_topk" || name == "sinkhorn";
+    CHECK_MESSAGE(has_field(line, "select_ms") == selects, name);
+    CHECK(has_field(line, "select_share") == selects);
+    if (selects) {
+      CHECK(num_field(line, "select_ms") > 0);
+      CHECK(num_field(line, "select_share") ==
+            doctest::Approx(num_field(line, "select_ms") / num_field(line, "time_ms")).epsilon(1e-6));
+    }
     if (make_variant(raw_field(line, "variant"))->exact()) {
       CHECK(num_field(line, "rel_err") < 1e-5);
       CHECK(num_field(line, "approx_err") < 1e-5);

@@ -170,14 +170,15 @@ TEST_CASE("flash preset: median ms per N, OOM and dash, separate tables per sett
   CHECK(out.flat.rows[9][16] == "1");
 }
 
-TEST_CASE("dynamic preset: density, ms, % of dense's useful-FLOP rate and mass_recall per N x variant") {
+TEST_CASE("dynamic preset: density, ms, the selection's share, % of dense's useful-FLOP rate and mass_recall per N x variant") {
   auto with = [](const std::string& variant, long n, double ms, double gflops, double density, const std::string& recall) {
     return record(variant, n, ms, 100, ",\"gflops\":" + std::to_string(gflops) + ",\"density\":" +
                                           std::to_string(density) + recall);
   };
   const std::string topk = "block_topk:block=64,sink=1,topk=8";
   const std::string text = with("dense", 1024, 8, 50, 1, ",\"mass_recall\":1,\"mass_recall_min\":1") +
-                           with(topk, 1024, 1, 40, 0.1, ",\"mass_recall\":0.75,\"mass_recall_min\":0.5") +
+                           with(topk, 1024, 1, 40, 0.1,
+                                ",\"mass_recall\":0.75,\"mass_recall_min\":0.5,\"select_ms\":0.125,\"select_share\":0.125") +
                            with("window:left=64,right=0", 1024, 0.5, 35, 0.0625, ",\"mass_recall\":null") +
                            with("dense", 2048, 30, 60, 1, "") + with(topk, 2048, 2.5, 15, 0.05, "") +
                            skipped("window:left=64,right=0", 2048, "estimated 9 s per run exceeds --max-case-time 1");
@@ -187,24 +188,26 @@ TEST_CASE("dynamic preset: density, ms, % of dense's useful-FLOP rate and mass_r
   CHECK(out.problems.empty());
   REQUIRE(out.tables.size() == 1);
   const Table& t = out.tables[0];
-  CHECK(t.header == std::vector<std::string>{"N", "variant", "density", "ms", "% dense rate", "mass_recall", "recall min"});
+  CHECK(t.header ==
+        std::vector<std::string>{"N", "variant", "density", "ms", "select %", "% dense rate", "mass_recall", "recall min"});
   REQUIRE(t.rows.size() == 6);
   // N outer, dense first: each N's rows compare at one sequence length.
-  CHECK(t.rows[0] == std::vector<std::string>{"1k", "dense", "1.0000", "8.000", "100%", "1.000", "1.000"});
-  CHECK(t.rows[1] == std::vector<std::string>{"1k", topk, "0.1000", "1.000", "80%", "0.750", "0.500"});
-  CHECK(t.rows[2] == std::vector<std::string>{"1k", "window:left=64,right=0", "0.0625", "0.500", "70%", "—", "—"});
-  CHECK(t.rows[4] == std::vector<std::string>{"2k", topk, "0.0500", "2.500", "25%", "—", "—"});
-  CHECK(t.rows[5] == std::vector<std::string>{"2k", "window:left=64,right=0", "—", "—", "—", "—", "—"});
+  // Only records with a selection step have a share (older block_topk records: a dash).
+  CHECK(t.rows[0] == std::vector<std::string>{"1k", "dense", "1.0000", "8.000", "—", "100%", "1.000", "1.000"});
+  CHECK(t.rows[1] == std::vector<std::string>{"1k", topk, "0.1000", "1.000", "12.5%", "80%", "0.750", "0.500"});
+  CHECK(t.rows[2] == std::vector<std::string>{"1k", "window:left=64,right=0", "0.0625", "0.500", "—", "70%", "—", "—"});
+  CHECK(t.rows[4] == std::vector<std::string>{"2k", topk, "0.0500", "2.500", "—", "25%", "—", "—"});
+  CHECK(t.rows[5] == std::vector<std::string>{"2k", "window:left=64,right=0", "—", "—", "—", "—", "—", "—"});
   CHECK(t.notes[0].find("useful GFLOP/s") != std::string::npos);
   // Flat: the same quantities as plain numbers, empty where the table has a dash.
-  CHECK(std::vector<std::string>(out.flat.header.end() - 5, out.flat.header.end()) ==
-        std::vector<std::string>{"density", "time_ms", "pct_dense_rate", "mass_recall", "mass_recall_min"});
+  CHECK(std::vector<std::string>(out.flat.header.end() - 6, out.flat.header.end()) ==
+        std::vector<std::string>{"density", "time_ms", "select_share", "pct_dense_rate", "mass_recall", "mass_recall_min"});
   REQUIRE(out.flat.rows.size() == 6);
   // Flat rows go variant by variant: topk at 1k is the third.
   CHECK(std::vector<std::string>(out.flat.rows[2].begin() + 11, out.flat.rows[2].end()) ==
-        std::vector<std::string>{topk, "1024", "1024", "ok", "0.1", "1", "80", "0.75", "0.5"});
+        std::vector<std::string>{topk, "1024", "1024", "ok", "0.1", "1", "0.125", "80", "0.75", "0.5"});
   CHECK(std::vector<std::string>(out.flat.rows[5].begin() + 11, out.flat.rows[5].end()) ==
-        std::vector<std::string>{"window:left=64,right=0", "2048", "2048", "skipped", "", "", "", "", ""});
+        std::vector<std::string>{"window:left=64,right=0", "2048", "2048", "skipped", "", "", "", "", "", ""});
 }
 
 TEST_CASE("renderers: markdown, csv and latex") {

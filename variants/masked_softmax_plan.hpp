@@ -31,6 +31,9 @@ class MaskedSoftmaxPlan : public Plan {
   bool gives_lse() const override { return true; }
   DType products() const override { return impl_.products; }
   void run(const Tensors& in, const Outputs& out) override;
+  // Data-dependent plans (no static block plan): call_plan() is the per-call selection.
+  bool selects_per_call() const override { return !static_plan_; }
+  void run_selection(const Tensors& in) override;
   bool gives_backward() const override { return backward_ != nullptr; }
   void run_backward(const Tensors& in, const float* o, const float* lse, const float* dout,
                     const Gradients& g) override;
@@ -43,6 +46,7 @@ class MaskedSoftmaxPlan : public Plan {
   const VisibleKeys& keys() const { return keys_; }
 
  private:
+  bool static_plan_;
   std::unique_ptr<AttentionMask> mask_;  // refers to problem()
   VisibleKeys keys_;
   BlockPlan blocks_;

@@ -76,6 +76,7 @@ std::size_t plan_engine_bytes(const Problem& p, int threads, const FlashForwardI
 MaskedSoftmaxPlan::MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl,
                                      bool static_plan, const FlashBackwardImpl* backward)
     : Plan(p, plan_impl_name(p, impl, backward), omp_get_max_threads()),
+      static_plan_(static_plan),
       mask_(v.make_mask(problem())),
       keys_(problem(), *mask_),
       blocks_(static_plan ? build_block_plan(problem(), keys_) : BlockPlan{}),
@@ -109,6 +110,11 @@ void MaskedSoftmaxPlan::run_backward(const Tensors& in, const float* o, const fl
   a.workspace = workspace_.data();
   a.threads = threads();
   backward_->run(a);
+}
+
+void MaskedSoftmaxPlan::run_selection(const Tensors& in) {
+  if (static_plan_) return Plan::run_selection(in);
+  call_plan(in);
 }
 
 void MaskedSoftmaxPlan::run(const Tensors& in, const Outputs& out) {

@@ -36,6 +36,14 @@ class Plan {
   // one call at a time: run() uses the plan's buffers.
   virtual void run(const Tensors& in, const Outputs& out) = 0;
 
+  // True if run() starts with a step that chooses what to compute from the inputs (block_topk's
+  // block selection, sinkhorn's sorting): run_selection() runs that step alone, so the harness
+  // can time it apart (records' select_ms). It leaves the plan ready for the next run().
+  virtual bool selects_per_call() const { return false; }
+  virtual void run_selection(const Tensors&) {
+    throw std::logic_error("plan " + impl_ + " has no per-call selection step");
+  }
+
   // True if run_backward() works: the variant has a backward and the plan was made for a problem
   // whose pass is bwd or fwdbwd (only then does it hold the backward's buffers).
   virtual bool gives_backward() const { return false; }

@@ -20,7 +20,9 @@ RecordFields record_fields(const SweepRecord& r) {
   if (r.status == "ok") {
     f.set_string("impl", r.impl).set_number("plan_ms", r.plan_ms);
     if (r.convert_ms) f.set_number("convert_ms", r.convert_ms);
-    f.set_number("time_ms", r.time_ms).set_number("time_ms_min", r.time_ms_min).set_number("time_ms_mean", r.time_ms_mean);
+    f.set_number("time_ms", r.time_ms).set_number("time_ms_min", r.time_ms_min);
+    if (r.select_ms) f.set_number("select_ms", r.select_ms).set_number("select_share", r.select_share);
+    f.set_number("time_ms_mean", r.time_ms_mean);
     f.set_number("cv", r.cv).set_int("repetitions", r.repetitions).set_int("iterations", r.iterations);
     f.set_number("flops", r.flops).set_number("gflops", r.gflops).set_number("tokens_per_s", r.tokens_per_s);
     if (r.tokens) f.set_number("tokens", r.tokens);

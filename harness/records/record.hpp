@@ -21,6 +21,7 @@ struct SweepRecord {
   std::optional<double> plan_ms;     // building the plan, apart from time_ms
   std::optional<double> convert_ms;  // storing the inputs in the case dtype, before timing; written when set
   std::optional<double> time_ms, time_ms_min, time_ms_mean, cv;
+  std::optional<double> select_ms, select_share;  // data-dependent plans only; written when set
   long repetitions = 0, iterations = 0;
   std::optional<double> flops, gflops, tokens_per_s, peak_gflops, pct_peak;
   std::optional<double> tokens;  // query tokens of one call; written with --lens only

@@ -51,6 +51,8 @@ inline constexpr Field kRecordSchema[] = {
     {"convert_ms", FieldType::Number, false, true, "converting inputs a model already holds in dtype, before timing"},
     {"time_ms", FieldType::Number, true, true, "median time of one call over the repetitions"},
     {"time_ms_min", FieldType::Number, true, true, "fastest repetition"},
+    {"select_ms", FieldType::Number, false, true, "data-dependent variants (block_topk, sinkhorn): median time of the per-call selection step alone, timed apart"},
+    {"select_share", FieldType::Number, false, true, "select_ms x selections per call (2 for fwdbwd) / time_ms: the selection's share of the timed call"},
     {"time_ms_mean", FieldType::Number, false, true, "mean repetition"},
     {"cv", FieldType::Number, true, true, "coefficient of variation of the repetition times"},
     {"repetitions", FieldType::Int, true, true, "timed repetitions"},

@@ -134,7 +134,7 @@ void add_decode_tables(const Grid& g, PresetOutput& out) {
 // cost and keep. --inputs gaussian and local are separate settings, so separate tables.
 void add_dynamic_table(const Grid& g, PresetOutput& out) {
   Table t{"Dynamic vs static sparsity, " + g.setting.describe(), {},
-          {"N", "variant", "density", "ms", "% dense rate", "mass_recall", "recall min"}, {}};
+          {"N", "variant", "density", "ms", "select %", "% dense rate", "mass_recall", "recall min"}, {}};
   auto number = [](double x, const char* fmt) { return x < 0 ? std::string(kDash) : printf_string(fmt, x); };
   for (const auto& c : g.columns)
     for (const auto& v : g.variants) {
@@ -147,6 +147,7 @@ void add_dynamic_table(const Grid& g, PresetOutput& out) {
       }
       row.push_back(number(r->density, "%.4f"));
       row.push_back(format_ms(r->time_ms));
+      row.push_back(r->select_share < 0 ? std::string(kDash) : printf_string("%.1f%%", 100 * r->select_share));
       row.push_back(relative_cell(g, v, c, [](const CaseRecord& d, const CaseRecord& x) {
         return d.gflops > 0 && x.gflops >= 0 ? printf_string("%.0f%%", 100 * x.gflops / d.gflops) : std::string(kDash);
       }));
@@ -154,8 +155,9 @@ void add_dynamic_table(const Grid& g, PresetOutput& out) {
       row.push_back(number(r->mass_recall_min, "%.3f"));
       t.rows.push_back(row);
     }
-  t.notes = {"density = visible (query, key) pairs / (Nq Nk); ms = median (time_ms); % dense rate = 100 x useful GFLOP/s "
-             "(visible pairs only) / dense's at the same N; " + sources_note(g),
+  t.notes = {"density = visible (query, key) pairs / (Nq Nk); ms = median (time_ms); select % = the per-call block "
+             "selection's share of it (select_share: the selection timed alone, median); % dense rate = 100 x useful "
+             "GFLOP/s (visible pairs only) / dense's at the same N; " + sources_note(g),
              "mass_recall = share of exact dense softmax mass on the keys the variant reads (mean and min over the "
              "sampled rows, on this table's inputs); " + std::string(kDash) + " = skipped or no record"};
   out.tables.push_back(std::move(t));
@@ -168,7 +170,7 @@ std::vector<std::string> flat_header(const std::string& preset) {
     h.insert(h.end(), {"time_ms", "speed_vs_dense", "workspace_bytes", "workspace_vs_dense", "approx_err", "mass_recall",
                        "paper_model", "paper_speed_vs_transformer", "paper_memory_vs_transformer"});
   else if (preset == "decode") h.insert(h.end(), {"tokens_per_s", "pct_bandwidth"});
-  else h.insert(h.end(), {"density", "time_ms", "pct_dense_rate", "mass_recall", "mass_recall_min"});
+  else h.insert(h.end(), {"density", "time_ms", "select_share", "pct_dense_rate", "mass_recall", "mass_recall_min"});
   return h;
 }
 
@@ -197,6 +199,7 @@ void add_flat_rows(const Grid& g, const std::string& preset, Table& flat) {
       } else {  // dynamic
         row.push_back(flat_number(ok && r->density >= 0, ok ? r->density : 0));
         row.push_back(flat_number(ok, ok ? r->time_ms : 0));
+        row.push_back(flat_number(ok && r->select_share >= 0, ok ? r->select_share : 0));
         const bool rate = vs_dense && r->gflops >= 0 && d->gflops > 0;
         row.push_back(flat_number(rate, rate ? 100 * r->gflops / d->gflops : 0));
         row.push_back(flat_number(ok && r->mass_recall >= 0, ok ? r->mass_recall : 0));

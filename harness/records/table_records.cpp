@@ -121,7 +121,8 @@ CaseRecord case_record_from_json(const json::Line& line) {
                              {"pct_bandwidth", &r.pct_bandwidth}, {"time_ms_min", &r.time_ms_min}, {"cv", &r.cv},
                              {"gflops", &r.gflops}, {"pct_peak", &r.pct_peak}, {"rel_err", &r.rel_err},
                              {"density", &r.density}, {"approx_err", &r.approx_err}, {"mass_recall", &r.mass_recall},
-                             {"mass_recall_min", &r.mass_recall_min}})
+                             {"mass_recall_min", &r.mass_recall_min}, {"select_ms", &r.select_ms},
+                             {"select_share", &r.select_share}})
       if (const json::Value* v = line.value.find(key); v && v->is_number()) *slot = number_field(line, key);
     if (const json::Value* v = line.value.find("repetitions"); v && v->is_number()) r.repetitions = count_field(line, "repetitions");
     for (auto [key, slot] : {std::pair<const char*, double*>{"rel_l1", &r.rel_l1}, {"rmse", &r.rmse}})

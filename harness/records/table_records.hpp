@@ -31,6 +31,8 @@ struct CaseRecord {
   // Sparsity and what it keeps, accuracy against exact attention (-1: absent or null): the dynamic
   // and LRA presets' columns.
   double density = -1, approx_err = -1, mass_recall = -1, mass_recall_min = -1;
+  // Data-dependent variants: the selection step's median and its share of the call (-1: absent).
+  double select_ms = -1, select_share = -1;
   long repetitions = 0;
 };
 

@@ -185,6 +185,13 @@ SweepRecord run_sweep_case(const SweepCase& c, const SweepOptions& opt, SweepSta
   const Timing timing = time_case(c.canonical(), timed, c.threads, opt.timing);
   const double seconds = timing.median_ms * 1e-3;
   state.cost.measured(c, seconds);
+  // The selection step of a data-dependent plan, timed alone the same way: its share of the call.
+  if (plan->selects_per_call()) {
+    const Timing select = time_case(c.canonical() + "/select", [&] { plan->run_selection(run_in); }, c.threads, opt.timing);
+    const int per_call = p.pass == Pass::fwdbwd ? 2 : 1;  // forward and backward each select
+    r.select_ms = select.median_ms;
+    if (timing.median_ms > 0) r.select_share = per_call * select.median_ms / timing.median_ms;
+  }
 
   r.time_ms = timing.median_ms;
   r.time_ms_min = timing.min_ms;
