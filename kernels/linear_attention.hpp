@@ -2,7 +2,7 @@
 // z = sum_j phi(k_j), written once against simd::Vec<Arch>.
 //
 // Non-causal: one pass over the keys builds S [M x D] and z per key/value head, then every query
-// chunk is a product with S. Causal (Nq == Nk): chunks of kLinearChunk tokens. Inside a chunk a
+// chunk is a product with S. Causal: chunks of kLinearChunk tokens. Inside a chunk a
 // small masked product (phi(Q_c) phi(K_c)^T, lower triangle) times V_c; across chunks the running
 // state S, z (float32) from the chunks before. All work is matrix-shaped (small_gemm.hpp), so it
 // runs at SIMD speed instead of one token at a time.
@@ -139,6 +139,16 @@ inline void write_rows(const LinearAttentionArgs& a, const LinearDims& dm, const
   }
 }
 
+// Causal with bottom-right alignment (SPEC): query i sits at position i + Nk - Nq and sees keys
+// j <= i + Nk - Nq. Decode form (Nq < Nk): the first Nk - Nq keys are summed into the state
+// first (a plain state pass, as non-causal), then the last Nq positions run the chunked loop
+// with their own keys. Nq > Nk: the first Nq - Nk rows see no key and are 0 (phi(q) . 0 over
+// eps), the rest is the square problem. With lens Nq == Nk, so the offsets are 0.
+struct CausalOffsets {
+  int q0, k0, n;  // rows [0, q0) are zero; row q0 + t pairs with key k0 + t, t < n
+  CausalOffsets(int nq, int nk) : q0(std::max(0, nq - nk)), k0(std::max(0, nk - nq)), n(std::min(nq, nk)) {}
+};
+
 template <class V>
 void linear_causal(const LinearAttentionArgs& a, const LinearDims& dm, const float* wt, const std::vector<float>& shift) {
   constexpr int T = kLinearChunk, R = GemmBlocking<V>::R;
@@ -152,15 +162,26 @@ void linear_causal(const LinearAttentionArgs& a, const LinearDims& dm, const flo
     for (long bh = 0; bh < static_cast<long>(a.B) * a.H; ++bh) {
       const int b = static_cast<int>(bh / a.H), h = static_cast<int>(bh % a.H);
       const long kvhead = static_cast<long>(b) * a.Hkv + h / group;
-      const int n = linear_valid_q(a, b);
-      const float* q = a.q + bh * a.Nq * D;
-      const float* k = a.k + kvhead * a.Nk * D;
-      const float* v = a.v + kvhead * a.Nk * D;
+      const int nq = linear_valid_q(a, b);
+      const CausalOffsets at(nq, linear_valid_k(a, b));
+      const int n = at.n;
+      const float* k = a.k + (kvhead * a.Nk + at.k0) * D;
+      const float* v = a.v + (kvhead * a.Nk + at.k0) * D;
       float* o = a.o + bh * a.Nq * D;
-      std::memset(o + static_cast<long>(n) * D, 0, sizeof(float) * (a.Nq - n) * D);
+      std::memset(o, 0, sizeof(float) * at.q0 * D);  // rows before the first key
+      std::memset(o + static_cast<long>(nq) * D, 0, sizeof(float) * (a.Nq - nq) * D);
+      const float* q = a.q + (bh * a.Nq + at.q0) * D;
+      o += static_cast<long>(at.q0) * D;
       std::fill(ws.s.data(), ws.s.data() + static_cast<std::size_t>(Mp) * Dp, 0.0f);
       std::fill(ws.z.data(), ws.z.data() + Mp, 0.0f);
       const float* key_shift = a.map == FeatureMap::favor ? &shift[kvhead] : nullptr;
+      // Decode form: the keys before the first query's position go into the state as a whole.
+      for (int c0 = 0; c0 < at.k0; c0 += T) {
+        const int rows = std::min(T, at.k0 - c0);
+        chunk_features<V>(fw, a.k + (kvhead * a.Nk + c0) * D, rows, ws.phik.data(), key_shift);
+        pack_value_chunk(a.v + (kvhead * a.Nk + c0) * D, rows, D, Dp, ws.vc.data());
+        update_state<V>(dm, rows, ws);
+      }
       for (int c0 = 0; c0 < n; c0 += T) {
         const int rows = std::min(T, n - c0);
         const int rows_r = (rows + R - 1) / R * R;

@@ -8,7 +8,7 @@ enum class FeatureMap { elu1, relu, favor };
 
 struct LinearAttentionArgs {
   int B = 1, H = 1, Hkv = 1, Nq = 1, Nk = 1, D = 1;
-  bool causal = false;       // sums over j <= i; needs Nq == Nk
+  bool causal = false;       // sums over j <= i + Nk - Nq (bottom-right aligned)
   float eps = 1e-6f;         // added to the denominator phi(q)^T z
   const float* q = nullptr;  // [B, H, Nq, D]
   const float* k = nullptr;  // [B, Hkv, Nk, D]

@@ -1,6 +1,7 @@
 // linear: every feature map x every ISA x odd shapes against the variant's float64 reference,
 // that reference against an independent quadratic form of SPEC's formula, and the edge rules
-// (causal needs Nq == Nk, --lens rows are zero, options).
+// (causal is bottom-right aligned: the decode form Nq < Nk and Nq > Nk; --lens rows are zero,
+// options).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -49,7 +50,7 @@ std::vector<double> quadratic_linear(const test::Inputs& in, bool relu) {
         double* o = &out[((static_cast<long>(b) * p.H + h) * p.Nq + i) * p.D];
         double den = 1e-6;
         for (long j = 0; j < (in.lens.empty() ? p.Nk : len); ++j) {
-          if (p.causal && j > i) break;
+          if (p.causal && j > i + p.Nk - p.Nq) break;  // bottom-right aligned
           double w = 0;
           for (int d = 0; d < p.D; ++d)
             w += phi(in.q[((static_cast<long>(b) * p.H + h) * p.Nq + i) * p.D + d]) * phi(in.k[(kvh * p.Nk + j) * p.D + d]);
@@ -103,7 +104,8 @@ TEST_CASE("linear: --lens uses each item's first tokens and writes exact zeros p
 }
 
 TEST_CASE("linear: the reference equals SPEC's formula summed pair by pair") {
-  const Case cases[] = {{1, 2, 1, 45, 45, 12, true}, {2, 2, 2, 30, 50, 7, false}, {1, 1, 1, 1, 1, 1, true}};
+  const Case cases[] = {{1, 2, 1, 45, 45, 12, true}, {2, 2, 2, 30, 50, 7, false}, {1, 1, 1, 1, 1, 1, true},
+                        {1, 2, 1, 3, 50, 7, true},   {1, 2, 2, 50, 20, 5, true}};
   for (bool relu : {false, true})
     for (const Case& c : cases) {
       const auto v = make_variant(relu ? "linear:map=relu" : "linear");
@@ -145,10 +147,12 @@ TEST_CASE("linear: favor with many features approximates softmax attention; the 
   CHECK(other_seed != approx);
 }
 
-TEST_CASE("linear: causal needs Nq == Nk; bad options are one-line errors") {
+TEST_CASE("linear: causal Nq != Nk runs forward and refuses the backward with its reason; bad options are one-line errors") {
   const auto v = make_variant("linear");
   auto in = test::make_inputs(1, 1, 1, 10, 20, 8, true, 1);
-  CHECK(v->unsupported_reason(in.p).find("Nq == Nk") != std::string::npos);
+  CHECK(v->unsupported_reason(in.p).empty());
+  in.p.pass = Pass::bwd;
+  CHECK(v->unsupported_reason(in.p).find("decode form") != std::string::npos);
   CHECK_THROWS_AS(check_problem(*v, in.p), UserError);
   in.p.causal = false;
   CHECK(v->unsupported_reason(in.p).empty());
@@ -164,4 +168,48 @@ TEST_CASE("linear: flops follow SPEC (4 B H N M D) and density counts every pair
   CHECK(make_variant("linear")->visible_pairs(in.p) == doctest::Approx(2.0 * 3 * 100 * 100));
   in.p.causal = true;
   CHECK(make_variant("linear")->visible_pairs(in.p) == doctest::Approx(2.0 * 3 * 100 * 101 / 2));
+  // Bottom-right aligned: Nq = 10 against Nk = 20 sees 11..20 keys; Nq = 20 against Nk = 10, 0 (10
+  // rows) then 1..10.
+  in.p.Nq = 10, in.p.Nk = 20;
+  CHECK(make_variant("linear")->visible_pairs(in.p) == doctest::Approx(2.0 * 3 * 155));
+  in.p.Nq = 20, in.p.Nk = 10;
+  CHECK(make_variant("linear")->visible_pairs(in.p) == doctest::Approx(2.0 * 3 * 55));
+}
+
+TEST_CASE("linear decode form: causal Nq < Nk (the last Nq positions) and Nq > Nk, every map and ISA, against float64") {
+  // Prefix state over the first Nk - Nq keys, then the chunked causal loop: Nq = 1, 2, 16 and
+  // Nk - 1, Nk not a multiple of the 64-token chunk (prefix and loop both ragged), D = 1, 40, 128,
+  // GQA and MQA. A prefix off by one key, or a chunk paired with the wrong keys, moves rows by far
+  // more than float32 state sums do (the bound is the existing linear tests').
+  const Case cases[] = {{1, 4, 2, 1, 5000, 40, true},   {1, 4, 1, 2, 5000, 40, true},  {2, 4, 2, 16, 1001, 128, true},
+                        {1, 2, 1, 4999, 5000, 40, true}, {1, 2, 2, 1, 1, 1, true},      {1, 3, 1, 16, 77, 1, true},
+                        {1, 2, 1, 66, 130, 128, true},   {1, 4, 2, 2, 129, 40, true}};
+  for (const char* spec : kMaps) {
+    const auto v = make_variant(spec);
+    for (const Case& c : cases) {
+      auto in = test::make_inputs(c.B, c.H, c.Hkv, c.Nq, c.Nk, c.D, c.causal, 31);
+      REQUIRE(v->unsupported_reason(in.p).empty());
+      check_against_reference(*v, in, 1e-4);
+    }
+  }
+  // Nq > Nk: rows before the first key's position see no key and are exactly 0 (phi(q) . 0 over
+  // eps), the rest match the reference.
+  for (const char* spec : kMaps) {
+    const auto v = make_variant(spec);
+    auto in = test::make_inputs(1, 2, 1, 150, 70, 40, true, 8);
+    check_against_reference(*v, in, 1e-4);
+    for (Isa isa : supported_isas()) {
+      const auto out = test::run(*v, in, isa);
+      bool zeros = true, nonzero_after = false;
+      for (int h = 0; h < 2; ++h)
+        for (long i = 0; i < 150; ++i)
+          for (int d = 0; d < 40; ++d) {
+            const float x = out[(h * 150L + i) * 40 + d];
+            if (i < 80) zeros = zeros && x == 0.0f;
+            else nonzero_after = nonzero_after || x != 0.0f;
+          }
+      CHECK(zeros);
+      CHECK(nonzero_after);
+    }
+  }
 }

@@ -1,6 +1,8 @@
 // linear: linear attention (SPEC.md, "Linear attention"), O(N) in the sequence length.
 //   O[i] = phi(q_i)^T S / (phi(q_i)^T z + eps),  S = sum_j phi(k_j) v_j^T,  z = sum_j phi(k_j)
-// over all keys, or over j <= i when causal (Nq == Nk only). scale does not apply.
+// over all keys, or over j <= i + Nk - Nq when causal (bottom-right aligned, as every variant:
+// Nq < Nk is the decode form, the last Nq positions; with Nq > Nk the first Nq - Nk rows see no
+// key and are 0). scale does not apply.
 // Maps: elu1 (default), relu, favor (Performer's positive orthogonal random features; the
 // stabilisers are described in kernels/linear_features.hpp). The SIMD kernel is
 // kernels/linear_attention.hpp; reference() below is the formula written plainly in float64.
@@ -21,6 +23,10 @@ namespace attn {
 namespace {
 
 constexpr double kEps = 1e-6;
+
+// Causal: row i sees keys [0, causal_end) (bottom-right aligned; 0 for the rows of Nq > Nk that
+// precede every key). With lens Nq == Nk.
+long causal_end(const Problem& p, long i, long nk) { return std::clamp(i + p.Nk - p.Nq + 1, 0L, nk); }
 
 // Performer's orthogonal random features: blocks of up to D rows made orthonormal by
 // Gram-Schmidt on Gaussian rows, each row then scaled by the norm of an independent Gaussian
@@ -86,20 +92,25 @@ class Linear final : public Variant {
   }
 
   std::string shape_reason(const Problem& p) const override {
-    if (p.causal && p.Nq != p.Nk)
-      return "causal linear attention needs Nq == Nk (got Nq=" + std::to_string(p.Nq) + ", Nk=" +
+    if (p.causal && p.Nq != p.Nk && p.pass != Pass::fwd)
+      return "the backward of causal linear attention with Nq != Nk (decode form) is not implemented: the "
+             "backward kernel's chunks pair query i with key i (got Nq=" + std::to_string(p.Nq) + ", Nk=" +
              std::to_string(p.Nk) + ")";
     if (p.pass != Pass::fwd && map_ == FeatureMap::favor)
       return "the backward of map=favor is not implemented (random-feature gradients): elu1 and relu only";
     return "";
   }
 
-  // Every (query, key) pair contributes (all of them, or the causal triangle).
+  // Every (query, key) pair contributes (all of them, or with causal the keys j <= i + Nk - Nq).
   double visible_pairs(const Problem& p) const override {
     double pairs = 0;
     for (int b = 0; b < p.B; ++b) {
-      const double nq = p.valid_q(b), nk = p.valid_k(b);
-      pairs += p.causal ? nq * (nq + 1) / 2 : nq * nk;
+      const long nq = p.valid_q(b), nk = p.valid_k(b);
+      if (!p.causal) {
+        pairs += static_cast<double>(nq) * nk;
+        continue;
+      }
+      for (long i = 0; i < nq; ++i) pairs += static_cast<double>(causal_end(p, i, nk));
     }
     return pairs * p.H;
   }
@@ -266,7 +277,7 @@ void Linear::reference(const Problem& p, const Tensors& t, const std::vector<lon
       double* o = out + (bh * nrows + r) * D;
       std::fill(o, o + D, 0.0);
       if (i >= nq) continue;
-      if (p.causal) add_keys_until(i + 1);
+      if (p.causal) add_keys_until(causal_end(p, i, nk));
       double den = kEps;
       for (int m = 0; m < M; ++m) {
         const double f = phiq[i * M + m];
@@ -385,7 +396,7 @@ void Linear::weights(const Problem& p, const Tensors& t, const std::vector<int>&
       std::fill(o, o + p.Nk, 0.0f);
       if (i >= nq) continue;
       const auto phiq = features(p, w, t.q + ((static_cast<long>(b) * p.H + h) * p.Nq + i) * D, 1, false);
-      const long end = p.causal ? std::min(i + 1, nk) : nk;
+      const long end = p.causal ? causal_end(p, i, nk) : nk;
       double total = 0;
       for (long j = 0; j < end; ++j) {
         score[j] = std::inner_product(phiq.begin(), phiq.end(), phik.begin() + j * M, 0.0);
