@@ -329,7 +329,7 @@ TEST_CASE("naive and dense_blas backward: odd shapes against float64 gradients")
 
 TEST_CASE("linear backward: every implementation, odd shapes, causal or not, against float64 gradients; favor skips") {
   for (Shape s : kShapes) {
-    if (s.causal && s.Nq != s.Nk) s.causal = false;  // causal linear attention needs Nq == Nk
+    if (s.causal && s.Nq != s.Nk) s.causal = false;  // the causal backward needs Nq == Nk (refused otherwise)
     auto in = test::make_inputs(s.B, s.H, s.Hkv, s.Nq, s.Nk, s.D, s.causal, 51);
     in.p.lens = s.lens;
     in.p.pass = Pass::bwd;
