@@ -84,6 +84,21 @@ inline void update_state(const LinearDims& dm, int rows, LinearScratch& ws) {
   }
 }
 
+// S, z = the state of keys [0, n) of one key/value head (zeroed first), a chunk at a time.
+template <class V>
+inline void key_state(const FeatureWork& fw, const LinearDims& dm, long kvhead, int n, const float* key_shift,
+                      LinearScratch& ws) {
+  const LinearAttentionArgs& a = *fw.args;
+  std::fill(ws.s.data(), ws.s.data() + static_cast<std::size_t>(dm.Mp) * dm.Dp, 0.0f);
+  std::fill(ws.z.data(), ws.z.data() + dm.Mp, 0.0f);
+  for (int c0 = 0; c0 < n; c0 += kLinearChunk) {
+    const int rows = std::min(kLinearChunk, n - c0);
+    chunk_features<V>(fw, a.k + (kvhead * a.Nk + c0) * a.D, rows, ws.phik.data(), key_shift);
+    pack_value_chunk(a.v + (kvhead * a.Nk + c0) * a.D, rows, a.D, dm.Dp, ws.vc.data());
+    update_state<V>(dm, rows, ws);
+  }
+}
+
 template <class V>
 inline float dot(const float* x, const float* y, int n) {  // n: a multiple of the vector width
   constexpr int W = static_cast<int>(V::size);
@@ -140,9 +155,9 @@ inline void write_rows(const LinearAttentionArgs& a, const LinearDims& dm, const
 }
 
 // Causal with bottom-right alignment (SPEC): query i sits at position i + Nk - Nq and sees keys
-// j <= i + Nk - Nq. Decode form (Nq < Nk): the first Nk - Nq keys are summed into the state
-// first (a plain state pass, as non-causal), then the last Nq positions run the chunked loop
-// with their own keys. Nq > Nk: the first Nq - Nk rows see no key and are 0 (phi(q) . 0 over
+// j <= i + Nk - Nq. Decode form (Nq < Nk): the first Nk - Nq keys are summed into a state
+// once per key/value head (a plain state pass, as non-causal; every query head of a GQA group
+// starts from it), then the last Nq positions run the chunked loop with their own keys. Nq > Nk: the first Nq - Nk rows see no key and are 0 (phi(q) . 0 over
 // eps), the rest is the square problem. With lens Nq == Nk, so the offsets are 0.
 struct CausalOffsets {
   int q0, k0, n;  // rows [0, q0) are zero; row q0 + t pairs with key k0 + t, t < n
@@ -153,11 +168,23 @@ template <class V>
 void linear_causal(const LinearAttentionArgs& a, const LinearDims& dm, const float* wt, const std::vector<float>& shift) {
   constexpr int T = kLinearChunk, R = GemmBlocking<V>::R;
   const int W = dm.W, Mp = dm.Mp, Dp = dm.Dp, D = a.D, group = a.H / a.Hkv;
+  const long kv_heads = static_cast<long>(a.B) * a.Hkv;
+  const std::size_t state = static_cast<std::size_t>(Mp) * (Dp + 1);
+  const bool prefix = a.Nk > a.Nq;  // (lens imply Nq == Nk)
+  AlignedBuffer prefix_states(prefix ? kv_heads * state : 0);  // per key/value head: S [Mp][Dp] then z [Mp]
 #pragma omp parallel
   {
     LinearScratch ws(a, dm);
     const FeatureWork fw{&a, Mp, wt, ws.xs.data()};
     float intra[T];
+    if (prefix) {
+#pragma omp for schedule(dynamic, 1)
+      for (long kvhead = 0; kvhead < kv_heads; ++kvhead) {
+        key_state<V>(fw, dm, kvhead, a.Nk - a.Nq, a.map == FeatureMap::favor ? &shift[kvhead] : nullptr, ws);
+        std::memcpy(prefix_states.data() + kvhead * state, ws.s.data(), sizeof(float) * (state - Mp));
+        std::memcpy(prefix_states.data() + kvhead * state + (state - Mp), ws.z.data(), sizeof(float) * Mp);
+      }
+    }
 #pragma omp for schedule(dynamic, 1)
     for (long bh = 0; bh < static_cast<long>(a.B) * a.H; ++bh) {
       const int b = static_cast<int>(bh / a.H), h = static_cast<int>(bh % a.H);
@@ -172,15 +199,13 @@ void linear_causal(const LinearAttentionArgs& a, const LinearDims& dm, const flo
       std::memset(o + static_cast<long>(nq) * D, 0, sizeof(float) * (a.Nq - nq) * D);
       const float* q = a.q + (bh * a.Nq + at.q0) * D;
       o += static_cast<long>(at.q0) * D;
-      std::fill(ws.s.data(), ws.s.data() + static_cast<std::size_t>(Mp) * Dp, 0.0f);
-      std::fill(ws.z.data(), ws.z.data() + Mp, 0.0f);
       const float* key_shift = a.map == FeatureMap::favor ? &shift[kvhead] : nullptr;
-      // Decode form: the keys before the first query's position go into the state as a whole.
-      for (int c0 = 0; c0 < at.k0; c0 += T) {
-        const int rows = std::min(T, at.k0 - c0);
-        chunk_features<V>(fw, a.k + (kvhead * a.Nk + c0) * D, rows, ws.phik.data(), key_shift);
-        pack_value_chunk(a.v + (kvhead * a.Nk + c0) * D, rows, D, Dp, ws.vc.data());
-        update_state<V>(dm, rows, ws);
+      if (at.k0 > 0) {  // decode form: start from the state of the keys before the first position
+        std::memcpy(ws.s.data(), prefix_states.data() + kvhead * state, sizeof(float) * (state - Mp));
+        std::memcpy(ws.z.data(), prefix_states.data() + kvhead * state + (state - Mp), sizeof(float) * Mp);
+      } else {
+        std::fill(ws.s.data(), ws.s.data() + static_cast<std::size_t>(Mp) * Dp, 0.0f);
+        std::fill(ws.z.data(), ws.z.data() + Mp, 0.0f);
       }
       for (int c0 = 0; c0 < n; c0 += T) {
         const int rows = std::min(T, n - c0);
@@ -221,15 +246,7 @@ void linear_noncausal(const LinearAttentionArgs& a, const LinearDims& dm, const 
 #pragma omp for schedule(dynamic, 1)
     for (long kvhead = 0; kvhead < kv_heads; ++kvhead) {
       const int n = linear_valid_k(a, static_cast<int>(kvhead / a.Hkv));
-      const float* key_shift = a.map == FeatureMap::favor ? &shift[kvhead] : nullptr;
-      std::fill(ws.s.data(), ws.s.data() + state - Mp, 0.0f);
-      std::fill(ws.z.data(), ws.z.data() + Mp, 0.0f);
-      for (int c0 = 0; c0 < n; c0 += T) {
-        const int rows = std::min(T, n - c0);
-        chunk_features<V>(fw, a.k + (kvhead * a.Nk + c0) * D, rows, ws.phik.data(), key_shift);
-        pack_value_chunk(a.v + (kvhead * a.Nk + c0) * D, rows, D, Dp, ws.vc.data());
-        update_state<V>(dm, rows, ws);
-      }
+      key_state<V>(fw, dm, kvhead, n, a.map == FeatureMap::favor ? &shift[kvhead] : nullptr, ws);
       std::memcpy(states.data() + kvhead * state, ws.s.data(), sizeof(float) * (state - Mp));
       std::memcpy(states.data() + kvhead * state + (state - Mp), ws.z.data(), sizeof(float) * Mp);
     }
@@ -277,12 +294,13 @@ void linear_attention(const LinearAttentionArgs& a) {
 }
 
 // Extra memory linear_attention allocates: per-thread chunk scratch and state, the non-causal
-// states of every key/value head, and for favor the packed projection and stabilisers.
+// (or decode-form prefix) states of every key/value head, and for favor the packed projection
+// and stabilisers.
 inline std::size_t linear_attention_workspace(const LinearAttentionArgs& a, int W) {
   const LinearDims dm(a, W);
   const std::size_t heads = static_cast<std::size_t>(a.B) * a.Hkv;
   std::size_t floats = LinearScratch::floats(a, dm) * omp_get_max_threads();
-  if (!a.causal) floats += heads * dm.Mp * (dm.Dp + 1);
+  if (!a.causal || a.Nk > a.Nq) floats += heads * dm.Mp * (dm.Dp + 1);
   if (a.map == FeatureMap::favor) {
     const std::size_t chunks = (a.Nk + kLinearChunk - 1) / kLinearChunk;
     floats += static_cast<std::size_t>(a.D) * dm.Mp + heads * (chunks + 1) +
