@@ -250,10 +250,11 @@ inline Scalar1 clamp_keep_nan(Scalar1 x, float c) { return x.v > c ? c : x.v < -
 
 // tanh(x) without exp or division: x P(x^2) / Q(x^2), a [9/8] rational fitted in float64 to
 // minimise the relative error on |x| <= 9 (3.6e-8 with these float32 coefficients;
-// scripts/fit_tanh.py), x clamped to +-9, where float32's tanh is +-1 (1 - tanh(9) = 3e-8). Every coefficient is positive, so the
-// Horner steps never cancel; 1 / Q is vrcp's estimate and Newton step. Relative error below
-// 1.2e-6 over every float (tests/test_ukernels.cpp derives it), exactly odd, +-inf give +-1
-// (within the bound), NaN stays NaN. 12 vector operations, all FMA-port arithmetic.
+// scripts/fit_tanh.py), x clamped to +-9, where float32's tanh is +-1 (1 - tanh(9) = 3e-8).
+// Every coefficient is positive, so the Horner steps never cancel; 1 / Q is vrcp's estimate
+// and Newton step. Relative error below 1.2e-6 over every float (tests/test_ukernels.cpp
+// derives it), exactly odd, +-inf give +-1 (within the bound), NaN stays NaN. 16 vector
+// operations (clamp 2, x^2, 8 Horner FMAs, x P, reciprocal 3, product), no exp2's 10.
 template <class V>
 inline V vtanh(V x) {
   x = clamp_keep_nan(x, 9.0f);

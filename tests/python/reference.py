@@ -67,6 +67,6 @@ def linear_attention(q, k, v, causal=False, eps=1e-6):
     fk = np.repeat(phi(k), h // hkv, axis=1)
     vv = np.repeat(v, h // hkv, axis=1)
     a = np.einsum("bhid,bhjd->bhij", fq, fk)
-    if causal:
-        a = np.tril(a)
+    if causal:  # bottom-right aligned: row i sees keys j <= i + Nk - Nq
+        a = np.tril(a, k.shape[2] - q.shape[2])
     return np.einsum("bhij,bhjd->bhid", a, vv) / (a.sum(-1)[..., None] + eps)

@@ -98,7 +98,8 @@ def test_block_sparse_pattern_runs():
     assert o.shape == q.shape and np.all(np.isfinite(o))
 
 
-@pytest.mark.parametrize("nq,nk,causal", [(9, 9, False), (5, 12, False), (12, 5, False), (10, 10, True)])
+@pytest.mark.parametrize("nq,nk,causal", [(9, 9, False), (5, 12, False), (12, 5, False), (10, 10, True), (1, 70, True),
+                                          (3, 70, True), (12, 5, True)])
 def test_linear(nq, nk, causal):
     q, k, v = qkv(2, 4, 2, nq, nk, 8)
     close(attnbench.attention(q, k, v, variant="linear", causal=causal), linear_attention(q, k, v, causal), 1e-4)
@@ -247,7 +248,7 @@ D300 = (randn(4, 300), randn(4, 300), randn(4, 300))
         ((randn(4, 8), randn(4, 8), randn(4, 8)), {"lens": [5]}, "lens: length 5 is outside 1..4"),
         ((randn(4, 8), randn(4, 8), randn(4, 8)), {"lens": [1.5]}, "lens: expected integer lengths"),
         ((randn(3, 8), randn(4, 8), randn(4, 8)), {"lens": [2]}, "needs self-attention"),
-        ((randn(3, 8), randn(4, 8), randn(4, 8)), {"variant": "linear", "causal": True}, "linear"),
+        ((randn(3, 8), randn(4, 8), randn(4, 8)), {"variant": "linear:map=softmax"}, "map=softmax is not one of"),
         ((randn(4, 8), randn(4, 8), randn(4, 8)), {"variant": "linear", "return_lse": True}, "gives no log-sum-exp"),
     ],
 )
