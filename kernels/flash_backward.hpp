@@ -177,10 +177,14 @@ inline void tn_tile(const float* a, int n, int kn, const float* b, int ldb, floa
 // dK products read every key of the tile). With score modifiers (as the forward: softcap, then
 // ALiBi, then the mask; log2 domain), softcap's x = cap tanh(u / cap) also multiplies dS by
 // dx/du = 1 - (x / cap)^2; ALiBi's constant has no derivative; the sink is in lse2 already.
-template <class V>
-inline void p_ds_row(float* s, float* dp, int c0, int c1, const float* add1, const float* add2, float lse2, float di,
-                     float scale, float cap, const RowMods* alibi) {
+// kMods = false (no softcap, no ALiBi) folds their tests away, so the exp2 constants stay in
+// registers across the row instead of being reloaded per vector (measured: 7% of the backward
+// at D = 64 went here); inlined so that they stay across a row block too.
+template <class V, bool kMods>
+[[gnu::always_inline]] inline void p_ds_row(float* s, float* dp, int c0, int c1, const float* add1, const float* add2,
+                                            float lse2, float di, float scale, float cap, const RowMods* alibi) {
   constexpr int W = static_cast<int>(V::size);
+  if constexpr (!kMods) cap = 0.0f, alibi = nullptr;
   for (int c = 0; c < kTileK / W; ++c) {
     if (c < c0 || c >= c1) {
       V(0.0f).store_aligned(s + c * W);
@@ -261,12 +265,19 @@ void backward_pair(const PairInputs& x, KeyTileBuffers& kt, BackwardScratch& ws)
       prefetch_rows(x.next_dq, rb, std::min(R, x.next_rows - rb), D);
     }
     qk_cols<V, R, CQ>(x.dout + static_cast<std::size_t>(rb) * D, D, kt.vt, c0 * W, c1 * W, ws.dp + rb * kTileK);
-    for (int r = rb; r < rb + R; ++r) {
-      const RowMods alibi{x.slope, x.slope * (static_cast<float>(kt.k0) - (x.pos0 + static_cast<float>(r)))};
-      p_ds_row<V>(ws.s + r * kTileK, ws.dp + r * kTileK, c0, c1, x.masks ? x.masks->first(r) : nullptr,
-                  x.masks ? x.masks->second(r) : nullptr, x.lse2[r], x.di[r], x.scale, x.cap,
-                  x.slope != 0.0f ? &alibi : nullptr);
-    }
+    auto p_ds_rows = [&](auto mods) {
+      for (int r = rb; r < rb + R; ++r) {
+        const RowMods alibi{x.slope, x.slope * (static_cast<float>(kt.k0) - (x.pos0 + static_cast<float>(r)))};
+        p_ds_row<V, decltype(mods)::value>(ws.s + r * kTileK, ws.dp + r * kTileK, c0, c1,
+                                           x.masks ? x.masks->first(r) : nullptr,
+                                           x.masks ? x.masks->second(r) : nullptr, x.lse2[r], x.di[r], x.scale,
+                                           x.cap, x.slope != 0.0f ? &alibi : nullptr);
+      }
+    };
+    if (x.cap > 0.0f || x.slope != 0.0f)
+      p_ds_rows(std::true_type{});
+    else
+      p_ds_rows(std::false_type{});
   });
   // dQ += dS K.
   for_slabs<V, CV>(Dp, [&](auto cc, int v0) {
