@@ -4,8 +4,10 @@
 Wall-clock medians of a sweep swing by 2-5x while other jobs share the cores; the CPU time of a
 one-thread child (user + sys, getrusage) does not count the time it waits for a core. Each round runs
 every (binary, variant) with and without --grad-out, in turn, so drift hits all alike; the minimum
-over rounds is the figure (noise only adds). The difference of the two runs is the backward alone
-(the forward, reading the inputs, planning and writing O cancel; writing dV, O(N D), stays). GFLOP/s count the backward's
+over rounds is the figure (noise only adds). The difference of the two runs is the backward plus
+what only a backward run does around it: reading dO and writing dV (O(N D)), and planning for the
+backward (its larger workspace allocated and first touched); the forward, reading Q, K, V and
+writing O cancel. So the figures are upper bounds, a few ms high at N = 2k. GFLOP/s count the backward's
 useful FLOPs as sweep does (2.5 x 4 B H N^2 D, causal half). One thread only: CPU time cannot
 measure how threads scale (use `sweep --threads 1,2` on a quiet machine for that).
 
