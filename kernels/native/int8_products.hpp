@@ -69,7 +69,9 @@ inline float quantize(const float* x, long n, int8_t* out) {
 }
 }  // namespace int8
 
-template <class V>
+// kQuadAlign: D4 rounded up to a multiple of it (zero key bytes, 128 query bytes past D); the
+// AMX products (amx_int8_products.hpp) pack 64 dims per tile row with 16.
+template <class V, int kQuadAlign = 1>
 struct Int8Products {
   using Vec = V;
   using QElem = uint32_t;
@@ -79,7 +81,7 @@ struct Int8Products {
   static_assert(Blocking<V>::W == 16, "AVX-512 only");
   static_assert(kTileK == 64 && kTileQ == 64, "quantisation blocks are the engine's tiles");
 
-  static int quads(int D) { return (D + 3) / 4; }
+  static int quads(int D) { return ((D + 3) / 4 + kQuadAlign - 1) / kQuadAlign * kQuadAlign; }
   static std::size_t tile_words(int D) { return (static_cast<std::size_t>(quads(D)) + 2) * kTileK; }
   // Per thread, after the tile scratch: 64 x D smoothed keys (floats), then 64 x D quantised bytes.
   static std::size_t scratch_bytes(const Problem& P) {
