@@ -4,6 +4,7 @@
 // (kernels/native/amx_tiles.hpp, target.hpp), so nothing here runs on a CPU without them.
 #include "../kernel_table.hpp"
 #include "../native/amx_bf16_products.hpp"
+#include "../native/amx_int8_products.hpp"
 #include "../native/amx_loop.hpp"
 
 namespace attn::kernels {
@@ -16,8 +17,8 @@ KernelTable kernel_table_amx() {
   t.int8_dot_loop = &amx_int8_loop;
   t.masked_attention_bf16 = &masked_attention_amx_bf16<xsimd::avx512bw>;
   t.masked_attention_bf16_workspace = &masked_attention_amx_bf16_workspace<xsimd::avx512bw>;
-  t.masked_attention_int8 = nullptr;  // not yet
-  t.masked_attention_int8_workspace = nullptr;
+  t.masked_attention_int8 = &masked_attention_amx_int8<xsimd::avx512bw>;
+  t.masked_attention_int8_workspace = &masked_attention_amx_int8_workspace<xsimd::avx512bw>;
   return t;
 }
 }  // namespace attn::kernels
