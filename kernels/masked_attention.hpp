@@ -507,6 +507,14 @@ struct ProductsThreadScope<Prod, std::void_t<typename Prod::ThreadScope>> {
   using type = typename Prod::ThreadScope;
 };
 
+// An optional last step of a products type on a query tile's output accumulator before the
+// normalisation: Prod::finish_rows(v_head, o, rows, Dp) (AMX int8 accumulates P.V in V's integer
+// codes and applies the per-channel scale there, once).
+template <class Prod, class = void>
+struct HasFinishRows : std::false_type {};
+template <class Prod>
+struct HasFinishRows<Prod, std::void_t<decltype(&Prod::finish_rows)>> : std::true_type {};
+
 template <class Prod, int R>
 inline void row_group(int r0, int nb, const typename Prod::QElem* q, const typename Prod::KElem* kt,
                       const typename Prod::VElem* vt, const typename Prod::Operands& ops, const RowMasks* masks,
@@ -668,6 +676,7 @@ void masked_attention_with(const MaskedAttentionArgs& a) {
         const typename Prod::VElem* vt = v_head + ref.k_tile * ops.v_tile;
         row_blocks<Prod, RowBlocking<Prod>::R>(0, rows, q, kt, vt, ops, masked ? ws.masks : nullptr, ws);
       }
+      if constexpr (HasFinishRows<Prod>::value) Prod::finish_rows(v_head, ws.o, rows, Dp);
       normalize_rows<V>(ws, rows, D, Dp, out, lse);
     }
   }

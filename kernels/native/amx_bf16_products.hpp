@@ -55,16 +55,24 @@ template <int N>
   if constexpr (N > 3) _tile_stored(3, s + 48, kKeyRowBytes);
 }
 
-// acc[16][N x 16] (row stride kTileK floats) = P2[16][key pairs of chunks kc0..kc1) . V2 for
-// N head-dim tiles; P2 is [16][32] pairs (row stride 128 bytes), V2 [32][Dp] pairs.
-template <int N>
+// acc[16][N x 16] (+)= P2[16][key pairs of chunks kc0..kc1) . V2 for N head-dim tiles; P2 is
+// [16][32] pairs (row stride 128 bytes), V2 [32][Dp] pairs. kAdd: acc holds 16 rows of O (row
+// stride Dp) and the products add into it; otherwise acc is a [16][kTileK] scratch, overwritten.
+template <int N, bool kAdd>
 [[gnu::noinline]] ATTN_TARGET_AMX void pv_bf16(const uint32_t* p2, int kc0, int kc1, const uint32_t* v, int Dp, float* acc) {
   memory_barrier();
-  const long v_stride = static_cast<long>(Dp) * 4;
-  _tile_zero(0);
-  if constexpr (N > 1) _tile_zero(1);
-  if constexpr (N > 2) _tile_zero(2);
-  if constexpr (N > 3) _tile_zero(3);
+  const long v_stride = static_cast<long>(Dp) * 4, acc_stride = kAdd ? v_stride : kKeyRowBytes;
+  if constexpr (kAdd) {
+    _tile_loadd(0, acc, acc_stride);
+    if constexpr (N > 1) _tile_loadd(1, acc + 16, acc_stride);
+    if constexpr (N > 2) _tile_loadd(2, acc + 32, acc_stride);
+    if constexpr (N > 3) _tile_loadd(3, acc + 48, acc_stride);
+  } else {
+    _tile_zero(0);
+    if constexpr (N > 1) _tile_zero(1);
+    if constexpr (N > 2) _tile_zero(2);
+    if constexpr (N > 3) _tile_zero(3);
+  }
   for (int kc = kc0; kc < kc1; ++kc) {
     const uint32_t* vb = v + static_cast<std::size_t>(kc) * kTileRows * Dp;
     _tile_loadd(4, p2 + kc * kTileRows, kTileK * 2);
@@ -83,10 +91,10 @@ template <int N>
       _tile_dpbf16ps(3, 4, 5);
     }
   }
-  _tile_stored(0, acc, kKeyRowBytes);
-  if constexpr (N > 1) _tile_stored(1, acc + 16, kKeyRowBytes);
-  if constexpr (N > 2) _tile_stored(2, acc + 32, kKeyRowBytes);
-  if constexpr (N > 3) _tile_stored(3, acc + 48, kKeyRowBytes);
+  _tile_stored(0, acc, acc_stride);
+  if constexpr (N > 1) _tile_stored(1, acc + 16, acc_stride);
+  if constexpr (N > 2) _tile_stored(2, acc + 32, acc_stride);
+  if constexpr (N > 3) _tile_stored(3, acc + 48, acc_stride);
 }
 
 // Calls f.template operator()<n>() for n = 1..4 (tile counts are immediates in the kernels).
@@ -115,19 +123,16 @@ ATTN_TARGET_AMX inline void pack_p(const float* p, int c0, int c1, int kc0, int 
     }
 }
 
-// O rows [0, R) = alpha O + acc (times a per-column scale, if any), head dims [d0, d0 + 16 n).
+// O rows [0, R) = alpha O + acc, head dims [d0, d0 + 16 n).
 template <int R>
-ATTN_TARGET_AMX inline void add_into_o(const float* acc, int n, int d0, int Dp, float* o, const float* alpha,
-                                       const float* col_scale) {
+ATTN_TARGET_AMX inline void add_into_o(const float* acc, int n, int d0, int Dp, float* o, const float* alpha) {
   for (int r = 0; r < R; ++r) {
     const __m512 ar = alpha ? _mm512_load_ps(alpha + r * 16) : _mm512_set1_ps(1.0f);
     for (int c = 0; c < n; ++c) {
       float* dst = o + static_cast<std::size_t>(r) * Dp + d0 + c * 16;
       __m512 x = _mm512_load_ps(dst);
       if (alpha) x = _mm512_mul_ps(x, ar);
-      const __m512 a = _mm512_load_ps(acc + r * kTileK + c * 16);
-      x = col_scale ? _mm512_fmadd_ps(a, _mm512_loadu_ps(col_scale + d0 + c * 16), x) : _mm512_add_ps(x, a);
-      _mm512_store_ps(dst, x);
+      _mm512_store_ps(dst, _mm512_add_ps(x, _mm512_load_ps(acc + r * kTileK + c * 16)));
     }
   }
 }
@@ -143,20 +148,28 @@ ATTN_TARGET_AMX inline void rescale_o(int Dp, float* o, const float* alpha) {
     }
 }
 
-// The engine's P.V for rows [0, R) with AMX: P packed to pairs, tdpbf16ps into a scratch per
-// 64 head dims, added into O with the row rescale (and V's per-channel scale for int8).
+// The engine's P.V for rows [0, R) with AMX: P packed to pairs, then per 64 head dims
+// tdpbf16ps straight into O's 16 rows (rescaled first) for a whole block, or into a scratch
+// added into O's R rows for a smaller one (O's rows past R belong to other blocks).
 template <int R>
 ATTN_TARGET_AMX inline void pv_rows(const float* p, int jb, int je, const uint32_t* vt, int Dp, float* o,
-                                    const float* alpha, const float* col_scale) {
+                                    const float* alpha) {
   const int kc0 = jb / 32, kc1 = (je + 31) / 32;
-  if (kc0 >= kc1) return rescale_o<R>(Dp, o, alpha);
+  if (kc0 >= kc1 || R == kTileRows) rescale_o<R>(Dp, o, alpha);
+  if (kc0 >= kc1) return;
   alignas(64) uint32_t p2[kTileRows][kTileK / 2];
-  alignas(64) float acc[kTileRows * kTileK];
   pack_p<R>(p, jb / 16, (je + 15) / 16, kc0, kc1, p2);
-  for (int d0 = 0; d0 < Dp; d0 += 64) {
-    const int n = std::min(4, (Dp - d0) / 16);
-    with_tiles(n, [&](auto N) { pv_bf16<decltype(N)::value>(&p2[0][0], kc0, kc1, vt + d0, Dp, acc); });
-    add_into_o<R>(acc, n, d0, Dp, o, alpha, col_scale);
+  if constexpr (R == kTileRows) {
+    for (int d0 = 0; d0 < Dp; d0 += 64)
+      with_tiles(std::min(4, (Dp - d0) / 16),
+                 [&](auto N) { pv_bf16<decltype(N)::value, true>(&p2[0][0], kc0, kc1, vt + d0, Dp, o + d0); });
+  } else {
+    alignas(64) float acc[kTileRows * kTileK];
+    for (int d0 = 0; d0 < Dp; d0 += 64) {
+      const int n = std::min(4, (Dp - d0) / 16);
+      with_tiles(n, [&](auto N) { pv_bf16<decltype(N)::value, false>(&p2[0][0], kc0, kc1, vt + d0, Dp, acc); });
+      add_into_o<R>(acc, n, d0, Dp, o, alpha);
+    }
   }
 }
 }  // namespace amx
@@ -237,7 +250,7 @@ struct AmxBf16Products {
 
   template <int R>
   static void pv_rows(const float* p, int jb, int je, const uint32_t* vt, int Dp, float* o, const float* alpha) {
-    amx::pv_rows<R>(p, jb, je, vt, Dp, o, alpha, nullptr);
+    amx::pv_rows<R>(p, jb, je, vt, Dp, o, alpha);
   }
 
  private:

@@ -7,8 +7,9 @@
 // V arrives as store_inputs leaves it: codes times one scale per (kv head, channel), over all
 // Nk keys. pack() (timed) recovers the scale as max|v| / 127 of each channel (the code of the
 // largest value is +-127) and the codes as round(v / scale), exact integers; per key tile it
-// stores [32 key pairs][Dp] bf16 pairs of codes followed by the Dp channel scales, so P.V is
-// O = alpha O + scale_d (P . codes): float32 rounding away from the emulated P . (code scale).
+// stores [32 key pairs][Dp] bf16 pairs of codes followed by the Dp channel scales. O accumulates
+// P . codes over the key tiles (with the engine's row rescales) and is multiplied by scale_d
+// once at the end (finish_rows): float32 rounding away from the emulated sum of P . (code scale).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -99,6 +100,14 @@ ATTN_TARGET_AMX inline void pack_value_codes(const float* src, int kn, int D, in
   }
   std::memcpy(dst + static_cast<std::size_t>(kTileK / 2) * Dp, scale, sizeof(float) * Dp);
 }
+// O[r][d] *= scale[d] for rows [0, rows).
+ATTN_TARGET_AMX inline void scale_columns(const float* scale, float* o, int rows, int Dp) {
+  for (int r = 0; r < rows; ++r)
+    for (int d = 0; d < Dp; d += 16) {
+      float* dst = o + static_cast<std::size_t>(r) * Dp + d;
+      _mm512_store_ps(dst, _mm512_mul_ps(_mm512_load_ps(dst), _mm512_loadu_ps(scale + d)));
+    }
+}
 }  // namespace amx
 
 template <class V>
@@ -170,9 +179,14 @@ struct AmxInt8Products {
     amx::dequantize_scores<R>(acc, q, qr, kt, cb, ce, s, kscale);
   }
 
+  // O accumulates P . codes (linear: the row rescales commute with the channel scale)...
   template <int R>
   static void pv_rows(const float* p, int jb, int je, const uint32_t* vt, int Dp, float* o, const float* alpha) {
-    amx::pv_rows<R>(p, jb, je, vt, Dp, o, alpha, reinterpret_cast<const float*>(vt + static_cast<std::size_t>(kTileK / 2) * Dp));
+    amx::pv_rows<R>(p, jb, je, vt, Dp, o, alpha);
+  }
+  // ... and takes the channel scales (every tile of the head carries them: tile 0's) at the end.
+  static void finish_rows(const uint32_t* v_head, float* o, int rows, int Dp) {
+    amx::scale_columns(reinterpret_cast<const float*>(v_head + static_cast<std::size_t>(kTileK / 2) * Dp), o, rows, Dp);
   }
 };
 
