@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "errors.hpp"
+#include "impl_list.hpp"  // case_isa: f32 at amx is the avx512 FMA loop
 #include "isa_choice.hpp"
 #include "isa.hpp"
 #include "peak.hpp"
@@ -55,7 +56,7 @@ int cmd_peak(int argc, const char* const* argv) {
   if (!why.empty()) throw UserError(std::string("no ") + dtype_name(dtype) + " peak: " + why);
   const double gflops = measure_peak_gflops(threads, isa, dtype);
   std::printf("peak_gflops %.1f  (%s, isa %s, %d thread%s, per-thread CPU time, best of 10 trials)\n", gflops,
-              loop_name(dtype, isa), isa_name(isa), threads, threads == 1 ? "" : "s");
+              loop_name(dtype, isa), isa_name(case_isa(dtype, isa)), threads, threads == 1 ? "" : "s");
   if (bandwidth)
     std::printf("bandwidth_gbs %.1f  (read, %d thread%s streaming 512 MiB, wall-clock time, best of 5 trials)\n",
                 measure_bandwidth_gbs(threads), threads, threads == 1 ? "" : "s");
