@@ -56,9 +56,19 @@ template <int R, int C>
 
 // round(x / s) with s = max|x| / 127 over n values (quantize_block in variants/precision.cpp);
 // returns s (0: all zeros).
+// max|x| over n values, NaN ignored as std::max(amax, |x|) ignores it (vmaxps returns its second
+// operand when the first is NaN); a scalar loop would be one long vmaxss chain.
+inline float max_abs(const float* x, long n) {
+  __m512 acc = _mm512_setzero_ps();
+  long i = 0;
+  for (; i + 16 <= n; i += 16) acc = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)), acc);
+  float amax = _mm512_reduce_max_ps(acc);
+  for (; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
+  return amax;
+}
+
 inline float quantize(const float* x, long n, int8_t* out) {
-  float amax = 0;
-  for (long i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
+  const float amax = max_abs(x, n);
   if (amax == 0) {
     std::fill(out, out + n, int8_t{0});
     return 0.0f;
