@@ -23,6 +23,10 @@
 #include <type_traits>
 #include <utility>
 
+#include <cstdlib>
+#include <cstring>
+
+#include "decode_rows.hpp"
 #include "kv_load.hpp"
 #include "masked_attention.hpp"
 
@@ -137,6 +141,9 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
   char* ws_base = static_cast<char*>(a.workspace);
   float* partials = reinterpret_cast<float*>(ws_base + L.thread_bytes * a.threads);
   const std::size_t partial_task = static_cast<std::size_t>(kTileQ) * L.partial_floats_per_row;
+  const char* env = std::getenv("ATTN_DECODE_PATH");  // TEMPORARY experiment switch
+  const int path_mode = env && !std::strcmp(env, "old") ? 1 : 0;
+  const int pf_mode = env && !std::strcmp(env, "nopf") ? 0 : 1;
 
   // The rows of base task t: batch b, kv head kvh, chunk c.
   auto task_rows = [&](long t, int& b, int& kvh) {
@@ -179,6 +186,7 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
       const uint32_t e0 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * split / L.splits);
       const uint32_t e1 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * (split + 1) / L.splits);
       bool have_bands = false;
+      const bool few = rows.n <= kDecodeFewRows && path_mode != 1;
       for (uint32_t e = e0; e < e1; ++e) {
         const TileRef ref = a.plan.refs[e];
         const int k0 = ref.k_tile * kTileK;
@@ -203,6 +211,20 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
                                  : k_all + kv + static_cast<long>(k0) * D;
         const T* v_tile = v_all + kv + static_cast<long>(k0) * D;
         const float* vt = vt_packed;
+        if (few) {
+          const bool int8 = std::is_same<T, int8_t>::value;
+          FewRowsTile<T> ft{k_tile, v_tile, kn, kscale * (int8 ? cache->k_scale[head * L.k_tiles + ref.k_tile] : 1.0f),
+                            int8 ? cache->v_scale + head * D : nullptr};
+          if (pf_mode > 0 && e + 1 < e1) {
+            const int nt = a.plan.refs[e + 1].k_tile;
+            ft.next_k = narrow ? k_all + (head * L.k_tiles + nt) * static_cast<long>(kTileK) * D
+                               : k_all + kv + static_cast<long>(nt) * kTileK * D;
+            ft.next_v = v_all + kv + static_cast<long>(nt) * kTileK * D;
+            ft.next_k_bytes = ft.next_v_bytes = sizeof(T) * static_cast<std::size_t>(std::min(kTileK, P.Nk - nt * kTileK)) * D;
+          }
+          few_rows_tile<V>(rows.n, q, D, Dp, ft, masked ? ws.masks : nullptr, ws);
+          continue;
+        }
         if constexpr (narrow) {
           const bool int8 = std::is_same<T, int8_t>::value;
           const float k_scale = int8 ? cache->k_scale[head * L.k_tiles + ref.k_tile] : 1.0f;

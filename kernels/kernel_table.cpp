@@ -14,18 +14,28 @@ KernelTable kernel_table_scalar();
 
 const KernelTable& kernel_table(Isa isa) {
   if (!cpu_supports(isa)) throw std::invalid_argument(std::string("this CPU cannot run ") + isa_name(isa) + " kernels");
-  static const KernelTable avx512bf16 = kernels::kernel_table_avx512bf16();
-  static const KernelTable avx512 = kernels::kernel_table_avx512();
-  static const KernelTable avx2 = kernels::kernel_table_avx2();
-  static const KernelTable sse2 = kernels::kernel_table_sse2();
-  static const KernelTable scalar = kernels::kernel_table_scalar();
+  // Each table is built on first use of its ISA only: building one runs code compiled for that
+  // ISA (an AVX-512 table on a CPU without AVX-512 would stop the program with SIGILL).
   switch (isa) {
-    case Isa::avx512bf16: return avx512bf16;
-    case Isa::avx512: return avx512;
-    case Isa::avx2: return avx2;
-    case Isa::sse2: return sse2;
+    case Isa::avx512bf16: {
+      static const KernelTable t = kernels::kernel_table_avx512bf16();
+      return t;
+    }
+    case Isa::avx512: {
+      static const KernelTable t = kernels::kernel_table_avx512();
+      return t;
+    }
+    case Isa::avx2: {
+      static const KernelTable t = kernels::kernel_table_avx2();
+      return t;
+    }
+    case Isa::sse2: {
+      static const KernelTable t = kernels::kernel_table_sse2();
+      return t;
+    }
     case Isa::scalar: break;
   }
+  static const KernelTable scalar = kernels::kernel_table_scalar();
   return scalar;
 }
 
