@@ -8,8 +8,8 @@
 //    engine's Q.K^T order (a vector of keys per dim), the vector widened on load.
 //  - V rows [Nk][D], float32 or narrow, widened on load (int8: times its channel's scale).
 // The softmax (masks, modifiers, lazy rescale) is the prefill engine's, row by row.
-// While the products of one tile run, the next bytes of both streams are prefetched, so the
-// memory system never waits for the arithmetic (see prefetch_lines).
+// While the products of a float32 tile run, the next bytes of both streams are prefetched
+// (FewRowsTile::next_k).
 #pragma once
 #include <algorithm>
 #include <cstddef>
@@ -67,13 +67,16 @@ inline void prefetch_lines(const void* p, std::size_t bytes) {
 }
 
 // s[r][cb .. ce) = score_scale * q_r . k_j for n rows and the float32 key rows k (stride D),
-// keys [cb, ce) (whole vectors; keys past the valid count read rows that exist or are never
-// used: the caller passes ce within the tensor, see few_rows_tile).
+// keys [cb, ce) (whole vectors of keys, all within the tensor: see few_rows_tile). Each block
+// of W keys first prefetches the same rows of pf_a and pf_b (when given).
 template <class V>
-inline void qk_key_rows(const float* q, int n, int D, const float* k, int cb, int ce, float score_scale, float* s) {
+inline void qk_key_rows(const float* q, int n, int D, const float* k, int cb, int ce, float score_scale, float* s,
+                        const float* pf_a = nullptr, const float* pf_b = nullptr) {
   constexpr int W = static_cast<int>(V::size);
   const int d_vec = D / W * W;
-  for (int jb = cb; jb < ce; jb += W)
+  for (int jb = cb; jb < ce; jb += W) {
+    if (pf_a) prefetch_lines(pf_a + static_cast<long>(jb) * D, sizeof(float) * W * D);
+    if (pf_b) prefetch_lines(pf_b + static_cast<long>(jb) * D, sizeof(float) * W * D);
     for (int r = 0; r < n; ++r) {
       const float* qr = q + static_cast<long>(r) * D;
       V acc[W];
@@ -95,6 +98,7 @@ inline void qk_key_rows(const float* q, int n, int D, const float* k, int cb, in
       }
       (dots * V(score_scale)).store_aligned(s + r * kTileK + jb);
     }
+  }
 }
 
 // s[r][c0 W .. c1 W) for R rows against a tile-transposed narrow key tile kt [D][kTileK],
@@ -194,9 +198,10 @@ struct FewRowsTile {
   int kn;                        // valid keys in the tile
   float score_scale;             // scale log2(e) (times the int8 tile's scale)
   const float* channel_scale;    // int8 V: one scale per channel, else null
-  const void* next_k = nullptr;  // the next tile's bytes, prefetched while this one runs
-  const void* next_v = nullptr;
-  std::size_t next_k_bytes = 0, next_v_bytes = 0;
+  // float32 K: the next tile's key rows (a whole tile of them), or null. Each block of W keys
+  // prefetches its own value rows and the same keys of the next tile, so both streams stay
+  // ahead of the products; a narrow tile is one contiguous run the hardware prefetcher follows.
+  const T* next_k = nullptr;
 };
 
 // Rows [r0, r0 + R) of the few-rows tile: P.V (R a power of two: blocks of 8, 4, 2, 1 rows).
@@ -245,7 +250,6 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
   // whole vector inside it, and the keys after it are masked (scores -inf from the mask).
   if (key_rows) ce = std::min(ce, round_up(t.kn, W));
   float* s = ws.p;
-  prefetch_lines(t.next_k, t.next_k_bytes);
   if constexpr (key_rows) {
     if (t.kn % W != 0) {
       // The last vector of keys reads rows past kn: compute it from a zero-padded copy.
@@ -260,12 +264,11 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
         for (int r = 0; r < n; ++r) std::copy(sp + r * kTileK, sp + r * kTileK + W, s + r * kTileK + full);
       }
     } else {
-      qk_key_rows<V>(q, n, D, t.k, cb, ce, t.score_scale, s);
+      qk_key_rows<V>(q, n, D, t.k, cb, ce, t.score_scale, s, t.next_k, t.next_k ? t.v : nullptr);
     }
   } else {
     qk_tile_row_blocks<V, kDecodeFewRows>(0, n, q, D, t.k, cb, ce, t.score_scale, s);
   }
-  prefetch_lines(t.next_v, t.next_v_bytes);
   if (ws.cap > 0.0f)
     for (int r = 0; r < n; ++r)
       for (int c = cb; c < ce; c += W) simd::vsoftcap(V::load_aligned(s + r * kTileK + c), ws.cap).store_aligned(s + r * kTileK + c);
