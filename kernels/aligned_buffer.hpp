@@ -1,9 +1,12 @@
-// A 64-byte aligned float buffer that is not zero-filled on resize (kernels overwrite it).
+// A 64-byte aligned float buffer that is not zero-filled on resize (kernels overwrite it); from
+// 2 MiB on it is huge-page aligned and advised (kernels/large_pages.hpp).
 #pragma once
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
 #include <new>
+
+#include "large_pages.hpp"
 
 namespace attn {
 
@@ -17,10 +20,7 @@ class AlignedBuffer {
       size_ = n;
       return;
     }
-    const std::size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
-    void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
-    if (!p) throw std::bad_alloc();
-    data_.reset(static_cast<float*>(p));
+    data_.reset(static_cast<float*>(allocate_large(n * sizeof(float))));
     size_ = capacity_ = n;
   }
   float* data() { return data_.get(); }

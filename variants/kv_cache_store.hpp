@@ -6,14 +6,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "large_pages.hpp"
 #include "kv_cache.hpp"
 #include "problem.hpp"
 
 namespace attn {
 
 struct KvCacheStore {
-  std::vector<uint16_t> k16, v16;       // bf16 / f16
-  std::vector<int8_t> k8, v8;           // int8
+  LargeVector<uint16_t> k16, v16;       // bf16 / f16
+  LargeVector<int8_t> k8, v8;           // int8
   std::vector<float> k_scale, v_scale;  // int8
   KvCache view;
   KvCacheStore(const Problem& p, const Tensors& t);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "large_pages.hpp"
 #include "problem.hpp"
 
 namespace attn {
@@ -30,7 +31,7 @@ struct KvCacheStore;  // variants/kv_cache_store.hpp
 //  in that dtype, as a model's KV cache holds them (int8: K smoothed and quantised here), which
 //  the decode path reads instead of the float32 values.
 struct StoredInputs {
-  std::vector<float> q, k, v;  // the copies that differ from the given tensors
+  LargeVector<float> q, k, v;  // the copies that differ from the given tensors
   Tensors view;
   std::shared_ptr<const KvCacheStore> cache;  // or null
   Tensors tensors() const;

@@ -78,7 +78,10 @@ AttentionInputs load_attention_inputs(const std::string& q_path, const std::stri
   Problem& p = in.problem;
   in.q_rank = static_cast<int>(q.shape.size());
   in.kv_rank = static_cast<int>(k.shape.size());
-  in.q = std::move(q.data), in.k = std::move(k.data), in.v = std::move(v.data);
+  // Copied into huge-page-advised storage (kernels/large_pages.hpp), as the sweep's inputs are.
+  in.q.assign(q.data.begin(), q.data.end());
+  in.k.assign(k.data.begin(), k.data.end());
+  in.v.assign(v.data.begin(), v.data.end());
   if (!lens_path.empty()) {
     const NpyInts lens = read_npy_ints(lens_path);
     in.lens = checked_lens(lens.shape, lens.data, p, lens_path);

@@ -3,13 +3,14 @@
 #include <string>
 #include <vector>
 
+#include "large_pages.hpp"
 #include "problem.hpp"
 
 namespace attn {
 
 struct AttentionInputs {
   Problem problem;
-  std::vector<float> q, k, v;
+  LargeVector<float> q, k, v;
   std::vector<int> lens;
   int q_rank = 4;   // the output keeps Q's rank
   int kv_rank = 4;  // dK and dV keep K's rank

@@ -38,9 +38,9 @@ void generate_inputs(const std::string& kind, std::uint64_t seed, CaseInputs& in
   // Chunks of 2^20 values, each from its own seed: the same values on any thread count, drawn in
   // parallel (a decode case's KV cache holds billions of them).
   constexpr std::size_t kChunk = std::size_t(1) << 20;
-  std::vector<float>* tensors[] = {&in.q, &in.k, &in.v};
+  LargeVector<float>* tensors[] = {&in.q, &in.k, &in.v};
   for (std::uint64_t t = 0; t < 3; ++t) {
-    std::vector<float>& x = *tensors[t];
+    LargeVector<float>& x = *tensors[t];
     const long chunks = static_cast<long>((x.size() + kChunk - 1) / kChunk);
 #pragma omp parallel for schedule(static)
     for (long c = 0; c < chunks; ++c) {

@@ -5,13 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "large_pages.hpp"
 #include "problem.hpp"
 
 namespace attn {
 
 struct CaseInputs {
   Problem problem;
-  std::vector<float> q, k, v;
+  LargeVector<float> q, k, v;
   std::vector<int> lens;  // empty: every item uses all rows
   Tensors tensors() const { return {q.data(), k.data(), v.data()}; }
 };

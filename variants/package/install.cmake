@@ -25,7 +25,8 @@ set(attn_public_headers
   variants/precision.hpp
   kernels/problem.hpp
   kernels/isa.hpp
-  kernels/aligned_buffer.hpp)
+  kernels/aligned_buffer.hpp
+  kernels/large_pages.hpp)
 list(TRANSFORM attn_public_headers PREPEND ${PROJECT_SOURCE_DIR}/)
 install(FILES ${attn_public_headers} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/attnbench COMPONENT library)
 
