@@ -60,28 +60,36 @@ inline xsimd::batch<float, A> transposing_sum(xsimd::batch<float, A>* x) {
 }
 inline simd::Scalar1 transposing_sum(simd::Scalar1* x) { return x[0]; }
 
-// Prefetches the cache lines of [p, p + bytes) into L2 (a narrow hint: the tile is read once).
-inline void prefetch_lines(const void* p, std::size_t bytes) {
-  const char* c = static_cast<const char*>(p);
-  for (std::size_t i = 0; i < bytes; i += 64) __builtin_prefetch(c + i, 0, 2);
-}
-
 // s[r][cb .. ce) = score_scale * q_r . k_j for n rows and the float32 key rows k (stride D),
 // keys [cb, ce) (whole vectors of keys, all within the tensor: see few_rows_tile). Each block
-// of W keys first prefetches the same rows of pf_a and pf_b (when given).
+// of W keys prefetches the same rows of pf_a and pf_b (when given) into L2.
 template <class V>
 inline void qk_key_rows(const float* q, int n, int D, const float* k, int cb, int ce, float score_scale, float* s,
                         const float* pf_a = nullptr, const float* pf_b = nullptr) {
   constexpr int W = static_cast<int>(V::size);
   const int d_vec = D / W * W;
+  // The prefetches of a block are spread over its FMAs (a few per step of W keys x W dims): a
+  // burst would stall the core on the memory system's few outstanding misses, while spread out
+  // the arithmetic runs in their shadow.
+  const long block_bytes = static_cast<long>(sizeof(float)) * W * D;
+  const int steps = std::max(1, n * (d_vec / W));
+  const long pf_step = (block_bytes / 64 + steps - 1) / steps * 64;
   for (int jb = cb; jb < ce; jb += W) {
-    if (pf_a) prefetch_lines(pf_a + static_cast<long>(jb) * D, sizeof(float) * W * D);
-    if (pf_b) prefetch_lines(pf_b + static_cast<long>(jb) * D, sizeof(float) * W * D);
+    const char* pa = pf_a ? reinterpret_cast<const char*>(pf_a + static_cast<long>(jb) * D) : nullptr;
+    const char* pb = pf_b ? reinterpret_cast<const char*>(pf_b + static_cast<long>(jb) * D) : nullptr;
+    long pf_done = 0;
     for (int r = 0; r < n; ++r) {
       const float* qr = q + static_cast<long>(r) * D;
       V acc[W];
       ATTN_UNROLL for (int j = 0; j < W; ++j) acc[j] = V(0.0f);
       for (int d = 0; d < d_vec; d += W) {
+        if (pa && pf_done < block_bytes) {
+          for (long i = pf_done; i < std::min(block_bytes, pf_done + pf_step); i += 64) {
+            __builtin_prefetch(pa + i, 0, 2);
+            if (pb) __builtin_prefetch(pb + i, 0, 2);
+          }
+          pf_done += pf_step;
+        }
         const V qv = V::load_unaligned(qr + d);
         ATTN_UNROLL for (int j = 0; j < W; ++j)
           acc[j] = simd::vfma(qv, V::load_unaligned(k + static_cast<long>(jb + j) * D + d), acc[j]);
@@ -98,6 +106,11 @@ inline void qk_key_rows(const float* q, int n, int D, const float* k, int cb, in
       }
       (dots * V(score_scale)).store_aligned(s + r * kTileK + jb);
     }
+    if (pa)
+      for (long i = pf_done; i < block_bytes; i += 64) {  // D not a whole number of vectors: the rest
+        __builtin_prefetch(pa + i, 0, 2);
+        if (pb) __builtin_prefetch(pb + i, 0, 2);
+      }
   }
 }
 
@@ -256,7 +269,7 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
       const int full = t.kn / W * W;
       if (cb < full) qk_key_rows<V>(q, n, D, t.k, cb, std::min(ce, full), t.score_scale, s);
       if (ce > full) {
-        alignas(64) float pad[W * 256];
+        alignas(64) float pad[W * 256];  // D <= 256 (variants/registry.cpp refuses more)
         std::fill(pad, pad + W * D, 0.0f);
         std::copy(t.k + static_cast<long>(full) * D, t.k + static_cast<long>(t.kn) * D, pad);
         float sp[kDecodeFewRows * kTileK];
