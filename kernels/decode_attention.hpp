@@ -218,9 +218,11 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
           FewRowsTile<T> ft{k_tile, v_tile, kn, kscale * (int8 ? cache->k_scale[head * L.k_tiles + ref.k_tile] : 1.0f),
                             int8 ? cache->v_scale + head * D : nullptr};
           // Prefetch the next tile of this task when it is a whole one (the common case).
-          if (!narrow && kn == kTileK && e + 1 < e1) {
+          if (kn == kTileK && e + 1 < e1) {
             const int nt = a.plan.refs[e + 1].k_tile;
-            if ((nt + 1) * kTileK <= valid_k) ft.next_k = k_all + kv + static_cast<long>(nt) * kTileK * D;
+            if ((nt + 1) * kTileK <= valid_k)
+              ft.next_k = narrow ? k_all + (head * L.k_tiles + nt) * static_cast<long>(kTileK) * D
+                                 : k_all + kv + static_cast<long>(nt) * kTileK * D;
           }
           few_rows_tile<V>(rows.n, q, D, Dp, ft, masked ? ws.masks : nullptr, ws);
           continue;

@@ -8,8 +8,7 @@
 //    engine's Q.K^T order (a vector of keys per dim), the vector widened on load.
 //  - V rows [Nk][D], float32 or narrow, widened on load (int8: times its channel's scale).
 // The softmax (masks, modifiers, lazy rescale) is the prefill engine's, row by row.
-// While the products of a float32 tile run, the next bytes of both streams are prefetched
-// (FewRowsTile::next_k).
+// While Q.K^T of a tile runs, the next bytes of both streams are prefetched (FewRowsTile::next_k).
 #pragma once
 #include <algorithm>
 #include <cstddef>
@@ -116,13 +115,20 @@ inline void qk_key_rows(const float* q, int n, int D, const float* k, int cb, in
 
 // s[r][c0 W .. c1 W) for R rows against a tile-transposed narrow key tile kt [D][kTileK],
 // C key vectors at a time, widened in registers: the prefill engine's qk_block on narrow keys.
+// pf_a, pf_b (when given): tiles of D x kTileK elements prefetched into L2 a dim per step.
 template <class V, int R, int C, class T>
-inline void qk_tile_block(const float* q, int D, const T* kt, int c0, float score_scale, float* s) {
+inline void qk_tile_block(const float* q, int D, const T* kt, int c0, float score_scale, float* s,
+                          const T* pf_a = nullptr, const T* pf_b = nullptr) {
   constexpr int W = static_cast<int>(V::size);
   V acc[R][C];
   ATTN_UNROLL for (int r = 0; r < R; ++r)
     ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V(0.0f);
   for (int d = 0; d < D; ++d) {
+    if (pf_a)
+      for (std::size_t i = 0; i < sizeof(T) * kTileK; i += 64) {
+        __builtin_prefetch(reinterpret_cast<const char*>(pf_a + static_cast<std::size_t>(d) * kTileK) + i, 0, 2);
+        __builtin_prefetch(reinterpret_cast<const char*>(pf_b + static_cast<std::size_t>(d) * kTileK) + i, 0, 2);
+      }
     V kv[C];
     ATTN_UNROLL for (int c = 0; c < C; ++c) kv[c] = simd::widen<V>(kt + static_cast<std::size_t>(d) * kTileK + (c0 + c) * W);
     ATTN_UNROLL for (int r = 0; r < R; ++r) {
@@ -145,11 +151,12 @@ constexpr int few_rows_cols() {
 }
 
 template <class V, int R, class T>
-inline void qk_tile_rows(const float* q, int D, const T* kt, int cb, int ce, float score_scale, float* s) {
+inline void qk_tile_rows(const float* q, int D, const T* kt, int cb, int ce, float score_scale, float* s,
+                         const T* pf_a, const T* pf_b) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int C = few_rows_cols<V, R>();
   int c = cb / W;
-  for (; c + C <= ce / W; c += C) qk_tile_block<V, R, C>(q, D, kt, c, score_scale, s);
+  for (; c + C <= ce / W; c += C, pf_a = pf_b = nullptr) qk_tile_block<V, R, C>(q, D, kt, c, score_scale, s, pf_a, pf_b);
   for (; c < ce / W; ++c) qk_tile_block<V, R, 1>(q, D, kt, c, score_scale, s);
 }
 
@@ -211,9 +218,8 @@ struct FewRowsTile {
   int kn;                        // valid keys in the tile
   float score_scale;             // scale log2(e) (times the int8 tile's scale)
   const float* channel_scale;    // int8 V: one scale per channel, else null
-  // float32 K: the next tile's key rows (a whole tile of them), or null. Each block of W keys
-  // prefetches its own value rows and the same keys of the next tile, so both streams stay
-  // ahead of the products; a narrow tile is one contiguous run the hardware prefetcher follows.
+  // The next tile's keys (a whole tile of them: rows, or the cache's transposed tile), or null.
+  // Q.K^T prefetches them and this tile's value rows as it goes, so both streams stay ahead.
   const T* next_k = nullptr;
 };
 
@@ -233,12 +239,14 @@ inline void pv_row_blocks(int r0, int n, const float* p, const int* jb, const in
   if constexpr (R > 1) pv_row_blocks<V, R / 2>(r0, n, p, jb, je, t, D, Dp, rescale, ws);
 }
 
+// The first block of C key vectors prefetches pf_a and pf_b (when given) as it goes.
 template <class V, int R, class T>
 inline void qk_tile_row_blocks(int r0, int n, const float* q, int D, const T* kt, int cb, int ce, float score_scale,
-                               float* s) {
-  for (; r0 + R <= n; r0 += R)
-    qk_tile_rows<V, R>(q + static_cast<long>(r0) * D, D, kt, cb, ce, score_scale, s + static_cast<std::size_t>(r0) * kTileK);
-  if constexpr (R > 1) qk_tile_row_blocks<V, R / 2>(r0, n, q, D, kt, cb, ce, score_scale, s);
+                               float* s, const T* pf_a, const T* pf_b) {
+  for (; r0 + R <= n; r0 += R, pf_a = pf_b = nullptr)
+    qk_tile_rows<V, R>(q + static_cast<long>(r0) * D, D, kt, cb, ce, score_scale, s + static_cast<std::size_t>(r0) * kTileK,
+                       pf_a, pf_b);
+  if constexpr (R > 1) qk_tile_row_blocks<V, R / 2>(r0, n, q, D, kt, cb, ce, score_scale, s, pf_a, pf_b);
 }
 
 // softmax_row keeps only the score vectors [c0, c1) of its x[] array; inlined here, GCC 12
@@ -280,7 +288,7 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
       qk_key_rows<V>(q, n, D, t.k, cb, ce, t.score_scale, s, t.next_k, t.next_k ? t.v : nullptr);
     }
   } else {
-    qk_tile_row_blocks<V, kDecodeFewRows>(0, n, q, D, t.k, cb, ce, t.score_scale, s);
+    qk_tile_row_blocks<V, kDecodeFewRows>(0, n, q, D, t.k, cb, ce, t.score_scale, s, t.next_k, t.next_k ? t.v : nullptr);
   }
   if (ws.cap > 0.0f)
     for (int r = 0; r < n; ++r)
