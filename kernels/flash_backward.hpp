@@ -19,9 +19,10 @@
 //   dP = dO V^T (V^T packed)                                               dS = scale P (dP - D_i)
 //   dQ += dS K,  dV += P^T dO,  dK += dS^T Q
 // P is recomputed from the forward's log-sum-exp with the forward's own Q.K^T, masked exactly as
-// the forward (the plan's tile kinds and build_row_masks). D_i = dO_i . O_i, once per call. Q,
-// dO and K rows are read in place when every row starts on a vector boundary, else copied
-// (padded to whole vectors).
+// the forward (the plan's tile kinds and build_row_masks); on unmasked tiles without score
+// modifiers P and dS are made in the dP product's registers (dp_ds_block), else by a row pass.
+// D_i = dO_i . O_i, once per call. Q, dO and K rows are read in place when every row starts on a
+// vector boundary, else copied (padded to whole vectors).
 #pragma once
 #include <omp.h>
 
@@ -177,10 +178,14 @@ inline void tn_tile(const float* a, int n, int kn, const float* b, int ldb, floa
 // dK products read every key of the tile). With score modifiers (as the forward: softcap, then
 // ALiBi, then the mask; log2 domain), softcap's x = cap tanh(u / cap) also multiplies dS by
 // dx/du = 1 - (x / cap)^2; ALiBi's constant has no derivative; the sink is in lse2 already.
-template <class V>
-inline void p_ds_row(float* s, float* dp, int c0, int c1, const float* add1, const float* add2, float lse2, float di,
-                     float scale, float cap, const RowMods* alibi) {
+// kMods = false (no softcap, no ALiBi) folds their tests away, so the exp2 constants stay in
+// registers across the row instead of being reloaded per vector (measured: 7% of the backward
+// at D = 64 went here); inlined so that they stay across a row block too.
+template <class V, bool kMods>
+[[gnu::always_inline]] inline void p_ds_row(float* s, float* dp, int c0, int c1, const float* add1, const float* add2,
+                                            float lse2, float di, float scale, float cap, const RowMods* alibi) {
   constexpr int W = static_cast<int>(V::size);
+  if constexpr (!kMods) cap = 0.0f, alibi = nullptr;
   for (int c = 0; c < kTileK / W; ++c) {
     if (c < c0 || c >= c1) {
       V(0.0f).store_aligned(s + c * W);
@@ -200,6 +205,34 @@ inline void p_ds_row(float* s, float* dp, int c0, int c1, const float* add1, con
     const V p = simd::vexp2_softmax(x - V(lse2));
     p.store_aligned(s + c * W);
     ((V::load_aligned(dp + c * W) - V(di)) * (p * dscale)).store_aligned(dp + c * W);
+  }
+}
+
+// dP = dO V^T for R rows and C vectors of keys, then, still in registers, P = 2^(S - lse2) (S read
+// from s, P written back) and dS = scale P (dP - D_i) into dp: the unmasked, unmodified tiles'
+// P and dS without a second pass over S and dP. Rows of s and dp are kTileK apart.
+template <class V, int R, int C>
+[[gnu::noinline]] void dp_ds_block(const float* g, int D, const float* vt, float* s, float* dp, const float* lse2,
+                                   const float* di, float scale) {
+  constexpr int W = static_cast<int>(V::size);
+  V acc[R][C];
+  ATTN_UNROLL for (int r = 0; r < R; ++r)
+    ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V(0.0f);
+  for (int d = 0; d < D; ++d) {
+    V kv[C];
+    ATTN_UNROLL for (int c = 0; c < C; ++c) kv[c] = V::load_aligned(vt + static_cast<std::size_t>(d) * kTileK + c * W);
+    ATTN_UNROLL for (int r = 0; r < R; ++r) {
+      const V gb(g[r * D + d]);
+      ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(gb, kv[c], acc[r][c]);
+    }
+  }
+  ATTN_UNROLL for (int r = 0; r < R; ++r) {
+    const V l(lse2[r]), dr(di[r]), sc(scale);
+    ATTN_UNROLL for (int c = 0; c < C; ++c) {
+      const V p = simd::vexp2_softmax(V::load_aligned(s + r * kTileK + c * W) - l);
+      p.store_aligned(s + r * kTileK + c * W);
+      ((acc[r][c] - dr) * (p * sc)).store_aligned(dp + r * kTileK + c * W);
+    }
   }
 }
 
@@ -252,7 +285,8 @@ void backward_pair(const PairInputs& x, KeyTileBuffers& kt, BackwardScratch& ws)
     qk_cols<V, R, CQ>(x.q + static_cast<std::size_t>(rb) * D, D, kt.kt, lo / W * W, round_up(hi, W),
                       ws.s + rb * kTileK);
   });
-  // dP = dO V^T on the same keys, then P and dS row by row.
+  // dP = dO V^T on the same keys, then P and dS: in registers when nothing masks or modifies the
+  // scores (measured: 2.7% fewer instructions, ~1.5% less time at D = 64), else row by row.
   for_row_blocks<Blk::R>(0, x.rows, [&](auto rc, int rb) {
     constexpr int R = decltype(rc)::value;
     const int c0 = jb[rb] / W, c1 = round_up(je[rb], W) / W;
@@ -260,13 +294,26 @@ void backward_pair(const PairInputs& x, KeyTileBuffers& kt, BackwardScratch& ws)
       prefetch_rows(x.next_dout, rb, std::min(R, x.next_rows - rb), D);
       prefetch_rows(x.next_dq, rb, std::min(R, x.next_rows - rb), D);
     }
-    qk_cols<V, R, CQ>(x.dout + static_cast<std::size_t>(rb) * D, D, kt.vt, c0 * W, c1 * W, ws.dp + rb * kTileK);
-    for (int r = rb; r < rb + R; ++r) {
-      const RowMods alibi{x.slope, x.slope * (static_cast<float>(kt.k0) - (x.pos0 + static_cast<float>(r)))};
-      p_ds_row<V>(ws.s + r * kTileK, ws.dp + r * kTileK, c0, c1, x.masks ? x.masks->first(r) : nullptr,
-                  x.masks ? x.masks->second(r) : nullptr, x.lse2[r], x.di[r], x.scale, x.cap,
-                  x.slope != 0.0f ? &alibi : nullptr);
+    if (!x.masks && x.cap == 0.0f && x.slope == 0.0f) {
+      for (int c = 0; c < kTileK; c += CQ * W)
+        dp_ds_block<V, R, CQ>(x.dout + static_cast<std::size_t>(rb) * D, D, kt.vt + c, ws.s + rb * kTileK + c,
+                              ws.dp + rb * kTileK + c, x.lse2 + rb, x.di + rb, x.scale);
+      return;
     }
+    qk_cols<V, R, CQ>(x.dout + static_cast<std::size_t>(rb) * D, D, kt.vt, c0 * W, c1 * W, ws.dp + rb * kTileK);
+    auto p_ds_rows = [&](auto mods) {
+      for (int r = rb; r < rb + R; ++r) {
+        const RowMods alibi{x.slope, x.slope * (static_cast<float>(kt.k0) - (x.pos0 + static_cast<float>(r)))};
+        p_ds_row<V, decltype(mods)::value>(ws.s + r * kTileK, ws.dp + r * kTileK, c0, c1,
+                                           x.masks ? x.masks->first(r) : nullptr,
+                                           x.masks ? x.masks->second(r) : nullptr, x.lse2[r], x.di[r], x.scale,
+                                           x.cap, x.slope != 0.0f ? &alibi : nullptr);
+      }
+    };
+    if (x.cap > 0.0f || x.slope != 0.0f)
+      p_ds_rows(std::true_type{});
+    else
+      p_ds_rows(std::false_type{});
   });
   // dQ += dS K.
   for_slabs<V, CV>(Dp, [&](auto cc, int v0) {

@@ -14,8 +14,9 @@ KernelTable kernel_table_scalar();
 
 const KernelTable& kernel_table(Isa isa) {
   if (!cpu_supports(isa)) throw std::invalid_argument(std::string("this CPU cannot run ") + isa_name(isa) + " kernels");
-  // Each table is built on first use of its ISA only: building one runs code compiled for that
-  // ISA (an AVX-512 table on a CPU without AVX-512 would stop the program with SIGILL).
+  // Each table is built on first use of its own ISA only: building one runs code compiled for that
+  // ISA (the compiler may copy the table with its widest vectors), so a CPU without AVX-512 must
+  // never build the AVX-512 tables.
   switch (isa) {
     case Isa::avx512bf16: {
       static const KernelTable t = kernels::kernel_table_avx512bf16();

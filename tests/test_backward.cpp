@@ -130,7 +130,9 @@ struct Shape {
 };
 
 // Odd shapes: one row or key, N not a multiple of the 64 tile, every awkward D, Nq != Nk both
-// ways (causal rows at negative positions see nothing), GQA, MQA, lengths.
+// ways (causal rows at negative positions see nothing), GQA, MQA, lengths. P and dS take two
+// paths: in the dP product's registers on unmasked tiles (all of dense's tiles at 64 x 128, D = 32;
+// the first key tile at 100 x 100) and a row pass on masked ones (every other mask and shape).
 const std::vector<Shape> kShapes = {
     {1, 1, 1, 1, 1, 1, false, {}},     {1, 2, 1, 1, 77, 40, true, {}},     {1, 1, 1, 77, 1, 8, false, {}},
     {1, 2, 2, 70, 70, 1, true, {}},    {1, 2, 1, 65, 130, 40, true, {}},   {1, 3, 1, 130, 65, 80, true, {}},

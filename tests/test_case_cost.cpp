@@ -67,3 +67,13 @@ TEST_CASE("the ETA counts the cost of the cases left, not their number") {
   CHECK(*budgeted < 512.0);
   CHECK(*budgeted > 5.0);
 }
+
+TEST_CASE("--min-time 0 (documented as allowed) times one call per repetition instead of aborting") {
+  for (const char* cmd : {"sweep --variant dense --seq 64 --head-dim 8 --min-time 0 --warmup 0 --repetitions 2",
+                          "sweep --variant dense --seq 64 --head-dim 8 --pass bwd --min-time 0 --warmup 0 --repetitions 1"}) {
+    CAPTURE(cmd);
+    const auto r = test::run_attnbench(cmd);
+    CHECK(r.exit_code == 0);
+    CHECK(r.output.find("1 case run, 0 skipped") != std::string::npos);
+  }
+}

@@ -10,6 +10,7 @@
 #include "accuracy.hpp"
 #include "backward_accuracy.hpp"
 #include "case_inputs.hpp"
+#include "large_pages.hpp"
 #include "machine_info.hpp"
 #include "mass_recall.hpp"
 #include "memory.hpp"
@@ -43,9 +44,10 @@ double fixed_bytes(const Problem& p) {
 }
 
 // What a backward case holds: dO (seeded from the shape, like Q, K, V), the forward's
-// log-sum-exp, and the gradients.
+// log-sum-exp, and the gradients; allocated as the inputs are (so dO is vector-aligned like Q and
+// K, and the flash backward reads it in place as it would a framework's tensor).
 struct BackwardBuffers {
-  std::vector<float> dout, lse, dq, dk, dv;
+  LargeVector<float> dout, lse, dq, dk, dv;
   BackwardBuffers(const Problem& p, std::uint64_t seed)
       : dout(p.q_elems()), lse(static_cast<std::size_t>(p.B) * p.H * p.Nq), dq(p.q_elems()), dk(p.kv_elems()),
         dv(p.kv_elems()) {

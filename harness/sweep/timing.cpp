@@ -44,8 +44,11 @@ class CaptureReporter final : public benchmark::BenchmarkReporter {
 
 }  // namespace
 
+// --min-time 0 means one call per repetition; Google Benchmark aborts on a MinTime of 0.
+constexpr double kShortestMinTime = 1e-9;
+
 void init_benchmark_library(const TimingOptions& opt) {
-  std::string min_time = "--benchmark_min_time=" + std::to_string(opt.min_time);
+  std::string min_time = "--benchmark_min_time=" + std::to_string(std::max(opt.min_time, kShortestMinTime));
   std::string reps = "--benchmark_repetitions=" + std::to_string(opt.repetitions);
   std::string program = "attnbench";
   char* argv[] = {program.data(), min_time.data(), reps.data(), nullptr};
@@ -62,7 +65,7 @@ Timing time_case(const std::string& name, const std::function<void()>& fn, int t
                                })
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond)
-      ->MinTime(opt.min_time)
+      ->MinTime(std::max(opt.min_time, kShortestMinTime))
       ->MinWarmUpTime(opt.warmup_time)
       ->Repetitions(opt.repetitions)
       ->ComputeStatistics("min", [](const std::vector<double>& v) { return min_of(v); });
