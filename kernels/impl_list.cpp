@@ -7,7 +7,7 @@ namespace attn {
 
 namespace {
 // Widest first: the order the lists are searched in.
-constexpr Isa kIsaOrder[] = {Isa::avx512, Isa::avx2, Isa::sse2, Isa::scalar};  // avx512bf16 adds native entries only
+constexpr Isa kIsaOrder[] = {Isa::avx512, Isa::avx2, Isa::sse2, Isa::scalar};  // avx512bf16 and amx add native entries only
 
 template <DType d>
 bool forward_in(const Problem& p) {
@@ -43,7 +43,7 @@ bool f32_backward(const Problem& p) { return p.dtype == DType::f32 && p.pass != 
 }  // namespace
 
 Isa case_isa(DType d, Isa isa) {
-  return isa == Isa::avx512bf16 && d != DType::bf16 && d != DType::int8 ? Isa::avx512 : isa;
+  return isa >= Isa::avx512bf16 && d != DType::bf16 && d != DType::int8 ? Isa::avx512 : isa;
 }
 
 // Built on first use from the ISA tables of the CPUs that can run them (kernel_table refuses
@@ -60,7 +60,16 @@ const std::vector<FlashForwardImpl>& flash_forward_impls() {
         out.push_back({dtype + "-decode-splitkv-" + t.flash_tile + "-" + isa_name(isa), isa, pr.decode,
                        t.decode_attention, t.decode_attention_workspace, pr.kv_cache});
       }
-      // Native AVX512-BF16 / VNNI products ahead of the same arithmetic emulated in float32.
+      // AMX tiles ahead of the AVX512-BF16 / VNNI products, both ahead of the same arithmetic
+      // emulated in float32.
+      if ((pr.dtype == DType::bf16 || pr.dtype == DType::int8) && cpu_supports(Isa::amx)) {
+        const KernelTable& t = kernel_table(Isa::amx);
+        const bool bf16 = pr.dtype == DType::bf16;
+        const auto run = bf16 ? t.masked_attention_bf16 : t.masked_attention_int8;
+        if (run)
+          out.push_back({dtype + "-flash-amx16x64-amx", Isa::amx, pr.forward, run,
+                         bf16 ? t.masked_attention_bf16_workspace : t.masked_attention_int8_workspace, false, pr.dtype});
+      }
       if (pr.dtype == DType::bf16 && cpu_supports(Isa::avx512bf16)) {
         const KernelTable& t = kernel_table(Isa::avx512bf16);
         out.push_back({"bf16-flash-dpbf16-" + t.flash_tile + "-avx512bf16", Isa::avx512bf16, pr.forward,

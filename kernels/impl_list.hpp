@@ -26,7 +26,7 @@ struct FlashForwardImpl {
   // from float32 tensors: only for problems where reads_kv_cache() holds.
   bool kv_cache = false;
   // The multiply instruction its products run (pct_peak's denominator, `attnbench peak --dtype`):
-  // f32 FMAs, or bf16 vdpbf16ps / int8 vpdpbusd for the native paths. An int8 one quantises Q
+  // f32 FMAs, or bf16 vdpbf16ps / int8 vpdpbusd (tdpbf16ps / tdpbusd at amx) for the native paths. An int8 one quantises Q
   // and K itself from the float32 inputs (the emulated paths get them quantised by the plan).
   DType products = DType::f32;
 };
@@ -52,9 +52,9 @@ struct LinearImpl {
 
 const std::vector<FlashForwardImpl>& flash_forward_impls();
 
-// The ISA level a case of dtype d asked to run at `isa` really runs at: avx512bf16 adds only
-// native bf16 and int8 kernels, so an f32 or f16 case there is an avx512 case (and keeps the
-// case_id it always had).
+// The ISA level a case of dtype d asked to run at `isa` really runs at: avx512bf16 and amx add
+// only native bf16 and int8 kernels, so an f32 or f16 case there is an avx512 case (and keeps
+// the case_id it always had).
 Isa case_isa(DType d, Isa isa);
 // Non-causal linear attention's backward (kernels/linear_backward.hpp).
 struct LinearBackwardImpl {

@@ -5,6 +5,7 @@
 
 namespace attn {
 namespace kernels {
+KernelTable kernel_table_amx();
 KernelTable kernel_table_avx512bf16();
 KernelTable kernel_table_avx512();
 KernelTable kernel_table_avx2();
@@ -18,6 +19,10 @@ const KernelTable& kernel_table(Isa isa) {
   // ISA (the compiler may copy the table with its widest vectors), so a CPU without AVX-512 must
   // never build the AVX-512 tables.
   switch (isa) {
+    case Isa::amx: {
+      static const KernelTable t = kernels::kernel_table_amx();
+      return t;
+    }
     case Isa::avx512bf16: {
       static const KernelTable t = kernels::kernel_table_avx512bf16();
       return t;

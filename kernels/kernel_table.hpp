@@ -47,8 +47,9 @@ struct KernelTable {
   void (*gemm)(int rows, int n, int kn, const float* a, long lda, const float* b, long ldb, float* c, long ldc);
   // This ISA's entries of the micro-kernel lists.
   UkernelLists ukernels;
-  // avx512bf16 only (null below it): the vdpbf16ps / vpdpbusd probes (flops-equivalent done, 2 per
-  // multiply-add) and the native bf16 and int8 prefill engines (kernels/native/).
+  // avx512bf16 and amx only (null below): the vdpbf16ps / vpdpbusd probes (amx: tdpbf16ps /
+  // tdpbusd; flops-equivalent done, 2 per multiply-add) and the native bf16 and int8 prefill
+  // engines (kernels/native/).
   double (*bf16_dot_loop)(long iterations) = nullptr;
   double (*int8_dot_loop)(long iterations) = nullptr;
   void (*masked_attention_bf16)(const MaskedAttentionArgs&) = nullptr;

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "masked_attention_args.hpp"
@@ -483,14 +484,44 @@ inline void key_span(const RowMasks* masks, int r0, int n, int& jb, int& je) {
 // Q.K^T for every block, softmax of every row, then P.V for every block. Grouping lets each
 // block reuse the key tile, then the value tile, from L1 when the two do not fit together
 // (D = 128: 32 KiB each). Keys masked for a whole block are skipped in both products.
+// The row blocking a products type runs: Blocking<Vec>'s register blocks, unless the type names
+// its own (kRowBlock rows, kRowGroup blocks per group: AMX products work on 16-row tiles). The
+// score scratch holds Blocking's G x R rows, so a products type's blocks must fit in it.
+template <class Prod, class = void>
+struct RowBlocking {
+  static constexpr int R = Blocking<typename Prod::Vec>::R, G = Blocking<typename Prod::Vec>::G;
+};
+template <class Prod>
+struct RowBlocking<Prod, std::void_t<decltype(Prod::kRowBlock)>> {
+  static constexpr int R = Prod::kRowBlock, G = Prod::kRowGroup;
+  static_assert(R * G <= Blocking<typename Prod::Vec>::R * Blocking<typename Prod::Vec>::G, "scores fit the scratch");
+};
+// Per-thread state a products type holds while the engine's threads run (AMX: the tile
+// configuration, loaded on construction and released on destruction): Prod::ThreadScope, or nothing.
+template <class Prod, class = void>
+struct ProductsThreadScope {
+  struct type {};
+};
+template <class Prod>
+struct ProductsThreadScope<Prod, std::void_t<typename Prod::ThreadScope>> {
+  using type = typename Prod::ThreadScope;
+};
+
+// An optional last step of a products type on a query tile's output accumulator before the
+// normalisation: Prod::finish_rows(v_head, o, rows, Dp) (AMX int8 accumulates P.V in V's integer
+// codes and applies the per-channel scale there, once).
+template <class Prod, class = void>
+struct HasFinishRows : std::false_type {};
+template <class Prod>
+struct HasFinishRows<Prod, std::void_t<decltype(&Prod::finish_rows)>> : std::true_type {};
+
 template <class Prod, int R>
 inline void row_group(int r0, int nb, const typename Prod::QElem* q, const typename Prod::KElem* kt,
                       const typename Prod::VElem* vt, const typename Prod::Operands& ops, const RowMasks* masks,
                       TileScratch<typename Prod::Vec>& ws) {
   using V = typename Prod::Vec;
-  using Blk = Blocking<V>;
-  constexpr int W = Blk::W;
-  int jb[Blk::G], je[Blk::G], cb[Blk::G], ce[Blk::G];
+  constexpr int W = Blocking<V>::W, G = RowBlocking<Prod>::G;
+  int jb[G], je[G], cb[G], ce[G];
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
     float* p = ws.p + static_cast<std::size_t>(b) * R * kTileK;
@@ -506,7 +537,7 @@ inline void row_group(int r0, int nb, const typename Prod::QElem* q, const typen
       float* s = ws.p + static_cast<std::size_t>(r) * kTileK;
       for (int c = cb[r / R]; c < ce[r / R]; c += W) simd::vsoftcap(V::load_aligned(s + c), ws.cap).store_aligned(s + c);
     }
-  bool rescale[Blk::G] = {};
+  bool rescale[G] = {};
   for (int r = 0; r < nb * R; ++r) {
     const int row = r0 + r;
     const bool alibi = ws.mods && ws.slope[row] != 0.0f;
@@ -530,7 +561,7 @@ template <class Prod, int R>
 inline void row_blocks(int r0, int r1, const typename Prod::QElem* q, const typename Prod::KElem* kt,
                        const typename Prod::VElem* vt, const typename Prod::Operands& ops, const RowMasks* masks,
                        TileScratch<typename Prod::Vec>& ws) {
-  constexpr int G = Blocking<typename Prod::Vec>::G;
+  constexpr int G = RowBlocking<Prod>::G;
   while (r0 + R <= r1) {
     const int nb = std::min(G, (r1 - r0) / R);
     row_group<Prod, R>(r0, nb, q, kt, vt, ops, masks, ws);
@@ -594,6 +625,8 @@ void masked_attention_with(const MaskedAttentionArgs& a) {
   {
     TileScratch<V> ws = TileScratch<V>::carve(base + layout.threads_offset() + layout.thread_bytes * omp_get_thread_num(),
                                               Dp, a.round_p_bf16);
+    const typename ProductsThreadScope<Prod>::type products_scope;
+    (void)products_scope;
     // Later query tiles see more keys under causal masks: hand them out first.
 #pragma omp for schedule(dynamic, 1)
     for (long t = tasks - 1; t >= 0; --t) {
@@ -641,8 +674,9 @@ void masked_attention_with(const MaskedAttentionArgs& a) {
         ws.k0 = k0;
         const typename Prod::KElem* kt = kt_head + ref.k_tile * ops.kt_tile;
         const typename Prod::VElem* vt = v_head + ref.k_tile * ops.v_tile;
-        row_blocks<Prod, Blk::R>(0, rows, q, kt, vt, ops, masked ? ws.masks : nullptr, ws);
+        row_blocks<Prod, RowBlocking<Prod>::R>(0, rows, q, kt, vt, ops, masked ? ws.masks : nullptr, ws);
       }
+      if constexpr (HasFinishRows<Prod>::value) Prod::finish_rows(v_head, ws.o, rows, Dp);
       normalize_rows<V>(ws, rows, D, Dp, out, lse);
     }
   }

@@ -13,8 +13,8 @@ ERR_FLOOR = 1e-9  # exact zeros are drawn here on log axes
 
 
 # The ISA an f32 case of the same --isa request runs at (kernels/impl_list.hpp, case_isa): the
-# sweep runs bf16 and int8 at avx512bf16 where f32 is an avx512 case.
-F32_ISA = {"avx512bf16": "avx512"}
+# sweep runs bf16 and int8 at avx512bf16 or amx where f32 is an avx512 case.
+F32_ISA = {"avx512bf16": "avx512", "amx": "avx512"}
 
 
 def twin_key(r, F):

@@ -188,8 +188,8 @@ TEST_CASE("decode KV cache: every narrow decode implementation on every ISA agai
             }
           }
         }
-        // One decode entry per ISA table (avx512bf16 adds native prefill entries only).
-        CHECK(paths == static_cast<int>(supported_isas().size()) - (cpu_supports(Isa::avx512bf16) ? 1 : 0));
+        // One decode entry per ISA table (avx512bf16 and amx add native prefill entries only).
+        CHECK(paths == test::float32_isa_tables());
       }
   }
   omp_set_num_threads(saved);
@@ -206,7 +206,7 @@ TEST_CASE("decode KV cache: the implementation list picks it for narrow decode p
     CHECK_THROWS_AS(plan->run(in.tensors(), {out.data(), nullptr}), UserError);  // float32 tensors only
     in = test::make_inputs(1, 4, 1, kDecodeMaxQ + 1, 100, 16, true, 1);
     in.p.dtype = dtype;
-    // Prefill: the native path where this CPU has one (bf16, int8 at avx512bf16), else emulated.
+    // Prefill: the native path where this CPU has one (bf16, int8 at avx512bf16 or amx), else emulated.
     const std::string prefill = variant->plan(in.p, best_isa())->impl();
     const bool native = cpu_supports(Isa::avx512bf16) && dtype != DType::f16;
     CHECK(prefill.find(std::string(dtype_name(dtype)) + (native ? "-flash-" : "-flash-emulated-")) == 0);

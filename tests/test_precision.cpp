@@ -121,10 +121,10 @@ TEST_CASE("bf16, f16 and int8 on every mask variant and implementation: the prec
             }
           }
           // One emulated path per ISA with its own float32 build (decode and flash for few rows),
-          // and the native AVX512-BF16 / VNNI one for bf16 and int8.
-          const bool native = cpu_supports(Isa::avx512bf16);
-          const int isas = static_cast<int>(supported_isas().size()) - (native ? 1 : 0);
-          CHECK(paths == isas * (s.Nq <= kDecodeMaxQ ? 2 : 1) + (native && dtype != DType::f16 ? 1 : 0));
+          // and the native AVX512-BF16 / VNNI and AMX ones for bf16 and int8.
+          const int natives = int(cpu_supports(Isa::avx512bf16)) + int(cpu_supports(Isa::amx));
+          const int isas = test::float32_isa_tables();
+          CHECK(paths == isas * (s.Nq <= kDecodeMaxQ ? 2 : 1) + (dtype != DType::f16 ? natives : 0));
         }
   }
 }

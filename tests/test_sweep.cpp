@@ -219,15 +219,20 @@ TEST_CASE("peak reports a positive FMA peak") {
 
 // SPEC: pct_peak is against the peak of the instruction the implementation multiplies with.
 TEST_CASE("peak --dtype: the bf16 and int8 dot loops where the CPU has them, one-line refusals elsewhere") {
-  const bool native = cpu_supports(Isa::avx512bf16);
+  const bool native = cpu_supports(Isa::avx512bf16), amx = cpu_supports(Isa::amx);
   for (const char* dtype : {"bf16", "int8"}) {
     CAPTURE(std::string(dtype));
+    const bool bf16 = std::string(dtype) == "bf16";
     const auto r = test::run_attnbench(std::string("peak --dtype ") + dtype);
     if (native) {
       CHECK(r.exit_code == 0);
       CHECK(r.output.rfind("peak_gflops ", 0) == 0);
       CHECK(std::strtod(r.output.c_str() + 12, nullptr) > 0);
-      CHECK(r.output.find(std::string(dtype) == "bf16" ? "vdpbf16ps" : "vpdpbusd") != std::string::npos);
+      // auto is the widest level: the tile instruction where the CPU has AMX.
+      CHECK(r.output.find(amx ? (bf16 ? "tdpbf16ps" : "tdpbusd") : (bf16 ? "vdpbf16ps" : "vpdpbusd")) != std::string::npos);
+      const auto dot = test::run_attnbench(std::string("peak --isa avx512bf16 --dtype ") + dtype);
+      CHECK(dot.exit_code == 0);
+      CHECK(dot.output.find(bf16 ? "vdpbf16ps" : "vpdpbusd") != std::string::npos);
     } else {
       CHECK(r.exit_code == 2);
       CHECK(r.lines() == 1);
@@ -245,8 +250,8 @@ TEST_CASE("peak --dtype: the bf16 and int8 dot loops where the CPU has them, one
     CHECK(r.lines() == 1);
   }
   if (!native) return;
-  // A sweep's records: the native int8 case against the vpdpbusd peak, the emulated one and f32
-  // against the FMA peak of the same threads.
+  // A sweep's records: the native int8 case against the peak of its instruction (tdpbusd at amx,
+  // vpdpbusd at avx512bf16), the emulated one and f32 against the FMA peak of the same threads.
   const std::string out = test::temp_path("peak_dtype.jsonl");
   std::remove(out.c_str());
   const auto s = run_attnbench("sweep --variant dense --seq 128 --head-dim 64 --dtype f32,int8 --isa auto,avx512 --out " +
@@ -260,8 +265,8 @@ TEST_CASE("peak --dtype: the bf16 and int8 dot loops where the CPU has them, one
     const std::string impl = raw_field(line, "impl");
     const double peak = num_field(line, "peak_gflops");
     CHECK(num_field(line, "pct_peak") == doctest::Approx(100 * num_field(line, "gflops") / peak).epsilon(1e-3));
-    if (impl.rfind("int8-flash-vnni-", 0) == 0) {
-      CHECK(raw_field(line, "isa") == "avx512bf16");
+    if (impl.rfind(amx ? "int8-flash-amx" : "int8-flash-vnni-", 0) == 0) {
+      CHECK(raw_field(line, "isa") == (amx ? "amx" : "avx512bf16"));
       vnni_peak = peak;
     } else {
       CHECK(raw_field(line, "isa") == "avx512");

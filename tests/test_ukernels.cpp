@@ -9,6 +9,7 @@
 
 #include "aligned_buffer.hpp"
 #include "masked_attention_args.hpp"
+#include "test_util.hpp"
 #include "ukernels.hpp"
 
 using namespace attn;
@@ -24,8 +25,8 @@ std::vector<float> gaussian(std::size_t n, unsigned seed) {
 }  // namespace
 
 TEST_CASE("the micro-kernel lists name one entry per ISA this CPU runs") {
-  // avx512bf16 reuses the avx512 float32 micro-kernels.
-  const std::size_t isas = supported_isas().size() - (cpu_supports(Isa::avx512bf16) ? 1 : 0);
+  // avx512bf16 and amx reuse the avx512 float32 micro-kernels.
+  const std::size_t isas = static_cast<std::size_t>(test::float32_isa_tables());
   CHECK(ukernels().qk.size() == isas);
   CHECK(ukernels().pv.size() == isas);
   CHECK(ukernels().exp2.size() == isas);

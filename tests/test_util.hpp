@@ -19,6 +19,14 @@ struct Inputs {
   Tensors tensors() const { return {q.data(), k.data(), v.data()}; }
 };
 
+// The ISA levels this CPU runs that have their own float32 build (and so their own emulated and
+// decode entries): all but avx512bf16 and amx, which add only native bf16 and int8 prefill.
+inline int float32_isa_tables() {
+  int n = 0;
+  for (Isa isa : supported_isas()) n += isa != Isa::avx512bf16 && isa != Isa::amx;
+  return n;
+}
+
 inline Inputs make_inputs(int B, int H, int Hkv, int Nq, int Nk, int D, bool causal, unsigned seed) {
   Inputs in;
   in.p.B = B, in.p.H = H, in.p.Hkv = Hkv, in.p.Nq = Nq, in.p.Nk = Nk, in.p.D = D, in.p.causal = causal;

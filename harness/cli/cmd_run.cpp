@@ -58,7 +58,7 @@ int cmd_run(int argc, const char* const* argv) {
       ("scale", po::value(&scale), "score scale (default 1/sqrt(D))")
       ("dtype", po::value(&dtype_arg), "storage precision: f32 (default), bf16, f16, int8 (SPEC)")
       ("threads", po::value(&threads), "OpenMP threads (default: all cores)")
-      ("isa", po::value(&isa_name_arg), "auto|avx512bf16|avx512|avx2|sse2|scalar")
+      ("isa", po::value(&isa_name_arg), "auto|amx|avx512bf16|avx512|avx2|sse2|scalar")
       ("lens", po::value(&lens_path), "int .npy [B]: item b uses its first len_b queries and keys")
       ("weights", po::value(&weights.path), "also write the attention weights, float32 .npy [B,heads,rows,Nk]")
       ("weights-heads", po::value(&weights.heads), "heads to keep: A:B (B excluded) or LIST (default all)")

@@ -69,7 +69,7 @@ PYBIND11_MODULE(attnbench, m) {
 float32 or float64 arrays (C-contiguous float32 is used without a copy); O is float32 with Q's
 shape. variant is a spec as `attnbench list` shows ("window:left=64,right=0"); causal aligns
 queries to the end of the keys when Nq != Nk; scale defaults to 1/sqrt(D); dtype is f32, bf16,
-f16 or int8; threads is the OpenMP thread count (default: all cores); isa is auto, avx512bf16, avx512, avx2,
+f16 or int8; threads is the OpenMP thread count (default: all cores); isa is auto, amx, avx512bf16, avx512, avx2,
 sse2 or scalar; lens gives [B] lengths (Nq == Nk): item b uses its first lens[b] queries and
 keys and its other rows are 0. return_lse=True returns (O, lse) with lse [B,H,Nq] (Q's rank
 less one), the natural-log log-sum-exp of each row's scaled scores (-inf for a row that sees

@@ -41,7 +41,7 @@ inline constexpr Field kRecordSchema[] = {
     {"head_dim", FieldType::Int, true, false, "D"},
     {"causal", FieldType::Bool, true, false, "causal mask (bottom-right aligned)"},
     {"threads", FieldType::Int, true, false, "OpenMP threads"},
-    {"isa", FieldType::String, true, false, "ISA the case runs at (avx512bf16, avx512, avx2, sse2, scalar), or any for variants that ignore it"},
+    {"isa", FieldType::String, true, false, "ISA the case runs at (amx, avx512bf16, avx512, avx2, sse2, scalar), or any for variants that ignore it"},
     {"dtype", FieldType::String, true, false, "storage type of Q, K, V: f32, bf16, f16 or int8"},
     {"pass", FieldType::String, true, false, "fwd, bwd or fwdbwd"},
     {"inputs", FieldType::String, false, false, "how Q, K, V were drawn: gaussian or local"},

@@ -44,8 +44,9 @@ std::string peak_unavailable_reason(Isa isa, DType dtype) {
   const char* what = dtype == DType::bf16 ? "AVX512-BF16 (vdpbf16ps)" : "AVX512-VNNI (vpdpbusd)";
   if (!cpu_supports(Isa::avx512bf16))
     return std::string("this CPU lacks ") + what + " (or the rest of avx512bf16: AVX-512 with BF16 and VNNI)";
-  if (isa != Isa::avx512bf16)
-    return std::string("--isa ") + isa_name(isa) + " has no " + what + "; use --isa avx512bf16 or auto";
+  // amx measures the tile instruction its prefill runs (tdpbf16ps / tdpbusd) instead.
+  if (isa != Isa::avx512bf16 && isa != Isa::amx)
+    return std::string("--isa ") + isa_name(isa) + " has no " + what + "; use --isa avx512bf16, amx or auto";
   return "";
 }
 

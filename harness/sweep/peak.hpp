@@ -11,7 +11,8 @@
 namespace attn {
 
 // Why `isa` has no peak loop for `dtype` ("" when it has one): f32 is the FMA loop of every ISA;
-// bf16 (vdpbf16ps) and int8 (vpdpbusd) need avx512bf16; f16 computes in float32 (its peak is f32's).
+// bf16 (vdpbf16ps) and int8 (vpdpbusd) need avx512bf16, at amx they are tdpbf16ps and tdpbusd
+// (what the AMX prefill runs); f16 computes in float32 (its peak is f32's).
 std::string peak_unavailable_reason(Isa isa, DType dtype);
 
 // Runs the ISA's loop for `dtype` (f32: FMAs; bf16: vdpbf16ps; int8: vpdpbusd) on `threads`

@@ -131,7 +131,7 @@ SweepOptions parse(int argc, const char* const* argv, const std::string* config_
       ("kv-heads", po::value(&raw.kv_heads), "LIST of key/value head counts (default: = heads); must divide heads")
       ("causal", po::value(&raw.causal), "0, 1 or both (default 0)")
       ("threads", po::value(&raw.threads), "LIST of OpenMP thread counts (default 1)")
-      ("isa", po::value(&raw.isa), "LIST of auto|avx512bf16|avx512|avx2|sse2|scalar (default auto = the widest)")
+      ("isa", po::value(&raw.isa), "LIST of auto|amx|avx512bf16|avx512|avx2|sse2|scalar (default auto = the widest)")
       ("inputs", po::value(&raw.inputs),
        "LIST of how Q, K, V are generated: gaussian (default), local (nearby keys score higher)")
       ("lens", po::value(&o.lens),

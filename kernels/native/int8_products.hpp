@@ -56,9 +56,19 @@ template <int R, int C>
 
 // round(x / s) with s = max|x| / 127 over n values (quantize_block in variants/precision.cpp);
 // returns s (0: all zeros).
+// max|x| over n values, NaN ignored as std::max(amax, |x|) ignores it (vmaxps returns its second
+// operand when the first is NaN); a scalar loop would be one long vmaxss chain.
+inline float max_abs(const float* x, long n) {
+  __m512 acc = _mm512_setzero_ps();
+  long i = 0;
+  for (; i + 16 <= n; i += 16) acc = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)), acc);
+  float amax = _mm512_reduce_max_ps(acc);
+  for (; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
+  return amax;
+}
+
 inline float quantize(const float* x, long n, int8_t* out) {
-  float amax = 0;
-  for (long i = 0; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
+  const float amax = max_abs(x, n);
   if (amax == 0) {
     std::fill(out, out + n, int8_t{0});
     return 0.0f;
@@ -69,7 +79,9 @@ inline float quantize(const float* x, long n, int8_t* out) {
 }
 }  // namespace int8
 
-template <class V>
+// kQuadAlign: D4 rounded up to a multiple of it (zero key bytes, 128 query bytes past D); the
+// AMX products (amx_int8_products.hpp) pack 64 dims per tile row with 16.
+template <class V, int kQuadAlign = 1>
 struct Int8Products {
   using Vec = V;
   using QElem = uint32_t;
@@ -79,7 +91,7 @@ struct Int8Products {
   static_assert(Blocking<V>::W == 16, "AVX-512 only");
   static_assert(kTileK == 64 && kTileQ == 64, "quantisation blocks are the engine's tiles");
 
-  static int quads(int D) { return (D + 3) / 4; }
+  static int quads(int D) { return ((D + 3) / 4 + kQuadAlign - 1) / kQuadAlign * kQuadAlign; }
   static std::size_t tile_words(int D) { return (static_cast<std::size_t>(quads(D)) + 2) * kTileK; }
   // Per thread, after the tile scratch: 64 x D smoothed keys (floats), then 64 x D quantised bytes.
   static std::size_t scratch_bytes(const Problem& P) {
