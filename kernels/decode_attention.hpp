@@ -2,17 +2,19 @@
 // of K and V over the memory bandwidth. Built from the flash engine's pieces (row blocks, online
 // softmax, masks), with three differences:
 //  - K and V are read where they lie, once per GQA group: the query rows of every head that
-//    shares a kv head form one tile (when every head has the same layout), each key tile is
-//    transposed into this thread's L1 scratch just before its Q.K^T (no pass over the cache),
-//    and V is read in place (copied per tile only when D is not a whole number of vectors).
+//    shares a kv head form one task (when every head has the same layout). A task of at most
+//    kDecodeFewRows rows (one query of a group of 4 or 8 heads) runs the few-rows tile
+//    (kernels/decode_rows.hpp): dot products on the key rows in place, nothing copied. More rows
+//    amortise a copy: each key tile is transposed into this thread's L1 scratch just before its
+//    Q.K^T, and V is read in place (copied per tile only when D is not a whole number of vectors).
 //  - Tasks are (batch, kv head, rows, split): when batch x kv heads is below the thread count the
 //    visited key tiles are split across threads, each split keeps its unnormalised output, max
 //    and sum, and a merge combines them exactly through their log-sum-exp (flash-decoding).
-//  - The workspace is per thread (two tiles and the tile scratch) plus the split partials: it
-//    does not grow with Nk.
+//  - The workspace is per thread (the tile scratch, and the two copied tiles when a task can
+//    have more than kDecodeFewRows rows) plus the split partials: it does not grow with Nk.
 // K and V are float32 tensors, or a narrow KV cache (bf16, f16, int8: Tensors::cache) whose
-// tiles are widened to float32 on the way into the same L1 tiles, with the values the emulated
-// path computes with (int8: code x scale), so only the bytes read change.
+// values are widened to float32 in registers (few rows) or into the L1 tiles (more rows), the
+// values the emulated path computes with (int8: code x scale), so only the bytes read change.
 #pragma once
 #include <omp.h>
 
@@ -23,6 +25,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "decode_rows.hpp"
 #include "kv_load.hpp"
 #include "masked_attention.hpp"
 
@@ -38,6 +41,7 @@ struct DecodeLayout {
   int Dp;
   bool pack_v;
   std::size_t thread_bytes, partial_bytes, partial_floats_per_row;
+  std::size_t kt_floats, vt_floats;  // per thread: the transposed key tile, the packed value tile
   template <class V>
   static DecodeLayout of(const Problem& P, int threads) {
     DecodeLayout l;
@@ -56,10 +60,14 @@ struct DecodeLayout {
     // Enough splits that every thread has work twice over, none shorter than a few tiles.
     splits = base >= threads ? 1 : static_cast<int>(std::clamp<long>((2L * threads + base - 1) / base, 1, std::max(1L, static_cast<long>(k_tiles) / 4)));
     pack_v = P.D % W != 0 || reads_kv_cache(P);  // a narrow V is widened into the tile
-    Dp = pack_v ? (P.D + W - 1) / W * W : P.D;
-    const std::size_t kt_floats = static_cast<std::size_t>(P.D) * kTileK;
-    const std::size_t vt_floats = pack_v ? static_cast<std::size_t>(kTileK) * Dp : 0;
+    Dp = (P.D + W - 1) / W * W;
+    // Tasks never have more rows than a whole group: then every one runs the few-rows tile,
+    // which copies nothing (per-head layouts give tasks of Nq <= rows_shared rows).
+    const bool tile_scratch = rows_shared > kDecodeFewRows;
+    const std::size_t kt_floats = tile_scratch ? static_cast<std::size_t>(P.D) * kTileK : 0;
+    const std::size_t vt_floats = tile_scratch && pack_v ? static_cast<std::size_t>(kTileK) * Dp : 0;
     thread_bytes = EngineLayout::align(sizeof(float) * kt_floats) + EngineLayout::align(sizeof(float) * vt_floats);
+    this->kt_floats = kt_floats, this->vt_floats = vt_floats;
     partial_floats_per_row = static_cast<std::size_t>(Dp) + 2;  // o, then m and l
     partial_bytes = splits > 1 ? EngineLayout::align(sizeof(float) * base * chunks * splits * kTileQ *
                                                      partial_floats_per_row)
@@ -153,10 +161,11 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
 #pragma omp parallel num_threads(a.threads)
   {
     char* mine = ws_base + L.thread_bytes * omp_get_thread_num();
+    // The transposed key tile and the packed value tile (absent when every task has few rows).
     float* kt = reinterpret_cast<float*>(mine);
-    mine += EngineLayout::align(sizeof(float) * D * kTileK);
+    mine += EngineLayout::align(sizeof(float) * L.kt_floats);
     float* vt_packed = reinterpret_cast<float*>(mine);
-    mine += EngineLayout::align(sizeof(float) * (L.pack_v ? static_cast<std::size_t>(kTileK) * Dp : 0));
+    mine += EngineLayout::align(sizeof(float) * L.vt_floats);
     TileScratch<V> ws = TileScratch<V>::carve(mine, Dp, a.round_p_bf16);
 
 #pragma omp for schedule(dynamic, 1)
@@ -179,6 +188,7 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
       const uint32_t e0 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * split / L.splits);
       const uint32_t e1 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * (split + 1) / L.splits);
       bool have_bands = false;
+      const bool few = rows.n <= kDecodeFewRows;
       for (uint32_t e = e0; e < e1; ++e) {
         const TileRef ref = a.plan.refs[e];
         const int k0 = ref.k_tile * kTileK;
@@ -203,6 +213,20 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
                                  : k_all + kv + static_cast<long>(k0) * D;
         const T* v_tile = v_all + kv + static_cast<long>(k0) * D;
         const float* vt = vt_packed;
+        if (few) {
+          const bool int8 = std::is_same<T, int8_t>::value;
+          FewRowsTile<T> ft{k_tile, v_tile, kn, kscale * (int8 ? cache->k_scale[head * L.k_tiles + ref.k_tile] : 1.0f),
+                            int8 ? cache->v_scale + head * D : nullptr};
+          // Prefetch the next tile of this task when it is a whole one (the common case).
+          if (kn == kTileK && e + 1 < e1) {
+            const int nt = a.plan.refs[e + 1].k_tile;
+            if ((nt + 1) * kTileK <= valid_k)
+              ft.next_k = narrow ? k_all + (head * L.k_tiles + nt) * static_cast<long>(kTileK) * D
+                                 : k_all + kv + static_cast<long>(nt) * kTileK * D;
+          }
+          few_rows_tile<V>(rows.n, q, D, Dp, ft, masked ? ws.masks : nullptr, ws);
+          continue;
+        }
         if constexpr (narrow) {
           const bool int8 = std::is_same<T, int8_t>::value;
           const float k_scale = int8 ? cache->k_scale[head * L.k_tiles + ref.k_tile] : 1.0f;

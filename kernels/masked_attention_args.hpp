@@ -13,6 +13,10 @@ constexpr int kTileQ = 64;
 constexpr int kTileK = 64;
 // The decode path (kernels/decode_attention.hpp) takes problems with at most this many queries.
 constexpr int kDecodeMaxQ = 16;
+// A decode task with at most this many query rows (the rows of one GQA group it serves) runs the
+// few-rows tile (kernels/decode_rows.hpp): K and V read in place, nothing copied per tile. More
+// rows amortise the prefill engine's transposed key tile and 6-row micro-kernels.
+constexpr int kDecodeFewRows = 8;
 
 // empty: skipped. full: no element mask. band: each row sees one interval of keys (the band of
 // causal/window/lengths cut it, holes do not), set by ElementMask::row_bands. partial: holes cut

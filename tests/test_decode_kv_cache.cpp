@@ -3,7 +3,8 @@
 //  - The cache holds exactly the values the emulated path computes with, so the
 //    accuracy a record reports is the precision's, whichever path ran.
 //  - Every narrow decode implementation against float64 on odd shapes (Nk = 1, Nk not a multiple
-//    of the 64-key tile, D = 1/40/80/128/256, Nq > Nk, GQA, MQA, causal, splits), with the float32
+//    of the 64-key tile, D = 1/24/40/80/128/256, Nq > Nk, GQA, MQA, causal, splits; tasks of 1 to 8
+//    rows take the few-rows tile, 9 and more the widened tile), with the float32
 //    K and V it is handed filled with NaN: a path that read them instead of the cache fails.
 #include <doctest/doctest.h>
 #include <omp.h>
@@ -124,7 +125,7 @@ TEST_CASE("decode KV cache: every narrow decode implementation on every ISA agai
   };
   const Shape shapes[] = {{1, 8, 2, 1, 1, 40, true},     {1, 8, 1, 1, 777, 128, true}, {2, 4, 1, 16, 5, 1, true},
                           {1, 4, 4, 3, 130, 80, false},  {1, 4, 2, 2, 200, 256, true}, {1, 32, 8, 1, 300, 128, true},
-                          {2, 2, 1, 4, 64, 40, false}};
+                          {2, 2, 1, 4, 64, 40, false},   {1, 3, 1, 3, 100, 24, true},  {1, 8, 1, 2, 70, 40, true}};
   const int saved = omp_get_max_threads();
   for (const char* spec : {"dense", "window:left=100,right=0"}) {
     const auto variant = make_variant(spec);
