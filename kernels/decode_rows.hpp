@@ -290,9 +290,11 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
   } else {
     qk_tile_row_blocks<V, kDecodeFewRows>(0, n, q, D, t.k, cb, ce, t.score_scale, s, t.next_k, t.next_k ? t.v : nullptr);
   }
-  if (ws.cap > 0.0f)
+  if (ws.softcap.on()) {
+    const V cap(ws.softcap.cap), inv(ws.softcap.inv);  // in registers (see row_group)
     for (int r = 0; r < n; ++r)
-      for (int c = cb; c < ce; c += W) simd::vsoftcap(V::load_aligned(s + r * kTileK + c), ws.cap).store_aligned(s + r * kTileK + c);
+      for (int c = cb; c < ce; c += W) simd::vsoftcap(V::load_aligned(s + r * kTileK + c), inv, cap).store_aligned(s + r * kTileK + c);
+  }
   bool rescale[kDecodeFewRows];
   for (int r = 0; r < n; ++r) {
     rescale[r] = false;
