@@ -41,6 +41,9 @@ TEST_CASE("OpenBLAS core types map to ISA widths; narrower than asked warns") {
   CHECK(blas_width_warning("OpenBLAS Haswell", Isa::avx512).find("narrower than --isa avx512") != std::string::npos);
   CHECK(blas_width_warning("OpenBLAS Haswell", Isa::avx2).empty());
   CHECK(blas_width_warning("OpenBLAS SkylakeX", Isa::avx512).empty());
+  CHECK(blas_width_warning("OpenBLAS SkylakeX", Isa::avx512bf16).empty());  // float32 at these levels is avx512
+  CHECK(blas_width_warning("OpenBLAS SkylakeX", Isa::amx).empty());
+  CHECK(blas_width_warning("OpenBLAS Haswell", Isa::amx).find("narrower than --isa amx") != std::string::npos);
   CHECK(blas_width_warning("not loaded: x", Isa::avx512).empty());
   CHECK(blas_width_warning("OpenBLAS Mystery", Isa::avx512).empty());
 }

@@ -149,7 +149,8 @@ std::string blas_width_warning(const std::string& blas, Isa widest_asked) {
   if (blas.rfind(prefix, 0) != 0) return "";
   const std::string core = blas.substr(prefix.size());
   const auto isa = blas_core_isa(core);
-  if (!isa || *isa >= widest_asked) return "";
+  // BLAS is float32: the float32 kernels of avx512bf16 and amx are avx512's.
+  if (!isa || *isa >= std::min(widest_asked, Isa::avx512)) return "";
   return "dense_blas runs OpenBLAS's " + core + " kernels (" + isa_name(*isa) + "), narrower than --isa " +
          isa_name(widest_asked) + ": the BLAS baseline is slower than a BLAS built for this ISA would be "
          "(set OPENBLAS_CORETYPE, or use a newer OpenBLAS)";
