@@ -280,7 +280,7 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
         alignas(64) float pad[W * 256];  // D <= 256 (variants/registry.cpp refuses more)
         std::fill(pad, pad + W * D, 0.0f);
         std::copy(t.k + static_cast<long>(full) * D, t.k + static_cast<long>(t.kn) * D, pad);
-        float sp[kDecodeFewRows * kTileK];
+        alignas(64) float sp[kDecodeFewRows * kTileK];  // qk_key_rows stores whole aligned vectors
         qk_key_rows<V>(q, n, D, pad, 0, W, t.score_scale, sp);
         for (int r = 0; r < n; ++r) std::copy(sp + r * kTileK, sp + r * kTileK + W, s + r * kTileK + full);
       }
