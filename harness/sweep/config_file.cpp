@@ -40,6 +40,9 @@ void store_config_text(const std::string& text, const std::string& source, const
       }
       po::store(parsed, vm);
     } catch (const po::error& e) {
+      // Boost's what() substitutes "%...%" placeholders in a loop that never ends when the
+      // user's text holds one (found by fuzz_config): name the line without it.
+      if (line.find('%') != std::string::npos) throw UserError(where + "unrecognised option or invalid value");
       throw UserError(where + e.what());
     }
   }
