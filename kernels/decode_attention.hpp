@@ -81,7 +81,7 @@ std::size_t decode_attention_workspace(const Problem& p, int threads) {
   return DecodeLayout::of<simd::Vec<Arch>>(p, threads).total(threads);
 }
 
-// Widens one key tile of a narrow cache, held transposed (D x kTileK, kernels/kv_cache.hpp),
+// Widens one key tile of a narrow cache, held transposed (kernels/kv_cache.hpp) into D x kTileK,
 // into dst: each value times `scale` (int8: the tile's scale, else 1) then times kscale, the
 // emulated path's two roundings. No transpose: the cache is laid out as Q.K^T reads it.
 template <class V, class T>
@@ -89,12 +89,16 @@ inline void widen_key_tile(const T* src, int D, float scale, float kscale, float
   constexpr int W = static_cast<int>(V::size);
   constexpr bool scaled = std::is_same<T, int8_t>::value;
   const V s(scale), ks(kscale);
-  const std::size_t n = static_cast<std::size_t>(D) * kTileK;
-  for (std::size_t i = 0; i < n; i += W) {
-    V x = simd::widen<V>(src + i);
-    if (scaled) x = x * s;
-    (x * ks).store_aligned(dst + i);
-  }
+  for (int d4 = 0; 4 * d4 < D; ++d4)
+    simd::for_each_dim_of_quad(d4, D, [&](auto e) {
+      constexpr int E = decltype(e)::value;
+      float* row = dst + static_cast<std::size_t>(4 * d4 + E) * kTileK;
+      for (int j = 0; j < kTileK; j += W) {
+        V x = simd::widen_key<V, E>(src, d4, j);
+        if (scaled) x = x * s;
+        (x * ks).store_aligned(row + j);
+      }
+    });
 }
 
 // Widens kn <= kTileK narrow value rows (stride D) into dst [kTileK][Dp], zero-padded; int8
@@ -145,6 +149,7 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
   char* ws_base = static_cast<char*>(a.workspace);
   float* partials = reinterpret_cast<float*>(ws_base + L.thread_bytes * a.threads);
   const std::size_t partial_task = static_cast<std::size_t>(kTileQ) * L.partial_floats_per_row;
+  const long k_tile_elems = narrow ? kv_cache_k_tile_elems(P.dtype, D) : 0;  // a narrow cache's key tile
 
   // The rows of base task t: batch b, kv head kvh, chunk c.
   auto task_rows = [&](long t, int& b, int& kvh) {
@@ -209,8 +214,7 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
         ws.k0 = k0;
         // A narrow cache holds K per tile, transposed (kernels/kv_cache.hpp); float32 K is [Nk][D].
         const long head = static_cast<long>(b) * P.Hkv + kvh;
-        const T* k_tile = narrow ? k_all + (head * L.k_tiles + ref.k_tile) * static_cast<long>(kTileK) * D
-                                 : k_all + kv + static_cast<long>(k0) * D;
+        const T* k_tile = narrow ? k_all + (head * L.k_tiles + ref.k_tile) * k_tile_elems : k_all + kv + static_cast<long>(k0) * D;
         const T* v_tile = v_all + kv + static_cast<long>(k0) * D;
         const float* vt = vt_packed;
         if (few) {
@@ -221,8 +225,7 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
           if (kn == kTileK && e + 1 < e1) {
             const int nt = a.plan.refs[e + 1].k_tile;
             if ((nt + 1) * kTileK <= valid_k)
-              ft.next_k = narrow ? k_all + (head * L.k_tiles + nt) * static_cast<long>(kTileK) * D
-                                 : k_all + kv + static_cast<long>(nt) * kTileK * D;
+              ft.next_k = narrow ? k_all + (head * L.k_tiles + nt) * k_tile_elems : k_all + kv + static_cast<long>(nt) * kTileK * D;
           }
           few_rows_tile<V>(rows.n, q, D, Dp, ft, masked ? ws.masks : nullptr, ws);
           continue;

@@ -115,7 +115,7 @@ inline void qk_key_rows(const float* q, int n, int D, const float* k, int cb, in
 
 // s[r][c0 W .. c1 W) for R rows against a tile-transposed narrow key tile kt [D][kTileK],
 // C key vectors at a time, widened in registers: the prefill engine's qk_block on narrow keys.
-// pf_a, pf_b (when given): tiles of D x kTileK elements prefetched into L2 a dim per step.
+// pf_a, pf_b (when given): tiles of D x kTileK elements prefetched into L2 four dims per step.
 template <class V, int R, int C, class T>
 inline void qk_tile_block(const float* q, int D, const T* kt, int c0, float score_scale, float* s,
                           const T* pf_a = nullptr, const T* pf_b = nullptr) {
@@ -123,18 +123,22 @@ inline void qk_tile_block(const float* q, int D, const T* kt, int c0, float scor
   V acc[R][C];
   ATTN_UNROLL for (int r = 0; r < R; ++r)
     ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V(0.0f);
-  for (int d = 0; d < D; ++d) {
+  // Four dims per step (an int8 cache holds them in one word per key).
+  for (int d4 = 0; 4 * d4 < D; ++d4) {
     if (pf_a)
-      for (std::size_t i = 0; i < sizeof(T) * kTileK; i += 64) {
-        __builtin_prefetch(reinterpret_cast<const char*>(pf_a + static_cast<std::size_t>(d) * kTileK) + i, 0, 2);
-        __builtin_prefetch(reinterpret_cast<const char*>(pf_b + static_cast<std::size_t>(d) * kTileK) + i, 0, 2);
+      for (std::size_t i = 0; i < 4 * sizeof(T) * kTileK; i += 64) {
+        __builtin_prefetch(reinterpret_cast<const char*>(pf_a + static_cast<std::size_t>(4 * d4) * kTileK) + i, 0, 2);
+        __builtin_prefetch(reinterpret_cast<const char*>(pf_b + static_cast<std::size_t>(4 * d4) * kTileK) + i, 0, 2);
       }
-    V kv[C];
-    ATTN_UNROLL for (int c = 0; c < C; ++c) kv[c] = simd::widen<V>(kt + static_cast<std::size_t>(d) * kTileK + (c0 + c) * W);
-    ATTN_UNROLL for (int r = 0; r < R; ++r) {
-      const V qb(q[r * D + d]);
-      ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(qb, kv[c], acc[r][c]);
-    }
+    simd::for_each_dim_of_quad(d4, D, [&](auto e) {
+      constexpr int E = decltype(e)::value;
+      V kv[C];
+      ATTN_UNROLL for (int c = 0; c < C; ++c) kv[c] = simd::widen_key<V, E>(kt, d4, (c0 + c) * W);
+      ATTN_UNROLL for (int r = 0; r < R; ++r) {
+        const V qb(q[r * D + 4 * d4 + E]);
+        ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(qb, kv[c], acc[r][c]);
+      }
+    });
   }
   ATTN_UNROLL for (int r = 0; r < R; ++r)
     ATTN_UNROLL for (int c = 0; c < C; ++c) (acc[r][c] * V(score_scale)).store_aligned(s + r * kTileK + (c0 + c) * W);

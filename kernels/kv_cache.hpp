@@ -16,9 +16,13 @@ struct F16Bits {
   uint16_t bits;
 };
 
-// K is held per 64-key tile transposed, [B, Hkv, ceil(Nk / kTileK), D, kTileK] (keys past Nk
-// are zeros), the layout the decode kernel's Q.K^T reads: a new token writes one column, and no
-// call transposes the cache. V is held as given, [B, Hkv, Nk, D].
+// K is held per 64-key tile transposed (keys past Nk are zeros), the layout the decode kernel's
+// Q.K^T reads: a new token writes one column, and no call transposes the cache.
+//  - bf16 / f16: [B, Hkv, ceil(Nk / kTileK), D, kTileK].
+//  - int8: [B, Hkv, ceil(Nk / kTileK), D4, kTileK, 4] with D4 = ceil(D / 4): per key a word of
+//    4 consecutive dims (zeros past D), the operand layout of vpdpbusd (kernels/native/
+//    int8_decode_qk.hpp), and also widened one dim at a time where there is no VNNI.
+// V is held as given, [B, Hkv, Nk, D].
 struct KvCache {
   DType dtype = DType::f32;  // bf16, f16 or int8
   const void* k = nullptr;   // Bf16Bits, F16Bits or int8_t, tile-transposed (above)
@@ -29,6 +33,15 @@ struct KvCache {
   const float* k_scale = nullptr;
   const float* v_scale = nullptr;
 };
+
+// Elements of one key tile of a narrow cache's K (above).
+inline long kv_cache_k_tile_elems(DType dtype, int D) {
+  return (dtype == DType::int8 ? (D + 3) / 4 * 4L : static_cast<long>(D)) * kTileK;
+}
+// Element (key j of the tile, dim d) of one key tile of a narrow cache's K.
+inline long kv_cache_k_tile_offset(DType dtype, int j, int d) {
+  return dtype == DType::int8 ? (d / 4 * static_cast<long>(kTileK) + j) * 4 + d % 4 : static_cast<long>(d) * kTileK + j;
+}
 
 // The problems whose K and V the decode path reads from a narrow KvCache (Tensors::cache):
 // narrow dtypes in a decode-sized forward. One definition for the implementation list and for

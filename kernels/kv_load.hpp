@@ -6,6 +6,7 @@
 // Only include this from kernel templates (see simd.hpp).
 #pragma once
 #include <cstring>
+#include <type_traits>
 
 #include "kv_cache.hpp"
 #include "simd.hpp"
@@ -113,6 +114,49 @@ inline xsimd::batch<float, A> load_widened(const F16Bits* p, xsimd::batch<float,
 template <class V, class T>
 inline V widen(const T* p) {
   return load_widened(p, static_cast<V*>(nullptr));
+}
+
+// Byte E of each of W words of 4 signed bytes at p (the int8 cache's K, kernels/kv_cache.hpp),
+// sign-extended: shifted to the top byte, then an arithmetic shift down.
+template <int E>
+inline Scalar1 load_word_byte(const int8_t* p, Scalar1*) {
+  return Scalar1(static_cast<float>(p[E]));
+}
+template <int E, class A>
+inline xsimd::batch<float, A> load_word_byte(const int8_t* p, xsimd::batch<float, A>*) {
+  constexpr int up = 24 - 8 * E;
+  if constexpr (std::is_base_of<xsimd::avx512f, A>::value) {
+    const __m512i w = _mm512_loadu_si512(p);
+    return _mm512_cvtepi32_ps(_mm512_srai_epi32(up ? _mm512_slli_epi32(w, up) : w, 24));
+  } else if constexpr (std::is_base_of<xsimd::avx2, A>::value) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    return _mm256_cvtepi32_ps(_mm256_srai_epi32(up ? _mm256_slli_epi32(w, up) : w, 24));
+  } else {
+    static_assert(std::is_base_of<xsimd::sse2, A>::value, "load_word_byte: no int8 load for this arch");
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm_cvtepi32_ps(_mm_srai_epi32(up ? _mm_slli_epi32(w, up) : w, 24));
+  }
+}
+
+// Keys [key0, key0 + W) of dim 4 d4 + E of one key tile of a narrow cache's K
+// (kernels/kv_cache.hpp). Callers walk the dims four at a time (for_each_dim_of_quad), so the
+// int8 byte position is a constant.
+template <class V, int E, class T>
+inline V widen_key(const T* tile, int d4, int key0) {
+  return widen<V>(tile + static_cast<std::size_t>(4 * d4 + E) * kTileK + key0);
+}
+template <class V, int E>
+inline V widen_key(const int8_t* tile, int d4, int key0) {
+  return load_word_byte<E>(tile + (static_cast<std::size_t>(d4) * kTileK + key0) * 4, static_cast<V*>(nullptr));
+}
+
+// f(std::integral_constant<int, E>) for E = 0..3 while 4 d4 + E < D.
+template <class F>
+inline void for_each_dim_of_quad(int d4, int D, F&& f) {
+  f(std::integral_constant<int, 0>{});
+  if (4 * d4 + 1 < D) f(std::integral_constant<int, 1>{});
+  if (4 * d4 + 2 < D) f(std::integral_constant<int, 2>{});
+  if (4 * d4 + 3 < D) f(std::integral_constant<int, 3>{});
 }
 
 }  // namespace attn::simd

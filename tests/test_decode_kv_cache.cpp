@@ -70,7 +70,8 @@ TEST_CASE("decode KV cache: the cache holds the emulated path's values exactly, 
     // Element i = (head, key j, dim d) of K in the cache's tile-transposed layout.
     auto k_at = [&](std::size_t i) {
       const long head = static_cast<long>(i) / (in.p.Nk * D), j = static_cast<long>(i) / D % in.p.Nk;
-      return head * tiles * kTileK * D + KvCacheStore::k_offset(j, static_cast<int>(i % D), static_cast<int>(D));
+      return head * tiles * kv_cache_k_tile_elems(dtype, static_cast<int>(D)) +
+             KvCacheStore::k_offset(dtype, j, static_cast<int>(i % D), static_cast<int>(D));
     };
     if (dtype != DType::int8) {
       const auto decode = dtype == DType::bf16 ? from_bf16 : from_f16;

@@ -30,10 +30,13 @@ uint16_t f16_bits(float x) {
 namespace {
 long key_tiles(const Problem& p) { return (p.Nk + kTileK - 1) / kTileK; }
 // Elements of the tile-transposed K: whole tiles.
-std::size_t k_elems(const Problem& p) { return static_cast<std::size_t>(p.B) * p.Hkv * key_tiles(p) * kTileK * p.D; }
+std::size_t k_elems(const Problem& p) {
+  return static_cast<std::size_t>(p.B) * p.Hkv * key_tiles(p) * kv_cache_k_tile_elems(p.dtype, p.D);
+}
 // Element (key j, dim d) of one head's tile-transposed K.
-std::size_t k_index(long j, int d, int D) {
-  return (static_cast<std::size_t>(j / kTileK) * D + d) * kTileK + static_cast<std::size_t>(j % kTileK);
+std::size_t k_index(DType dtype, long j, int d, int D) {
+  return static_cast<std::size_t>(j / kTileK * kv_cache_k_tile_elems(dtype, D) +
+                                  kv_cache_k_tile_offset(dtype, static_cast<int>(j % kTileK), d));
 }
 }  // namespace
 
@@ -44,13 +47,13 @@ double KvCacheStore::bytes(const Problem& p) {
   return sizeof(uint16_t) * (k + v);
 }
 
-long KvCacheStore::k_offset(long j, int d, int D) { return static_cast<long>(k_index(j, d, D)); }
+long KvCacheStore::k_offset(DType dtype, long j, int d, int D) { return static_cast<long>(k_index(dtype, j, d, D)); }
 
 KvCacheStore::KvCacheStore(const Problem& p, const Tensors& t) {
   const std::size_t n = p.kv_elems();
   const int D = p.D;
   const long heads = static_cast<long>(p.B) * p.Hkv, blocks = key_tiles(p);
-  const std::size_t k_head = static_cast<std::size_t>(blocks) * kTileK * D;  // per head, tile-transposed
+  const std::size_t k_head = static_cast<std::size_t>(blocks) * kv_cache_k_tile_elems(p.dtype, D);  // per head
   view.dtype = p.dtype;
   if (p.dtype == DType::bf16 || p.dtype == DType::f16) {
     const auto bits = p.dtype == DType::bf16 ? bf16_bits : f16_bits;
@@ -60,7 +63,7 @@ KvCacheStore::KvCacheStore(const Problem& p, const Tensors& t) {
       for (long j = 0; j < p.Nk; ++j)
         for (int d = 0; d < D; ++d) {
           const std::size_t i = (static_cast<std::size_t>(head) * p.Nk + j) * D + d;
-          k16[head * k_head + k_index(j, d, D)] = bits(t.k[i]);
+          k16[head * k_head + k_index(p.dtype, j, d, D)] = bits(t.k[i]);
           v16[i] = bits(t.v[i]);
         }
     view.k = k16.data(), view.v = v16.data();
@@ -85,7 +88,7 @@ KvCacheStore::KvCacheStore(const Problem& p, const Tensors& t) {
           for (int d = 0; d < D; ++d) smooth[j * D + d] = k[(b * kTileK + j) * D + d] - mean[d];
         k_scale[head * blocks + b] = int8_codes(smooth.data(), count, 1, smooth.data());
         for (long j = 0; j < rows; ++j)
-          for (int d = 0; d < D; ++d) k8h[k_index(b * kTileK + j, d, D)] = static_cast<int8_t>(smooth[j * D + d]);
+          for (int d = 0; d < D; ++d) k8h[k_index(p.dtype, b * kTileK + j, d, D)] = static_cast<int8_t>(smooth[j * D + d]);
       }
       // V: one scale per channel over the keys (store_inputs' values).
       for (int d = 0; d < D; ++d) {

@@ -22,9 +22,9 @@ struct KvCacheStore {
   KvCacheStore& operator=(const KvCacheStore&) = delete;
   // Bytes a cache of problem p holds.
   static double bytes(const Problem& p);
-  // Where key j, dim d of a head lies in the tile-transposed K (kernels/kv_cache.hpp), from the
-  // head's first element.
-  static long k_offset(long j, int d, int D);
+  // Where key j, dim d of a head lies in the tile-transposed K of a `dtype` cache
+  // (kernels/kv_cache.hpp), from the head's first element.
+  static long k_offset(DType dtype, long j, int d, int D);
 };
 
 // The bits of x rounded to bfloat16 / IEEE half (nearest even; finite x).
