@@ -42,11 +42,13 @@ struct DecodeLayout {
   bool pack_v;
   std::size_t thread_bytes, partial_bytes, partial_floats_per_row;
   std::size_t kt_floats, vt_floats;  // per thread: the transposed key tile, the packed value tile
-  template <class V>
+  std::size_t q_bytes = 0;           // Q quantised per call by the Q.K^T policy (VNNI), after the partials
+  template <class V, class KeyQk = WidenedKeyQk>
   static DecodeLayout of(const Problem& P, int threads) {
     DecodeLayout l;
     l.init(P, threads, Blocking<V>::W);
     l.thread_bytes += TileScratch<V>::bytes(l.Dp);
+    l.q_bytes = EngineLayout::align(KeyQk::workspace_bytes(P));
     return l;
   }
   // Everything but the tile scratch, whose size depends on the arch's blocking.
@@ -73,12 +75,12 @@ struct DecodeLayout {
                                                      partial_floats_per_row)
                                : 0;
   }
-  std::size_t total(int threads) const { return thread_bytes * threads + partial_bytes; }
+  std::size_t total(int threads) const { return thread_bytes * threads + partial_bytes + q_bytes; }
 };
 
-template <class Arch>
+template <class Arch, class KeyQk = WidenedKeyQk>
 std::size_t decode_attention_workspace(const Problem& p, int threads) {
-  return DecodeLayout::of<simd::Vec<Arch>>(p, threads).total(threads);
+  return DecodeLayout::of<simd::Vec<Arch>, KeyQk>(p, threads).total(threads);
 }
 
 // Widens one key tile of a narrow cache, held transposed (kernels/kv_cache.hpp) into D x kTileK,
@@ -129,8 +131,10 @@ struct DecodeRows {
   std::pair<int, long> id(int r) const { return {h0 + r / nq, i0 + r % nq}; }
 };
 
-// K and V elements of type T (float, or a narrow cache's Bf16Bits, F16Bits, int8_t).
-template <class Arch, class T>
+// K and V elements of type T (float, or a narrow cache's Bf16Bits, F16Bits, int8_t). A narrow
+// cache's few-rows Q.K^T runs KeyQk (decode_rows.hpp's WidenedKeyQk, or a native one that
+// quantises Q itself: then every task must have few rows, as its entry's supports() ensures).
+template <class Arch, class T, class KeyQk = WidenedKeyQk>
 void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T* v_all, const KvCache* cache) {
   using V = simd::Vec<Arch>;
   constexpr bool narrow = !std::is_same<T, float>::value;
@@ -138,7 +142,7 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
   constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   const Problem& P = *a.p;
-  const DecodeLayout L = DecodeLayout::of<V>(P, a.threads);
+  const DecodeLayout L = DecodeLayout::of<V, KeyQk>(P, a.threads);
   const int D = P.D, Dp = L.Dp;
   // Every head of a group follows one tile list only when the layout is shared by all heads.
   const bool shared = a.plan.layout_heads == 1;
@@ -148,6 +152,7 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
   const float kscale = P.effective_scale() * 1.4426950408889634f;  // log2 domain, as the engine
   char* ws_base = static_cast<char*>(a.workspace);
   float* partials = reinterpret_cast<float*>(ws_base + L.thread_bytes * a.threads);
+  char* q_quantised = ws_base + L.thread_bytes * a.threads + L.partial_bytes;
   const std::size_t partial_task = static_cast<std::size_t>(kTileQ) * L.partial_floats_per_row;
   const long k_tile_elems = narrow ? kv_cache_k_tile_elems(P.dtype, D) : 0;  // a narrow cache's key tile
 
@@ -172,6 +177,10 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
     float* vt_packed = reinterpret_cast<float*>(mine);
     mine += EngineLayout::align(sizeof(float) * L.vt_floats);
     TileScratch<V> ws = TileScratch<V>::carve(mine, Dp, a.round_p_bf16);
+    if constexpr (KeyQk::kQuantisedQ) {  // per call, before any task reads it (the barrier)
+#pragma omp for schedule(static)
+      for (long head = 0; head < static_cast<long>(P.B) * P.H; ++head) KeyQk::quantise_head(P, a.in.q, head, q_quantised);
+    }
 
 #pragma omp for schedule(dynamic, 1)
     for (long task = 0; task < tasks; ++task) {
@@ -194,6 +203,12 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
       const uint32_t e1 = first + static_cast<uint32_t>(static_cast<uint64_t>(count) * (split + 1) / L.splits);
       bool have_bands = false;
       const bool few = rows.n <= kDecodeFewRows;
+      if constexpr (KeyQk::kQuantisedQ)
+        if (!few) throw std::logic_error("decode_attention: a native Q.K^T policy got a task of many rows");
+      const KeyQk key_qk = KeyQk::for_rows(P, q_quantised, (static_cast<long>(b) * P.H + rows.h0) * P.Nq + rows.i0, rows.n);
+      // int8 V in the few-rows tile: P x codes, the channel scales applied when the task ends.
+      const float* v_channel_scale =
+          std::is_same<T, int8_t>::value && few ? cache->v_scale + (static_cast<long>(b) * P.Hkv + kvh) * D : nullptr;
       for (uint32_t e = e0; e < e1; ++e) {
         const TileRef ref = a.plan.refs[e];
         const int k0 = ref.k_tile * kTileK;
@@ -219,15 +234,14 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
         const float* vt = vt_packed;
         if (few) {
           const bool int8 = std::is_same<T, int8_t>::value;
-          FewRowsTile<T> ft{k_tile, v_tile, kn, kscale * (int8 ? cache->k_scale[head * L.k_tiles + ref.k_tile] : 1.0f),
-                            int8 ? cache->v_scale + head * D : nullptr};
+          FewRowsTile<T> ft{k_tile, v_tile, kn, kscale * (int8 ? cache->k_scale[head * L.k_tiles + ref.k_tile] : 1.0f)};
           // Prefetch the next tile of this task when it is a whole one (the common case).
           if (kn == kTileK && e + 1 < e1) {
             const int nt = a.plan.refs[e + 1].k_tile;
             if ((nt + 1) * kTileK <= valid_k)
               ft.next_k = narrow ? k_all + (head * L.k_tiles + nt) * k_tile_elems : k_all + kv + static_cast<long>(nt) * kTileK * D;
           }
-          few_rows_tile<V>(rows.n, q, D, Dp, ft, masked ? ws.masks : nullptr, ws);
+          few_rows_tile<V>(rows.n, q, D, Dp, ft, masked ? ws.masks : nullptr, ws, key_qk);
           continue;
         }
         if constexpr (narrow) {
@@ -245,6 +259,9 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
         row_blocks<V, Blk::R>(0, rows.n, q, kt, vt, D, Dp, masked ? ws.masks : nullptr, ws);
       }
 
+      if (v_channel_scale)
+        for (int r = 0; r < rows.n; ++r)
+          for (int d = 0; d < D; ++d) ws.o[static_cast<std::size_t>(r) * Dp + d] *= v_channel_scale[d];
       if (L.splits == 1) {
         float* out = a.out.o + row_offset(b, rows.h0, rows.i0);
         float* lse = a.out.lse ? a.out.lse + row_offset(b, rows.h0, rows.i0) / D : nullptr;

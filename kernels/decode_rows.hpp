@@ -6,7 +6,8 @@
 //    partials into one vector of W scores (log2(W) rounds of two shuffles and an add).
 //  - a narrow cache's K, tile-transposed [D][kTileK] (kernels/kv_cache.hpp): the prefill
 //    engine's Q.K^T order (a vector of keys per dim), the vector widened on load.
-//  - V rows [Nk][D], float32 or narrow, widened on load (int8: times its channel's scale).
+//  - V rows [Nk][D], float32 or narrow, widened on load (int8: P x codes accumulated in float32,
+//    the channel scales applied once per task by the caller, not once per element).
 // The softmax (masks, modifiers, lazy rescale) is the prefill engine's, row by row.
 // While Q.K^T of a tile runs, the next bytes of both streams are prefetched (FewRowsTile::next_k).
 #pragma once
@@ -165,23 +166,19 @@ inline void qk_tile_rows(const float* q, int D, const T* kt, int cb, int ce, flo
 }
 
 // o[r][C vectors from d0] = alpha[r] o[r] + sum_{jb <= j < je} p[r][j] v[j] for R rows, V rows
-// of stride D widened on load (times channel_scale when given: int8).
+// of stride D widened on load (int8: the codes; the caller applies the channel scales once).
 template <class V, int R, int C, class T>
-inline void pv_key_rows_block(const float* p, int jb, int je, const T* v, int D, const float* channel_scale, int d0,
-                              int Dp, float* o, const float* alpha) {
+inline void pv_key_rows_block(const float* p, int jb, int je, const T* v, int D, int d0, int Dp, float* o,
+                              const float* alpha) {
   constexpr int W = static_cast<int>(V::size);
-  V acc[R][C], cs[C];
+  V acc[R][C];
   ATTN_UNROLL for (int r = 0; r < R; ++r) {
     const V ar = alpha ? V::load_aligned(alpha + r * W) : V(1.0f);
     ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V::load_aligned(o + r * Dp + d0 + c * W) * ar;
   }
-  ATTN_UNROLL for (int c = 0; c < C; ++c) cs[c] = channel_scale ? V::load_unaligned(channel_scale + d0 + c * W) : V(1.0f);
   for (int j = jb; j < je; ++j) {
     V vv[C];
-    ATTN_UNROLL for (int c = 0; c < C; ++c) {
-      vv[c] = simd::widen<V>(v + static_cast<long>(j) * D + d0 + c * W);
-      if (channel_scale) vv[c] = vv[c] * cs[c];
-    }
+    ATTN_UNROLL for (int c = 0; c < C; ++c) vv[c] = simd::widen<V>(v + static_cast<long>(j) * D + d0 + c * W);
     ATTN_UNROLL for (int r = 0; r < R; ++r) {
       const V pb(p[r * kTileK + j]);
       ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(pb, vv[c], acc[r][c]);
@@ -194,22 +191,18 @@ inline void pv_key_rows_block(const float* p, int jb, int je, const T* v, int D,
 // P.V of R rows over the whole head: blocks of C vectors, then single vectors, then the dims
 // past the last whole vector one at a time (in place, a row may end anywhere).
 template <class V, int R, class T>
-inline void pv_key_rows(const float* p, int jb, int je, const T* v, int D, const float* channel_scale, int Dp, float* o,
-                        const float* alpha) {
+inline void pv_key_rows(const float* p, int jb, int je, const T* v, int D, int Dp, float* o, const float* alpha) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int C = few_rows_cols<V, R>();
   const int nvec = D / W;
   int c = 0;
-  for (; c + C <= nvec; c += C) pv_key_rows_block<V, R, C>(p, jb, je, v, D, channel_scale, c * W, Dp, o, alpha);
-  for (; c < nvec; ++c) pv_key_rows_block<V, R, 1>(p, jb, je, v, D, channel_scale, c * W, Dp, o, alpha);
+  for (; c + C <= nvec; c += C) pv_key_rows_block<V, R, C>(p, jb, je, v, D, c * W, Dp, o, alpha);
+  for (; c < nvec; ++c) pv_key_rows_block<V, R, 1>(p, jb, je, v, D, c * W, Dp, o, alpha);
   for (int d = nvec * W; d < D; ++d)
     for (int r = 0; r < R; ++r) {
       float* od = o + r * Dp + d;
       float acc = alpha ? alpha[r * W] * *od : *od;
-      for (int j = jb; j < je; ++j) {
-        const float x = simd::widen_one(v[static_cast<long>(j) * D + d]);
-        acc += p[r * kTileK + j] * (channel_scale ? x * channel_scale[d] : x);
-      }
+      for (int j = jb; j < je; ++j) acc += p[r * kTileK + j] * simd::widen_one(v[static_cast<long>(j) * D + d]);
       *od = acc;
     }
 }
@@ -221,7 +214,6 @@ struct FewRowsTile {
   const T* v;                    // value row k0 of [Nk][D]
   int kn;                        // valid keys in the tile
   float score_scale;             // scale log2(e) (times the int8 tile's scale)
-  const float* channel_scale;    // int8 V: one scale per channel, else null
   // The next tile's keys (a whole tile of them: rows, or the cache's transposed tile), or null.
   // Q.K^T prefetches them and this tile's value rows as it goes, so both streams stay ahead.
   const T* next_k = nullptr;
@@ -237,7 +229,7 @@ inline void pv_row_blocks(int r0, int n, const float* p, const int* jb, const in
     bool any = false;
     for (int r = r0; r < r0 + R; ++r) lo = std::min(lo, jb[r]), hi = std::max(hi, je[r]), any |= rescale[r];
     if (lo >= hi && !any) continue;
-    pv_key_rows<V, R>(p + static_cast<std::size_t>(r0) * kTileK, lo, std::max(lo, hi), t.v, D, t.channel_scale, Dp,
+    pv_key_rows<V, R>(p + static_cast<std::size_t>(r0) * kTileK, lo, std::max(lo, hi), t.v, D, Dp,
                       ws.o + static_cast<std::size_t>(r0) * Dp, any ? ws.alpha + r0 * W : nullptr);
   }
   if constexpr (R > 1) pv_row_blocks<V, R / 2>(r0, n, p, jb, je, t, D, Dp, rescale, ws);
@@ -253,15 +245,29 @@ inline void qk_tile_row_blocks(int r0, int n, const float* q, int D, const T* kt
   if constexpr (R > 1) qk_tile_row_blocks<V, R / 2>(r0, n, q, D, kt, cb, ce, score_scale, s, pf_a, pf_b);
 }
 
+// The few-rows tile's Q.K^T on a narrow cache's key tile: every key widened to float32 in
+// registers, float32 FMAs (every ISA). kernels/native/int8_decode_qk.hpp has the VNNI one.
+struct WidenedKeyQk {
+  static constexpr bool kQuantisedQ = false;  // Q as the plan hands it (int8: quantised values)
+  static std::size_t workspace_bytes(const Problem&) { return 0; }
+  static void quantise_head(const Problem&, const float*, long, char*) {}
+  static WidenedKeyQk for_rows(const Problem&, char*, long, int) { return {}; }
+  template <class V, class T>
+  void qk(int n, const float* q, int D, const FewRowsTile<T>& t, int cb, int ce, float* s) const {
+    qk_tile_row_blocks<V, kDecodeFewRows>(0, n, q, D, t.k, cb, ce, t.score_scale, s, t.next_k, t.next_k ? t.v : nullptr);
+  }
+};
+
 // softmax_row keeps only the score vectors [c0, c1) of its x[] array; inlined here, GCC 12
 // cannot see that the others are never read.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // n <= kDecodeFewRows query rows (stride D) against one key tile: Q.K^T, the online softmax of
 // every row (masks and score modifiers as in the prefill engine's row_group), P.V into ws.o.
-template <class V, class T>
+// A narrow cache's Q.K^T runs key_qk (WidenedKeyQk, or the VNNI one).
+template <class V, class T, class KeyQk = WidenedKeyQk>
 inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTile<T>& t, const RowMasks* masks,
-                          TileScratch<V>& ws) {
+                          TileScratch<V>& ws, const KeyQk& key_qk = KeyQk{}) {
   constexpr int W = static_cast<int>(V::size);
   constexpr bool key_rows = std::is_same<T, float>::value;  // float32 K: rows in place
   int jb[kDecodeFewRows], je[kDecodeFewRows];
@@ -292,7 +298,7 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
       qk_key_rows<V>(q, n, D, t.k, cb, ce, t.score_scale, s, t.next_k, t.next_k ? t.v : nullptr);
     }
   } else {
-    qk_tile_row_blocks<V, kDecodeFewRows>(0, n, q, D, t.k, cb, ce, t.score_scale, s, t.next_k, t.next_k ? t.v : nullptr);
+    key_qk.template qk<V>(n, q, D, t, cb, ce, s);
   }
   if (ws.softcap.on()) {
     const V cap(ws.softcap.cap), inv(ws.softcap.inv);  // in registers (see row_group)

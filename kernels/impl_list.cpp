@@ -19,6 +19,10 @@ bool decode_in(const Problem& p) {
   return forward_in<d>(p) && p.Nq <= kDecodeMaxQ;
 }
 bool f32_forward(const Problem& p) { return forward_in<DType::f32>(p); }
+// Decode on an int8 cache where every task has few rows, whatever the mask's layout.
+bool int8_decode_few_rows(const Problem& p) {
+  return decode_in<DType::int8>(p) && p.H / p.Hkv * p.Nq <= kDecodeFewRows;
+}
 
 // bf16, f16 and int8 prefill runs the float32 kernels on their stored values
 // (variants/precision.hpp, "emulated" in the name) behind the native AVX512-BF16 / VNNI kernels
@@ -42,6 +46,13 @@ constexpr Precision kPrecisions[] = {
 bool f32_backward(const Problem& p) { return p.dtype == DType::f32 && p.pass != Pass::fwd; }
 }  // namespace
 
+std::string decode_impl_name(const FlashForwardImpl& impl, const Problem& p, int layout_heads) {
+  if (impl.few_rows_name.empty()) return impl.name;
+  const DecodeTiles tiles = decode_tiles(p, layout_heads);
+  if (!tiles.transposed) return impl.few_rows_name;
+  return tiles.few_rows ? impl.name + "+" + impl.few_rows_name : impl.name;
+}
+
 Isa case_isa(DType d, Isa isa) {
   return isa >= Isa::avx512bf16 && d != DType::bf16 && d != DType::int8 ? Isa::avx512 : isa;
 }
@@ -53,12 +64,20 @@ const std::vector<FlashForwardImpl>& flash_forward_impls() {
     std::vector<FlashForwardImpl> out;
     for (const Precision& pr : kPrecisions) {
       const std::string dtype = dtype_name(pr.dtype);
-      // Decode first: it accepts only few query rows, and reads K and V once per GQA group.
+      // Decode first: it accepts only few query rows, and reads K and V once per GQA group. On
+      // an int8 cache, where every task has few rows, Q.K^T with vpdpbusd (it quantises Q).
+      if (pr.dtype == DType::int8 && cpu_supports(Isa::avx512bf16)) {
+        const KernelTable& t = kernel_table(Isa::avx512bf16);
+        const std::string name = "int8-decode-splitkv-vnni-fewrows" + std::to_string(kDecodeFewRows) + "-avx512bf16";
+        out.push_back({name, Isa::avx512bf16, &int8_decode_few_rows, t.decode_attention_int8,
+                       t.decode_attention_int8_workspace, true, DType::int8, name});
+      }
       for (Isa isa : kIsaOrder) {
         if (!cpu_supports(isa)) continue;
         const KernelTable& t = kernel_table(isa);
-        out.push_back({dtype + "-decode-splitkv-" + t.flash_tile + "-" + isa_name(isa), isa, pr.decode,
-                       t.decode_attention, t.decode_attention_workspace, pr.kv_cache});
+        const std::string op = dtype + "-decode-splitkv-", suffix = std::string("-") + isa_name(isa);
+        out.push_back({op + t.flash_tile + suffix, isa, pr.decode, t.decode_attention, t.decode_attention_workspace,
+                       pr.kv_cache, DType::f32, op + "fewrows" + std::to_string(kDecodeFewRows) + suffix});
       }
       // AMX tiles ahead of the AVX512-BF16 / VNNI products, both ahead of the same arithmetic
       // emulated in float32.

@@ -29,7 +29,14 @@ struct FlashForwardImpl {
   // f32 FMAs, or bf16 vdpbf16ps / int8 vpdpbusd (tdpbf16ps / tdpbusd at amx) for the native paths. An int8 one quantises Q
   // and K itself from the float32 inputs (the emulated paths get them quantised by the plan).
   DType products = DType::f32;
+  // Decode entries: the name of the few-rows tile (kernels/decode_rows.hpp), while `name` says
+  // the transposed one; the plan records the tile its tasks run (decode_impl_name).
+  std::string few_rows_name = {};
 };
+
+// What a plan of `impl` for p records as `impl`: its name, or for a decode entry the tile the
+// tasks run (decode_tiles: layout_heads of the plan's mask), both joined by '+' when some run each.
+std::string decode_impl_name(const FlashForwardImpl& impl, const Problem& p, int layout_heads);
 
 // The FlashAttention-2 backward (kernels/flash_backward.hpp): dQ, dK, dV from the forward's O
 // and log-sum-exp. Problems with pass bwd or fwdbwd; the forward of fwdbwd is a FlashForwardImpl.

@@ -57,6 +57,10 @@ struct KernelTable {
   // The native int8 prefill engine (kernels/native/int8_products.hpp): quantises Q and K itself.
   void (*masked_attention_int8)(const MaskedAttentionArgs&) = nullptr;
   std::size_t (*masked_attention_int8_workspace)(const Problem&, int threads) = nullptr;
+  // Decode on an int8 KV cache with a vpdpbusd Q.K^T (kernels/native/int8_decode_qk.hpp): every
+  // task of few rows; quantises Q itself.
+  void (*decode_attention_int8)(const MaskedAttentionArgs&) = nullptr;
+  std::size_t (*decode_attention_int8_workspace)(const Problem&, int threads) = nullptr;
 };
 
 // The table for `isa`; throws std::invalid_argument if the CPU lacks it (callers check

@@ -18,6 +18,20 @@ constexpr int kDecodeMaxQ = 16;
 // rows amortise the prefill engine's transposed key tile and 6-row micro-kernels.
 constexpr int kDecodeFewRows = 8;
 
+// Which tiles the tasks of a decode problem run (decode_attention.hpp's task rows): with a
+// layout shared by every head (layout_heads = 1) a task is up to kTileQ rows of a GQA group's
+// (H / Hkv) x Nq; with per-head layouts a task is one head's Nq rows.
+struct DecodeTiles {
+  bool few_rows = false;    // some task has at most kDecodeFewRows rows
+  bool transposed = false;  // some task has more
+};
+inline DecodeTiles decode_tiles(const Problem& p, int layout_heads) {
+  if (layout_heads != 1) return {p.Nq <= kDecodeFewRows, p.Nq > kDecodeFewRows};
+  const int rows = p.H / p.Hkv * p.Nq;
+  const int last = rows - (rows - 1) / kTileQ * kTileQ;  // the last chunk's rows; the others have kTileQ
+  return {last <= kDecodeFewRows, rows > kTileQ || last > kDecodeFewRows};
+}
+
 // empty: skipped. full: no element mask. band: each row sees one interval of keys (the band of
 // causal/window/lengths cut it, holes do not), set by ElementMask::row_bands. partial: holes cut
 // it, ElementMask::mark_row marks each row.

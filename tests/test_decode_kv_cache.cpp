@@ -2,7 +2,8 @@
 // 2 or 1 bytes per element and widened in the kernel, on every ISA this CPU runs.
 //  - The cache holds exactly the values the emulated path computes with, so the
 //    accuracy a record reports is the precision's, whichever path ran.
-//  - Every narrow decode implementation against float64 on odd shapes (Nk = 1, Nk not a multiple
+//  - Every narrow decode implementation (the widening ones on every ISA, int8's VNNI Q.K^T where
+//    the CPU has it) against float64, output and log-sum-exp, on odd shapes (Nk = 1, Nk not a multiple
 //    of the 64-key tile, D = 1/24/40/80/128/256, Nq > Nk, GQA, MQA, causal, splits; tasks of 1 to 8
 //    rows take the few-rows tile, 9 and more the widened tile), with the float32
 //    K and V it is handed filled with NaN: a path that read them instead of the cache fails.
@@ -153,6 +154,32 @@ TEST_CASE("decode KV cache: every narrow decode implementation on every ISA agai
         const std::vector<float> nan_kv(in.p.kv_elems(), NAN);
         Tensors t = stored.tensors();
         t.k = t.v = nan_kv.data();
+        // The log-sum-exp of the scores on the stored values, and what float32 may lose on it:
+        // a score is a D-term dot product (<= (D + 4) u |q| |k_j| off; the VNNI path's integers
+        // are exact), the sum over the keys adds ~(Nk / 16 + 32) u, the polynomial exp2 ~1e-6.
+        // A score offset (e.g. int8's 128 sum q correction) moves it by O(1): it fails here even
+        // where the softmax (the output) cannot see it.
+        std::vector<double> ref_lse(static_cast<std::size_t>(s.B) * s.H * s.Nq), lse_bound(ref_lse.size());
+        {
+          Problem f32 = in.p;
+          f32.dtype = DType::f32;
+          const auto mask = masked->make_mask(f32);
+          const VisibleKeys keys(f32, *mask);
+          std::vector<double> w(s.Nk);
+          double kmax = 0;
+          for (long j = 0; j < static_cast<long>(s.B) * s.Hkv * s.Nk; ++j) {
+            double k2 = 0;
+            for (int d = 0; d < s.D; ++d) k2 += static_cast<double>(k[j * s.D + d]) * k[j * s.D + d];
+            kmax = std::max(kmax, std::sqrt(k2));
+          }
+          for (std::size_t r = 0; r < ref_lse.size(); ++r) {
+            const int b = static_cast<int>(r / (s.H * s.Nq)), h = static_cast<int>(r / s.Nq % s.H);
+            ref_lse[r] = reference_softmax_weights(f32, {q.data(), k.data(), v}, keys, b, h, static_cast<long>(r % s.Nq), w.data());
+            double q2 = 0;
+            for (int d = 0; d < s.D; ++d) q2 += static_cast<double>(q[r * s.D + d]) * q[r * s.D + d];
+            lse_bound[r] = (s.D + 4) * 0x1p-24 * f32.effective_scale() * std::sqrt(q2) * kmax + (s.Nk / 16.0 + 32) * 0x1p-24 + 1e-6;
+          }
+        }
         int paths = 0;
         for (const FlashForwardImpl& impl : flash_forward_impls()) {
           if (!impl.kv_cache || !impl.supports(in.p)) continue;
@@ -165,8 +192,13 @@ TEST_CASE("decode KV cache: every narrow decode implementation on every ISA agai
             CAPTURE(impl.name);
             INFO("B=", s.B, " H=", s.H, " Hkv=", s.Hkv, " Nq=", s.Nq, " Nk=", s.Nk, " D=", s.D, " causal=", s.causal,
                  " threads=", threads);
-            std::vector<float> out(in.p.q_elems(), NAN);
-            masked->plan_with(in.p, impl)->run(t, {out.data(), nullptr});
+            std::vector<float> out(in.p.q_elems(), NAN), lse(ref_lse.size(), NAN);
+            masked->plan_with(in.p, impl)->run(t, {out.data(), lse.data()});
+            int lse_wrong = 0;
+            for (std::size_t r = 0; r < lse.size(); ++r)
+              lse_wrong += std::isinf(ref_lse[r]) ? !(std::isinf(lse[r]) && lse[r] < 0)
+                                                  : !(std::abs(lse[r] - ref_lse[r]) <= lse_bound[r]);
+            CHECK(lse_wrong == 0);
             double semantic = 0, d2 = 0, r2 = 0;
             for (std::size_t i = 0; i < out.size(); ++i) {
               semantic = std::max(semantic, std::abs(out[i] - semantic_ref[i]));
@@ -189,8 +221,10 @@ TEST_CASE("decode KV cache: every narrow decode implementation on every ISA agai
             }
           }
         }
-        // One decode entry per ISA table (avx512bf16 and amx add native prefill entries only).
-        CHECK(paths == test::float32_isa_tables());
+        // One decode entry per float32 ISA table, and for int8 whose tasks all have few rows the
+        // VNNI one where the CPU has AVX512-VNNI.
+        const bool vnni = dtype == DType::int8 && cpu_supports(Isa::avx512bf16) && s.H / s.Hkv * s.Nq <= kDecodeFewRows;
+        CHECK(paths == test::float32_isa_tables() + vnni);
       }
   }
   omp_set_num_threads(saved);

@@ -53,10 +53,13 @@ const FlashBackwardImpl* flash_backward_impl(const Problem& p, Isa max_isa) {
 }
 
 namespace {
-// Records' impl: what the timed call runs (fwdbwd: both, forward first).
-std::string plan_impl_name(const Problem& p, const FlashForwardImpl& fwd, const FlashBackwardImpl* bwd) {
-  if (!bwd) return fwd.name;
-  return p.pass == Pass::bwd ? bwd->name : fwd.name + "+" + bwd->name;
+// Records' impl: what the timed call runs (fwdbwd: both, forward first; decode: the tile its
+// tasks run, which depends on the mask's layout_heads).
+std::string plan_impl_name(const Problem& p, const FlashForwardImpl& fwd, const FlashBackwardImpl* bwd,
+                           int layout_heads) {
+  const std::string forward = decode_impl_name(fwd, p, layout_heads);
+  if (!bwd) return forward;
+  return p.pass == Pass::bwd ? bwd->name : forward + "+" + bwd->name;
 }
 
 // The transposed plan's size: one QueryTileRef per tile, one begin per (layout head, key tile).
@@ -75,7 +78,7 @@ std::size_t plan_engine_bytes(const Problem& p, int threads, const FlashForwardI
 
 MaskedSoftmaxPlan::MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Problem& p, const FlashForwardImpl& impl,
                                      bool static_plan, const FlashBackwardImpl* backward)
-    : Plan(p, plan_impl_name(p, impl, backward), omp_get_max_threads()),
+    : Plan(p, impl.name, omp_get_max_threads()),
       static_plan_(static_plan),
       mask_(v.make_mask(problem())),
       keys_(problem(), *mask_),
@@ -88,6 +91,7 @@ MaskedSoftmaxPlan::MaskedSoftmaxPlan(const MaskedSoftmaxVariant& v, const Proble
                      ? p.q_elems() + (impl.kv_cache ? 0 : p.kv_elems())
                      : 0),
       mods_(v.modifiers(), problem()) {
+  set_impl(plan_impl_name(problem(), impl, backward_, keys_.layout_heads()));
   // Touch every page now, so the first timed call does not pay the page faults.
   std::memset(workspace_.data(), 0, workspace_.size() * sizeof(float));
 }

@@ -58,6 +58,10 @@ class Plan {
     run_backward(in, out.o, out.lse, dout, g);
   }
 
+ protected:
+  // For plans that learn what runs only once built (decode: the tile its tasks run).
+  void set_impl(std::string impl) { impl_ = std::move(impl); }
+
  private:
   Problem problem_;
   std::string impl_;

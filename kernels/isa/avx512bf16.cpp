@@ -4,6 +4,7 @@
 #include "../kernel_table.hpp"
 #include "../native/bf16_products.hpp"
 #include "../native/dot_loop.hpp"
+#include "../native/int8_decode_qk.hpp"
 #include "../native/int8_products.hpp"
 
 namespace attn::kernels {
@@ -18,6 +19,8 @@ KernelTable kernel_table_avx512bf16() {
   t.masked_attention_bf16_workspace = &masked_attention_bf16_workspace<xsimd::avx512bw>;
   t.masked_attention_int8 = &masked_attention_int8<xsimd::avx512bw>;
   t.masked_attention_int8_workspace = &masked_attention_int8_workspace<xsimd::avx512bw>;
+  t.decode_attention_int8 = &decode_attention_int8_vnni<xsimd::avx512bw>;
+  t.decode_attention_int8_workspace = &decode_attention_workspace<xsimd::avx512bw, VnniInt8KeyQk>;
   return t;
 }
 }  // namespace attn::kernels
