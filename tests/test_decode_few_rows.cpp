@@ -76,3 +76,47 @@ TEST_CASE("decode few-rows tile: both sides of kDecodeFewRows, odd D and Nk, mod
   omp_set_num_threads(saved);
   std::remove(sinks_path.c_str());
 }
+
+TEST_CASE("decode impl names say the tile the tasks ran: fewrows8, the transposed 6x4v, or both") {
+  struct Case {
+    const char* spec;
+    int H, Hkv, Nq;
+    const char* tiles;  // expected, worked out by hand from the task rule
+  };
+  const Case cases[] = {
+      {"dense", 32, 8, 1, "few"},    // 4 rows per task
+      {"dense", 8, 1, 1, "few"},     // 8 rows: the last few-rows count
+      {"dense", 3, 1, 3, "tile"},    // 9 rows
+      {"dense", 4, 1, 16, "tile"},   // 64 rows: one whole chunk
+      {"dense", 5, 1, 13, "both"},   // 65 rows: a chunk of 64 and one of 1
+      {"dense", 9, 1, 8, "both"},    // 72 rows: 64 and 8
+      {"dense", 9, 1, 9, "tile"},    // 81 rows: 64 and 17
+      {"block_sparse:pattern=bigbird,block=16,random=1", 8, 1, 2, "few"},   // per-head tasks of 2 rows
+      {"block_sparse:pattern=bigbird,block=16,random=1", 2, 1, 16, "tile"}, // per-head tasks of 16 rows
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.spec);
+    INFO("H=", c.H, " Hkv=", c.Hkv, " Nq=", c.Nq);
+    auto in = test::make_inputs(1, c.H, c.Hkv, c.Nq, 300, 40, true, 3);
+    const auto variant = make_variant(c.spec);
+    const auto& masked = dynamic_cast<const MaskedSoftmaxVariant&>(*variant);
+    int decode_entries = 0;
+    for (const FlashForwardImpl& impl : flash_forward_impls()) {
+      if (impl.name.find("f32-decode") != 0 || !impl.supports(in.p)) continue;
+      ++decode_entries;
+      const std::string isa = impl.name.substr(impl.name.rfind('-'));
+      const std::string few = "f32-decode-splitkv-fewrows8" + isa;
+      const std::string tile = impl.name;
+      CHECK(impl.few_rows_name == few);
+      CHECK(tile.find("fewrows") == std::string::npos);
+      const std::string expect = std::string(c.tiles) == "few" ? few : std::string(c.tiles) == "tile" ? tile : tile + "+" + few;
+      CHECK(masked.plan_with(in.p, impl)->impl() == expect);
+    }
+    CHECK(decode_entries == test::float32_isa_tables());
+  }
+  // Prefill entries keep their names.
+  auto prefill = test::make_inputs(1, 2, 2, kDecodeMaxQ + 1, 40, 8, false, 1);
+  const auto dense = make_variant("dense");
+  for (const FlashForwardImpl& impl : flash_forward_impls())
+    if (impl.supports(prefill.p)) CHECK(dynamic_cast<const MaskedSoftmaxVariant&>(*dense).plan_with(prefill.p, impl)->impl() == impl.name);
+}
