@@ -14,7 +14,9 @@
 //    have more than kDecodeFewRows rows) plus the split partials: it does not grow with Nk.
 // K and V are float32 tensors, or a narrow KV cache (bf16, f16, int8: Tensors::cache) whose
 // values are widened to float32 in registers (few rows) or into the L1 tiles (more rows), the
-// values the emulated path computes with (int8: code x scale), so only the bytes read change.
+// values the emulated path computes with (int8: code x scale; few rows: P x V codes, the channel
+// scales applied once per task), so only the bytes read change. An int8 cache's few-rows Q.K^T
+// may instead run vpdpbusd (kernels/native/int8_decode_qk.hpp: the KeyQk policy).
 #pragma once
 #include <omp.h>
 

@@ -4,8 +4,9 @@
 //  - float32 K rows [Nk][D]: each score is a dot product along D. Per W keys and per row, one
 //    partial vector per key (FMAs along D), then a transposing reduction tree turns the W
 //    partials into one vector of W scores (log2(W) rounds of two shuffles and an add).
-//  - a narrow cache's K, tile-transposed [D][kTileK] (kernels/kv_cache.hpp): the prefill
-//    engine's Q.K^T order (a vector of keys per dim), the vector widened on load.
+//  - a narrow cache's K, tile-transposed (kernels/kv_cache.hpp: [D][kTileK], int8 [D/4][kTileK]
+//    words of 4 dims): the prefill engine's Q.K^T order (a vector of keys per dim), the vector
+//    widened on load (WidenedKeyQk), or int8 words into vpdpbusd (native/int8_decode_qk.hpp).
 //  - V rows [Nk][D], float32 or narrow, widened on load (int8: P x codes accumulated in float32,
 //    the channel scales applied once per task by the caller, not once per element).
 // The softmax (masks, modifiers, lazy rescale) is the prefill engine's, row by row.
@@ -114,7 +115,7 @@ inline void qk_key_rows(const float* q, int n, int D, const float* k, int cb, in
   }
 }
 
-// s[r][c0 W .. c1 W) for R rows against a tile-transposed narrow key tile kt [D][kTileK],
+// s[r][c0 W .. c1 W) for R rows against a tile-transposed narrow key tile kt (kv_cache.hpp),
 // C key vectors at a time, widened in registers: the prefill engine's qk_block on narrow keys.
 // pf_a, pf_b (when given): tiles of D x kTileK elements prefetched into L2 four dims per step.
 template <class V, int R, int C, class T>
