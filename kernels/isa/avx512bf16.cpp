@@ -18,6 +18,8 @@ KernelTable kernel_table_avx512bf16() {
   t.masked_attention_bf16_workspace = &masked_attention_bf16_workspace<xsimd::avx512bw>;
   t.masked_attention_int8 = &masked_attention_int8<xsimd::avx512bw>;
   t.masked_attention_int8_workspace = &masked_attention_int8_workspace<xsimd::avx512bw>;
+  t.ukernels.int8_pack = {
+      {"int8-pack-64-avx512bf16", Isa::avx512bf16, &int8::key_means, &int8::pack_key_tile, &int8::pack_query_tile}};
   return t;
 }
 }  // namespace attn::kernels

@@ -73,19 +73,24 @@ ATTN_TARGET_AMX inline void dequantize_scores(const int32_t* acc, const uint32_t
 }
 
 // V's channel scales of one kv head (nk rows, stride D): max|v| / 127 per channel (0 past D).
+// Up to 128 channels per pass over the rows.
 ATTN_TARGET_AMX inline void value_scales(const float* v, long nk, int D, int Dp, float* scale) {
-  for (int d0 = 0; d0 < Dp; d0 += 16) {
-    const __mmask16 m = static_cast<__mmask16>(D - d0 >= 16 ? 0xFFFF : D - d0 > 0 ? (1u << (D - d0)) - 1 : 0);
-    __m512 amax = _mm512_setzero_ps();
-    for (long j = 0; j < nk; ++j) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, v + j * D + d0)));
-    _mm512_storeu_ps(scale + d0, _mm512_div_ps(amax, _mm512_set1_ps(127.0f)));
+  for (int d0 = 0; d0 < Dp; d0 += 128) {
+    __mmask16 m[8];
+    __m512 amax[8];
+    for (int c = 0; c < 8; ++c) m[c] = int8::lanes(D - d0 - 16 * c), amax[c] = _mm512_setzero_ps();
+    for (long j = 0; j < nk; ++j)
+      for (int c = 0; c < 8; ++c)
+        amax[c] = _mm512_max_ps(amax[c], _mm512_abs_ps(_mm512_maskz_loadu_ps(m[c], v + j * D + d0 + 16 * c)));
+    for (int c = 0; c < 8 && d0 + 16 * c < Dp; ++c)
+      _mm512_storeu_ps(scale + d0 + 16 * c, _mm512_div_ps(amax[c], _mm512_set1_ps(127.0f)));
   }
 }
 
 // Value tile: kn <= 64 rows into [32][Dp] pairs of codes round(v / scale), then the Dp scales.
 ATTN_TARGET_AMX inline void pack_value_codes(const float* src, int kn, int D, int Dp, const float* scale, uint32_t* dst) {
   for (int d = 0; d < Dp; d += 16) {
-    const __mmask16 m = static_cast<__mmask16>(D - d >= 16 ? 0xFFFF : D - d > 0 ? (1u << (D - d)) - 1 : 0);
+    const __mmask16 m = int8::lanes(D - d);
     const __m512 s = _mm512_loadu_ps(scale + d);
     // 127 / max|v|, 0 for an all-zero channel (its codes are 0).
     const __mmask16 nz = _mm512_cmp_ps_mask(s, _mm512_setzero_ps(), _CMP_NEQ_OQ);
