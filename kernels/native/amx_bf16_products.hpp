@@ -15,46 +15,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include "amx_qk.hpp"
 #include "amx_tiles.hpp"
 #include "bf16_products.hpp"
 
 namespace attn::kernels {
 
 namespace amx {
-constexpr long kKeyRowBytes = kTileK * 4;  // a packed key tile's (and the score block's) row stride
-
-// C[16][N x 16] (row stride kTileK floats) = sum over `chunks` chunks of 32 dims of Q . K^T.
-template <int N>
-[[gnu::noinline]] ATTN_TARGET_AMX void qk_bf16(const uint32_t* q, long q_stride, int chunks, const uint32_t* kt, float* s) {
-  memory_barrier();
-  _tile_zero(0);
-  if constexpr (N > 1) _tile_zero(1);
-  if constexpr (N > 2) _tile_zero(2);
-  if constexpr (N > 3) _tile_zero(3);
-  for (int t = 0; t < chunks; ++t) {
-    const uint32_t* kb = kt + static_cast<std::size_t>(t) * kTileRows * kTileK;
-    _tile_loadd(4, q + t * kTileRows, q_stride);
-    _tile_loadd(5, kb, kKeyRowBytes);
-    _tile_dpbf16ps(0, 4, 5);
-    if constexpr (N > 1) {
-      _tile_loadd(6, kb + 16, kKeyRowBytes);
-      _tile_dpbf16ps(1, 4, 6);
-    }
-    if constexpr (N > 2) {
-      _tile_loadd(7, kb + 32, kKeyRowBytes);
-      _tile_dpbf16ps(2, 4, 7);
-    }
-    if constexpr (N > 3) {
-      _tile_loadd(5, kb + 48, kKeyRowBytes);
-      _tile_dpbf16ps(3, 4, 5);
-    }
-  }
-  _tile_stored(0, s, kKeyRowBytes);
-  if constexpr (N > 1) _tile_stored(1, s + 16, kKeyRowBytes);
-  if constexpr (N > 2) _tile_stored(2, s + 32, kKeyRowBytes);
-  if constexpr (N > 3) _tile_stored(3, s + 48, kKeyRowBytes);
-}
-
 // acc[16][N x 16] (+)= P2[16][key pairs of chunks kc0..kc1) . V2 for N head-dim tiles; P2 is
 // [16][32] pairs (row stride 128 bytes), V2 [32][Dp] pairs. kAdd: acc holds 16 rows of O (row
 // stride Dp) and the products add into it; otherwise acc is a [16][kTileK] scratch, overwritten.
@@ -216,13 +183,8 @@ struct AmxBf16Products {
       for (long t = 0; t < kv_tasks; ++t) {
         const long head = t / l.k_tiles;
         const int tile = static_cast<int>(t % l.k_tiles);
-        const long k0 = static_cast<long>(tile) * kTileK;
-        const int kn = static_cast<int>(std::min<long>(kTileK, P.Nk - k0));
-        const std::size_t src = (head * P.Nk + k0) * D;
-        uint32_t* kdst = kt + head * ops.kt_head + tile * ops.kt_tile;
-        bf16::pack_key_tile<V>(in.k + src, kn, D, tmp, kdst);
-        std::memset(kdst + static_cast<std::size_t>(D2) * kTileK, 0, sizeof(uint32_t) * (D2p - D2) * kTileK);
-        bf16::pack_value_tile(in.v + src, kn, D, l.Dp, v + head * ops.v_head + tile * ops.v_tile);
+        bf16::pack_kv_tile<V>(P, in, head, tile, D2p, l.Dp, tmp, kt + head * ops.kt_head + tile * ops.kt_tile,
+                              v + head * ops.v_head + tile * ops.v_tile);
       }
 #pragma omp for schedule(static)
       for (long i = 0; i < q_rows + amx::kTileRows; ++i) {
@@ -244,7 +206,7 @@ struct AmxBf16Products {
     float* c = R < amx::kTileRows ? tmp : s;  // 16 rows of results; s holds only R
     const long stride = static_cast<long>(q_row) * 4;
     const int chunks = static_cast<int>(q_row) / amx::kTileRows;
-    amx::with_tiles(n, [&](auto N) { amx::qk_bf16<decltype(N)::value>(q, stride, chunks, kt + cb, c + cb); });
+    amx::with_tiles(n, [&](auto N) { amx::qk_tiles<amx::TileDotBf16, decltype(N)::value>(q, stride, chunks, kt + cb, c + cb); });
     scale_rows<R>(c, s, cb, ce, scale);
   }
 

@@ -20,38 +20,6 @@
 namespace attn::kernels {
 
 namespace amx {
-// C[16][N x 16] int32 (row stride kTileK) = sum over `chunks` chunks of 64 dims of Qu8 . Ks8.
-template <int N>
-[[gnu::noinline]] ATTN_TARGET_AMX void qk_int8(const uint32_t* q, long q_stride, int chunks, const uint32_t* kt, int32_t* s) {
-  memory_barrier();
-  _tile_zero(0);
-  if constexpr (N > 1) _tile_zero(1);
-  if constexpr (N > 2) _tile_zero(2);
-  if constexpr (N > 3) _tile_zero(3);
-  for (int t = 0; t < chunks; ++t) {
-    const uint32_t* kb = kt + static_cast<std::size_t>(t) * kTileRows * kTileK;
-    _tile_loadd(4, q + t * kTileRows, q_stride);
-    _tile_loadd(5, kb, kKeyRowBytes);
-    _tile_dpbusd(0, 4, 5);
-    if constexpr (N > 1) {
-      _tile_loadd(6, kb + 16, kKeyRowBytes);
-      _tile_dpbusd(1, 4, 6);
-    }
-    if constexpr (N > 2) {
-      _tile_loadd(7, kb + 32, kKeyRowBytes);
-      _tile_dpbusd(2, 4, 7);
-    }
-    if constexpr (N > 3) {
-      _tile_loadd(5, kb + 48, kKeyRowBytes);
-      _tile_dpbusd(3, 4, 5);
-    }
-  }
-  _tile_stored(0, s, kKeyRowBytes);
-  if constexpr (N > 1) _tile_stored(1, s + 16, kKeyRowBytes);
-  if constexpr (N > 2) _tile_stored(2, s + 32, kKeyRowBytes);
-  if constexpr (N > 3) _tile_stored(3, s + 48, kKeyRowBytes);
-}
-
 // Scores of rows [0, R), columns [cb, ce): (dot - 128 colsum) s_k (s_q kscale), as
 // int8::qk_block dequantises them. acc: the int32 dots (row stride kTileK); q: row 0's words.
 template <int R>
@@ -180,7 +148,7 @@ struct AmxInt8Products {
     if (n == 0) return;
     alignas(64) int32_t acc[amx::kTileRows * kTileK];
     const int qr = static_cast<int>(q_row), chunks = (qr - 1) / amx::kTileRows;
-    amx::with_tiles(n, [&](auto N) { amx::qk_int8<decltype(N)::value>(q, qr * 4L, chunks, kt + cb, acc + cb); });
+    amx::with_tiles(n, [&](auto N) { amx::qk_tiles<amx::TileDotInt8, decltype(N)::value>(q, qr * 4L, chunks, kt + cb, acc + cb); });
     amx::dequantize_scores<R>(acc, q, qr, kt, cb, ce, s, kscale);
   }
 

@@ -14,6 +14,7 @@
 // bf16 (round_p_bf16), converted exactly. vdpbf16ps treats bf16 subnormals as zero.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "../masked_attention.hpp"
 #include "target.hpp"
@@ -119,6 +120,19 @@ ATTN_TARGET_BF16 inline void pack_value_tile(const float* src, int kn, int D, in
     }
   }
 }
+
+// Key and value tile `tile` of kv head `head`: K into [D2p][64] pairs (zero pairs from
+// ceil(D / 2) on: the AMX path pads to whole tiles), V into [32][Dp] pairs. tmp: [D][64] floats.
+template <class V>
+ATTN_TARGET_BF16 inline void pack_kv_tile(const Problem& P, const Tensors& in, long head, int tile, int D2p, int Dp,
+                                          float* tmp, uint32_t* kdst, uint32_t* vdst) {
+  const long k0 = static_cast<long>(tile) * kTileK;
+  const int kn = static_cast<int>(std::min<long>(kTileK, P.Nk - k0)), D = P.D, D2 = (D + 1) / 2;
+  const std::size_t src = (head * P.Nk + k0) * D;
+  pack_key_tile<V>(in.k + src, kn, D, tmp, kdst);
+  std::memset(kdst + static_cast<std::size_t>(D2) * kTileK, 0, sizeof(uint32_t) * (D2p - D2) * kTileK);
+  pack_value_tile(in.v + src, kn, D, Dp, vdst);
+}
 }  // namespace bf16
 
 // The products type for masked_attention_with (AVX-512 vectors; R x 4-vector blocks like f32).
@@ -168,11 +182,8 @@ struct Bf16Products {
       for (long t = 0; t < kv_tasks; ++t) {
         const long head = t / l.k_tiles;
         const int tile = static_cast<int>(t % l.k_tiles);
-        const long k0 = static_cast<long>(tile) * kTileK;
-        const int kn = static_cast<int>(std::min<long>(kTileK, P.Nk - k0));
-        const std::size_t src = (head * P.Nk + k0) * D;
-        bf16::pack_key_tile<V>(in.k + src, kn, D, tmp, kt + head * ops.kt_head + tile * ops.kt_tile);
-        bf16::pack_value_tile(in.v + src, kn, D, l.Dp, v + head * ops.v_head + tile * ops.v_tile);
+        bf16::pack_kv_tile<V>(P, in, head, tile, D2, l.Dp, tmp, kt + head * ops.kt_head + tile * ops.kt_tile,
+                              v + head * ops.v_head + tile * ops.v_tile);
       }
 #pragma omp for schedule(static)
       for (long i = 0; i < q_rows; ++i) bf16::pack_pairs(in.q + i * D, D, q + i * D2);
