@@ -13,7 +13,6 @@
 // blocks, which still run 16-row tiles (the rows past the block are computed and dropped).
 #pragma once
 #include <cstdint>
-#include <cstring>
 
 #include "amx_qk.hpp"
 #include "amx_tiles.hpp"
@@ -152,49 +151,12 @@ struct AmxBf16Products {
   static constexpr int kRowBlock = amx::kTileRows, kRowGroup = 1;
   static_assert(Blocking<V>::W == 16, "AVX-512 only");
 
-  // Pairs of dims per row, whole A tiles (32 dims).
-  static int pairs(int D) { return round_up((D + 1) / 2, amx::kTileRows); }
-
-  static EngineLayout layout(const Problem& P) {
-    EngineLayout l = Bf16Products<V>::layout(P);
-    const std::size_t heads = static_cast<std::size_t>(P.B) * P.Hkv, D2 = pairs(P.D);
-    l.kt_bytes = EngineLayout::align(sizeof(uint32_t) * heads * l.k_tiles * kTileK * D2);
-    l.q_bytes = EngineLayout::align(sizeof(uint32_t) * (static_cast<std::size_t>(P.B) * P.H * P.Nq + amx::kTileRows) * D2);
-    return l;
-  }
-
+  // The vdpbf16ps path's packing with pairs padded to whole A tiles (32 dims) and 16 zero query
+  // rows at the end (an A tile always reads 16 rows).
+  using Base = Bf16Products<V, amx::kTileRows, amx::kTileRows>;
+  static EngineLayout layout(const Problem& P) { return Base::layout(P); }
   static Operands pack(const Problem& P, const Tensors& in, const EngineLayout& l, char* base, int threads) {
-    const int D = P.D, D2 = (D + 1) / 2, D2p = pairs(D);
-    Operands ops;
-    uint32_t* kt = reinterpret_cast<uint32_t*>(base);
-    uint32_t* v = reinterpret_cast<uint32_t*>(base + l.kt_bytes);
-    uint32_t* q = reinterpret_cast<uint32_t*>(base + l.kt_bytes + l.v_bytes);
-    ops.q = q, ops.q_row = D2p;
-    ops.kt = kt, ops.kt_tile = static_cast<std::size_t>(kTileK) * D2p, ops.kt_head = ops.kt_tile * l.k_tiles;
-    ops.v = v, ops.v_tile = static_cast<std::size_t>(kTileK / 2) * l.Dp, ops.v_head = ops.v_tile * l.k_tiles;
-    ops.Dp = l.Dp;
-    ops.score_scale = P.effective_scale() * 1.4426950408889634f;
-    const long kv_tasks = static_cast<long>(P.B) * P.Hkv * l.k_tiles, q_rows = static_cast<long>(P.B) * P.H * P.Nq;
-#pragma omp parallel num_threads(threads)
-    {
-      float* tmp = reinterpret_cast<float*>(base + l.threads_offset() + l.thread_bytes * omp_get_thread_num() +
-                                            Bf16Products<V>::tile_scratch_bytes(l.Dp));
-#pragma omp for schedule(static) nowait
-      for (long t = 0; t < kv_tasks; ++t) {
-        const long head = t / l.k_tiles;
-        const int tile = static_cast<int>(t % l.k_tiles);
-        bf16::pack_kv_tile<V>(P, in, head, tile, D2p, l.Dp, tmp, kt + head * ops.kt_head + tile * ops.kt_tile,
-                              v + head * ops.v_head + tile * ops.v_tile);
-      }
-#pragma omp for schedule(static)
-      for (long i = 0; i < q_rows + amx::kTileRows; ++i) {
-        uint32_t* row = q + i * D2p;
-        const int packed = i < q_rows ? D2 : 0;
-        if (packed) bf16::pack_pairs(in.q + i * D, D, row);
-        std::memset(row + packed, 0, sizeof(uint32_t) * (D2p - packed));
-      }
-    }
-    return ops;
+    return Base::pack(P, in, l, base, threads);
   }
 
   // Scores of rows [0, R) for key columns [cb, ce) (whole vectors), scaled after the dot.

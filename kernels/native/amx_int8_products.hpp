@@ -13,6 +13,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "amx_bf16_products.hpp"
 #include "int8_products.hpp"
