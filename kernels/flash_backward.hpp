@@ -217,16 +217,7 @@ template <class V, int R, int C>
                                    const float* di, float scale) {
   constexpr int W = static_cast<int>(V::size);
   V acc[R][C];
-  ATTN_UNROLL for (int r = 0; r < R; ++r)
-    ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V(0.0f);
-  for (int d = 0; d < D; ++d) {
-    V kv[C];
-    ATTN_UNROLL for (int c = 0; c < C; ++c) kv[c] = V::load_aligned(vt + static_cast<std::size_t>(d) * kTileK + c * W);
-    ATTN_UNROLL for (int r = 0; r < R; ++r) {
-      const V gb(g[r * D + d]);
-      ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(gb, kv[c], acc[r][c]);
-    }
-  }
+  rows_times_tile<V, R, C>(g, D, vt, acc);
   ATTN_UNROLL for (int r = 0; r < R; ++r) {
     const V l(lse2[r]), dr(di[r]), sc(scale);
     ATTN_UNROLL for (int c = 0; c < C; ++c) {

@@ -118,21 +118,30 @@ inline void pack_kv(const Problem& P, const Tensors& in, float kscale, int threa
   for (long t = 0; t < heads * p.k_tiles; ++t) pack_tile<V>(P, in, t / p.k_tiles, static_cast<int>(t % p.k_tiles), pack_v, kscale, p);
 }
 
+// acc[r][C vectors] = sum_d A[r][d] * Bt[d][C vectors] for R rows of A (row stride D) and a
+// transposed tile Bt (row stride kTileK): the register-blocked product under Q.K^T here and
+// dO.V^T in flash_backward.hpp.
+template <class V, int R, int C>
+[[gnu::always_inline]] inline void rows_times_tile(const float* a, int D, const float* bt, V (&acc)[R][C]) {
+  constexpr int W = static_cast<int>(V::size);
+  ATTN_UNROLL for (int r = 0; r < R; ++r)
+    ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V(0.0f);
+  for (int d = 0; d < D; ++d) {
+    V bv[C];
+    ATTN_UNROLL for (int c = 0; c < C; ++c) bv[c] = V::load_aligned(bt + static_cast<std::size_t>(d) * kTileK + c * W);
+    ATTN_UNROLL for (int r = 0; r < R; ++r) {
+      const V ab(a[r * D + d]);
+      ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(ab, bv[c], acc[r][c]);
+    }
+  }
+}
+
 // S[r][C vectors] = sum_d Q[r][d] * Kt[d][C vectors] for R rows (row stride kTileK in S).
 template <class V, int R, int C>
 [[gnu::noinline]] void qk_block(const float* q, int D, const float* kt, float* s) {
   constexpr int W = static_cast<int>(V::size);
   V acc[R][C];
-  ATTN_UNROLL for (int r = 0; r < R; ++r)
-    ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = V(0.0f);
-  for (int d = 0; d < D; ++d) {
-    V kv[C];
-    ATTN_UNROLL for (int c = 0; c < C; ++c) kv[c] = V::load_aligned(kt + static_cast<std::size_t>(d) * kTileK + c * W);
-    ATTN_UNROLL for (int r = 0; r < R; ++r) {
-      const V qb(q[r * D + d]);
-      ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = simd::vfma(qb, kv[c], acc[r][c]);
-    }
-  }
+  rows_times_tile<V, R, C>(q, D, kt, acc);
   ATTN_UNROLL for (int r = 0; r < R; ++r)
     ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c].store_aligned(s + r * kTileK + c * W);
 }

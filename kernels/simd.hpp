@@ -243,40 +243,50 @@ inline Scalar1 vrcp(Scalar1 d) { return 1.0f / d.v; }
 // x clamped to [-c, c] with a NaN kept (minps/maxps return their second operand when either is
 // NaN; std::min/max would return the bound).
 template <class A>
-inline xsimd::batch<float, A> clamp_keep_nan(const xsimd::batch<float, A>& x, float c) {
-  return xsimd::max(xsimd::batch<float, A>(-c), xsimd::min(xsimd::batch<float, A>(c), x));
+inline xsimd::batch<float, A> clamp_keep_nan(const xsimd::batch<float, A>& x, const xsimd::batch<float, A>& c) {
+  return xsimd::max(-c, xsimd::min(c, x));
 }
-inline Scalar1 clamp_keep_nan(Scalar1 x, float c) { return x.v > c ? c : x.v < -c ? -c : x.v; }
+inline Scalar1 clamp_keep_nan(Scalar1 x, Scalar1 c) { return x.v > c.v ? c : x.v < -c.v ? -c.v : x.v; }
 
-// tanh(x) without exp or division: x P(x^2) / Q(x^2), a [9/8] rational fitted in float64 to
-// minimise the relative error on |x| <= 9 (3.6e-8 with these float32 coefficients;
-// scripts/fit_tanh.py), x clamped to +-9, where float32's tanh is +-1 (1 - tanh(9) = 3e-8).
-// Every coefficient is positive, so the Horner steps never cancel; 1 / Q is vrcp's estimate
-// and Newton step. Relative error below 1.2e-6 over every float (tests/test_ukernels.cpp
-// derives it), exactly odd, +-inf give +-1 (within the bound), NaN stays NaN. 16 vector
-// operations (clamp 2, x^2, 8 Horner FMAs, x P, reciprocal 3, product), no exp2's 10.
+// tanh(u) ~ u P(u^2) / Q(u^2), a [9/7] rational fitted in float64 to minimise the relative error on
+// |u| <= 9 (5.9e-7 with these float32 coefficients; scripts/fit_tanh.py), where float32's tanh is
+// +-1 (1 - tanh(9) = 3e-8). P(0) = Q(0) = 1, so tanh(u) = u for tiny u; the one negative
+// coefficient (P's last) cancels at most 1.14x in its Horner step. 1 / Q is vrcp's estimate and
+// Newton step. Given y = c u (c > 0, exact or within rounding) and t = u^2, returns c tanh(u)
+// as y P(t) / Q(t): softcap's cap * tanh(x / cap) without the multiplication by cap.
+template <class V>
+inline V tanh_rational(V y, V t) {
+  V p(-5.095162958e-09f);
+  p = simd::vfma(p, t, V(6.550257694e-06f));
+  p = simd::vfma(p, t, V(2.612627111e-03f));
+  p = simd::vfma(p, t, V(1.262943000e-01f));
+  p = simd::vfma(p, t, V(1.0f));
+  V q(1.860971824e-04f);
+  q = simd::vfma(q, t, V(2.249171771e-02f));
+  q = simd::vfma(q, t, V(4.596248567e-01f));
+  q = simd::vfma(q, t, V(1.0f));
+  return (y * p) * vrcp(q);
+}
+
+// tanh(x) without exp or division: x clamped to +-9, then tanh_rational. Relative error below
+// 1.8e-6 over every float (tests/test_ukernels.cpp derives it), exactly odd, +-inf give +-1
+// (within the bound), NaN stays NaN. 15 vector operations (clamp 2, x^2, 7 Horner FMAs, x P,
+// reciprocal 3, product), no exp2's 10.
 template <class V>
 inline V vtanh(V x) {
-  x = clamp_keep_nan(x, 9.0f);
-  const V t = x * x;
-  V p(1.335499178e-08f);
-  p = simd::vfma(p, t, V(2.060933730e-05f));
-  p = simd::vfma(p, t, V(3.495604498e-03f));
-  p = simd::vfma(p, t, V(1.338104010e-01f));
-  p = simd::vfma(p, t, V(1.0f));
-  V q(7.776698112e-07f);
-  q = simd::vfma(q, t, V(3.285660932e-04f));
-  q = simd::vfma(q, t, V(2.587704547e-02f));
-  q = simd::vfma(q, t, V(4.671435654e-01f));
-  q = simd::vfma(q, t, V(1.0f));
-  return (x * p) * vrcp(q);
+  x = clamp_keep_nan(x, V(9.0f));
+  return tanh_rational(x, x * x);
 }
 
 // The softcap score modifier, cap tanh(x / cap) for cap > 0, given inv = 1 / cap (the engines
-// work in the log2 domain: cap = log2(e) C). The caller hoists both broadcasts out of its loops.
+// work in the log2 domain: cap = log2(e) C). x is clamped to +-9 cap instead of x / cap to +-9,
+// and x P / Q replaces cap (x / cap) P / Q: 16 operations in a loop where cap * vtanh(x * inv)
+// takes 17. The caller hoists the broadcasts out of its loops (and with them 9 cap).
 template <class V>
 inline V vsoftcap(V x, V inv, V cap) {
-  return cap * vtanh(x * inv);
+  x = clamp_keep_nan(x, cap * V(9.0f));
+  const V u = x * inv;
+  return tanh_rational(x, u * u);
 }
 
 // e^x = 2^(x log2 e), same accuracy as vexp2; exactly 0 below about -88.

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Fits the rational tanh of kernels/simd.hpp (simd::vtanh): tanh(x) ~ x P(x^2) / Q(x^2), P and Q
-of degree 4 with Q(0) = 1, minimising the largest relative error on 0 < x <= 9 (float32's tanh is 1
+"""Fits the rational tanh of kernels/simd.hpp (simd::vtanh): tanh(x) ~ x P(x^2) / Q(x^2), P of degree 4
+and Q of degree 3 with Q(0) = 1, minimising the largest relative error on 0 < x <= 9 (float32's tanh is 1
 past 9). Loeb's linearisation (x P - tanh Q = 0, weighted by 1 / (tanh Q_prev)) with Lawson
 reweighting towards the worst points; prints the float32 coefficients and the float64 error of the
 fit with them, and the error of a float32 evaluation (numpy, no FMA: an upper estimate).
@@ -9,7 +9,7 @@ fit with them, and the error of a float32 evaluation (numpy, no FMA: an upper es
 """
 import numpy as np
 
-DEG_P, DEG_Q, LIMIT = 4, 4, 9.0
+DEG_P, DEG_Q, LIMIT = 4, 3, 9.0
 
 
 def fit(iters=200):
@@ -17,11 +17,11 @@ def fit(iters=200):
     t, y = x * x, np.tanh(x)
     w, q_prev = np.ones_like(x), np.ones_like(x)
     for _ in range(iters):
-        a = np.hstack([np.stack([x * t**k for k in range(DEG_P + 1)], 1),
+        a = np.hstack([np.stack([x * t**k for k in range(1, DEG_P + 1)], 1),
                        -np.stack([y * t**k for k in range(1, DEG_Q + 1)], 1)])
         sc = w / (y * q_prev)
-        c, *_ = np.linalg.lstsq(a * sc[:, None], y * sc, rcond=None)
-        p, q = c[:DEG_P + 1], np.concatenate([[1.0], c[DEG_P + 1:]])
+        c, *_ = np.linalg.lstsq(a * sc[:, None], (y - x) * sc, rcond=None)
+        p, q = np.concatenate([[1.0], c[:DEG_P]]), np.concatenate([[1.0], c[DEG_P:]])
         q_prev = np.polyval(q[::-1], t)
         err = (x * np.polyval(p[::-1], t) / q_prev - y) / y
         w = w * (np.abs(err) / np.abs(err).max()) ** 0.3 + 1e-300
@@ -40,6 +40,7 @@ def main():
     pf, qf = f(p[-1]), f(q[-1])
     for k in range(DEG_P - 1, -1, -1):
         pf = pf * tf + p[k]
+    for k in range(DEG_Q - 1, -1, -1):
         qf = qf * tf + q[k]
     r32 = xf * pf / qf
     print("P:", " ".join("%.9e" % v for v in p))

@@ -278,7 +278,7 @@ TEST_CASE("flash backward with score modifiers: every implementation, odd shapes
           Grads32 got(in.p);
           run_backward(*masked->plan_backward_with(in.p, *fimpl, bwd), in, dout, got);
           const GradErr e = compare(got, ref);
-          // As without modifiers, plus softcap's tanh (1e-6 C absolute, the ukernel test) in P
+          // As without modifiers, plus softcap's tanh (2e-6 C absolute, the ukernel test) in P
           // and in its derivative: 1e-5 holds with room; a missing derivative is off by ~50%.
           CHECK(e.dq <= 1e-5);
           CHECK(e.dk <= 1e-5);

@@ -91,7 +91,7 @@ TEST_CASE("devices and directories are refused as inputs without being read") {
         std::string::npos);
   CHECK(error_of([] { read_npy_floats("/tmp"); }).find("is a directory") != std::string::npos);
   CHECK(error_of([] { read_npy_floats("/nonexistent/q.npy"); }).find("cannot open for reading") != std::string::npos);
-  CHECK(seconds_since(t0) < 1.0);
+  CHECK(seconds_since(t0) < 30.0);  // hang guard only: the messages above prove nothing was read
 }
 
 TEST_CASE("a pipe is read only as far as the .npy header declares") {
@@ -117,7 +117,7 @@ TEST_CASE("a pipe is read only as far as the .npy header declares") {
     PipeSource src(npy("<f4", "(4,)", floats({1, 2})), false);  // ends early
     CHECK(error_of([&] { read_npy_floats(src.path()); }).find("truncated data") != std::string::npos);
   }
-  CHECK(seconds_since(t0) < 5.0);
+  CHECK(seconds_since(t0) < 30.0);  // hang guard only (a reader that waits for EOF never returns)
 }
 
 TEST_CASE("a regular .npy file is checked against its declared size before its data is read") {

@@ -227,20 +227,7 @@ void MaskedSoftmaxVariant::weights(const Problem& p, const Tensors& t, const std
                                    const std::vector<long>& rows, float* out) const {
   const ProblemModifiers mods(modifiers(), p);
   const auto mask = make_mask(p);
-  const VisibleKeys keys(p, *mask);
-  const long nh = static_cast<long>(heads.size()), nr = static_cast<long>(rows.size());
-#pragma omp parallel
-  {
-    std::vector<double> w(p.Nk);
-#pragma omp for schedule(dynamic)
-    for (long task = 0; task < p.B * nh * nr; ++task) {
-      const int b = static_cast<int>(task / (nh * nr));
-      const int h = heads[(task / nr) % nh];
-      reference_softmax_weights(p, t, keys, b, h, rows[task % nr], w.data(), &mods.view());
-      float* o = out + task * p.Nk;
-      for (long j = 0; j < p.Nk; ++j) o[j] = static_cast<float>(w[j]);
-    }
-  }
+  reference_weights(p, t, VisibleKeys(p, *mask), 0, p.B, heads, rows, out, &mods.view());
 }
 
 std::string MaskedSoftmaxVariant::dense_spec() const {

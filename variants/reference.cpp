@@ -42,18 +42,18 @@ double reference_softmax_weights(const Problem& p, const Tensors& t, const Visib
   return mx + std::log(sum);
 }
 
-void reference_softmax(const Problem& p, const Tensors& t, const VisibleKeys& keys, const std::vector<long>& rows,
-                       double* out, const ScoreModifiers* mods) {
+void reference_softmax_items(const Problem& p, const Tensors& t, const VisibleKeys& keys, int b0, int b1,
+                             const std::vector<long>& rows, double* out, const ScoreModifiers* mods) {
   const int D = p.D;
   const long nrows = static_cast<long>(rows.size());
 #pragma omp parallel
   {
     std::vector<double> w(p.Nk);
 #pragma omp for schedule(dynamic)
-    for (long task = 0; task < static_cast<long>(p.B) * p.H * nrows; ++task) {
+    for (long task = 0; task < static_cast<long>(b1 - b0) * p.H * nrows; ++task) {
       const long r = task % nrows;
       const int h = static_cast<int>((task / nrows) % p.H);
-      const int b = static_cast<int>(task / (nrows * p.H));
+      const int b = b0 + static_cast<int>(task / (nrows * p.H));
       reference_softmax_weights(p, t, keys, b, h, rows[r], w.data(), mods);
       const float* v = t.v + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * p.Nk * D;
       double* o = out + task * D;
@@ -61,6 +61,28 @@ void reference_softmax(const Problem& p, const Tensors& t, const VisibleKeys& ke
       for (long j = 0; j < p.Nk; ++j)
         if (w[j] != 0.0)
           for (int d = 0; d < D; ++d) o[d] += w[j] * v[j * D + d];
+    }
+  }
+}
+
+void reference_softmax(const Problem& p, const Tensors& t, const VisibleKeys& keys, const std::vector<long>& rows,
+                       double* out, const ScoreModifiers* mods) {
+  reference_softmax_items(p, t, keys, 0, p.B, rows, out, mods);
+}
+
+void reference_weights(const Problem& p, const Tensors& t, const VisibleKeys& keys, int b0, int b1,
+                       const std::vector<int>& heads, const std::vector<long>& rows, float* out,
+                       const ScoreModifiers* mods) {
+  const long nh = static_cast<long>(heads.size()), nr = static_cast<long>(rows.size());
+#pragma omp parallel
+  {
+    std::vector<double> w(p.Nk);
+#pragma omp for schedule(dynamic)
+    for (long task = 0; task < (b1 - b0) * nh * nr; ++task) {
+      const int b = b0 + static_cast<int>(task / (nh * nr));
+      reference_softmax_weights(p, t, keys, b, heads[(task / nr) % nh], rows[task % nr], w.data(), mods);
+      float* o = out + task * p.Nk;
+      for (long j = 0; j < p.Nk; ++j) o[j] = static_cast<float>(w[j]);
     }
   }
 }

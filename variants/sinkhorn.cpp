@@ -210,44 +210,19 @@ class Sinkhorn final : public MaskedSoftmaxVariant {
   }
 
   void reference(const Problem& p, const Tensors& t, const std::vector<long>& rows, double* out) const override {
-    const long nr = static_cast<long>(rows.size());
+    const std::size_t per_item = static_cast<std::size_t>(p.H) * rows.size() * p.D;
     for (int b = 0; b < p.B; ++b) {
       const SortedBlocks mask(p, o_, t, b);
-      const VisibleKeys keys(p, mask);
-#pragma omp parallel
-      {
-        std::vector<double> w(p.Nk);
-#pragma omp for schedule(dynamic)
-        for (long task = 0; task < p.H * nr; ++task) {
-          const int h = static_cast<int>(task / nr);
-          reference_softmax_weights(p, t, keys, b, h, rows[task % nr], w.data());
-          double* o = out + ((static_cast<long>(b) * p.H + h) * nr + task % nr) * p.D;
-          const float* v = t.v + (static_cast<long>(b) * p.Hkv + p.kv_head(h)) * p.Nk * p.D;
-          std::fill(o, o + p.D, 0.0);
-          for (long j = 0; j < p.Nk; ++j)
-            if (w[j] != 0.0)
-              for (long d = 0; d < p.D; ++d) o[d] += w[j] * v[j * p.D + d];
-        }
-      }
+      reference_softmax_items(p, t, VisibleKeys(p, mask), b, b + 1, rows, out + b * per_item);
     }
   }
 
   void weights(const Problem& p, const Tensors& t, const std::vector<int>& heads, const std::vector<long>& rows,
                float* out) const override {
-    const long nh = static_cast<long>(heads.size()), nr = static_cast<long>(rows.size());
+    const std::size_t per_item = heads.size() * rows.size() * p.Nk;
     for (int b = 0; b < p.B; ++b) {
       const SortedBlocks mask(p, o_, t, b);
-      const VisibleKeys keys(p, mask);
-#pragma omp parallel
-      {
-        std::vector<double> w(p.Nk);
-#pragma omp for schedule(dynamic)
-        for (long task = 0; task < nh * nr; ++task) {
-          reference_softmax_weights(p, t, keys, b, heads[task / nr], rows[task % nr], w.data());
-          float* o = out + (static_cast<long>(b) * nh * nr + task) * p.Nk;
-          for (long j = 0; j < p.Nk; ++j) o[j] = static_cast<float>(w[j]);
-        }
-      }
+      reference_weights(p, t, VisibleKeys(p, mask), b, b + 1, heads, rows, out + b * per_item);
     }
   }
 
