@@ -153,6 +153,7 @@ const UkernelLists& ukernels() {
       all.transpose.insert(all.transpose.end(), u.transpose.begin(), u.transpose.end());
       all.tn.insert(all.tn.end(), u.tn.begin(), u.tn.end());
     }
+    if (cpu_supports(Isa::avx512bf16)) all.int8_pack = kernel_table(Isa::avx512bf16).ukernels.int8_pack;
     return all;
   }();
   return lists;

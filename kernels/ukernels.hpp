@@ -3,6 +3,7 @@
 // every ISA this CPU runs against a float64 reference (tests/test_ukernels.cpp). They are the
 // pieces the flash engine (masked_attention.hpp) is built from.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,19 @@ struct TnUkernel {
   void (*fn)(const float* a, int n, const float* b, int ld, float* c);
 };
 
+// The int8 path's per-call quantisation (kernels/native/int8_pack.hpp), SPEC "int8": the
+// channel means of n keys (stride D); one key tile (kn <= 64 keys minus the means) into
+// [D4][64] words of 4 signed codes, 64 column sums and 64 copies of s_k (rows: 64 * 4 * D4
+// bytes of scratch; dst 64-byte aligned); one query tile (n <= 64 rows) into rows of D4 words
+// of codes + 128 and s_q. D4 >= ceil(D / 4) words per row (the AMX path pads to 16).
+struct Int8PackUkernel {
+  std::string name;  // e.g. "int8-pack-64-avx512bf16"
+  Isa isa;
+  void (*means)(const float* k, long n, int D, float* mean);
+  void (*keys)(const float* k, const float* mean, int kn, int D, int D4, int8_t* rows, uint32_t* dst);
+  void (*queries)(const float* q, int n, int D, int D4, uint32_t* dst);
+};
+
 struct UkernelLists {
   std::vector<QkUkernel> qk;
   std::vector<PvUkernel> pv;
@@ -73,6 +87,7 @@ struct UkernelLists {
   std::vector<SoftcapUkernel> softcap;
   std::vector<TransposeUkernel> transpose;
   std::vector<TnUkernel> tn;
+  std::vector<Int8PackUkernel> int8_pack;  // the avx512bf16 table's (shared by amx)
 };
 
 // Every micro-kernel of every ISA this CPU runs, widest ISA first.

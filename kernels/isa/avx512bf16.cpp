@@ -21,6 +21,8 @@ KernelTable kernel_table_avx512bf16() {
   t.masked_attention_int8_workspace = &masked_attention_int8_workspace<xsimd::avx512bw>;
   t.decode_attention_int8 = &decode_attention_int8_vnni<xsimd::avx512bw>;
   t.decode_attention_int8_workspace = &decode_attention_workspace<xsimd::avx512bw, VnniInt8KeyQk>;
+  t.ukernels.int8_pack = {
+      {"int8-pack-64-avx512bf16", Isa::avx512bf16, &int8::key_means, &int8::pack_key_tile, &int8::pack_query_tile}};
   return t;
 }
 }  // namespace attn::kernels

@@ -13,48 +13,14 @@
 // blocks, which still run 16-row tiles (the rows past the block are computed and dropped).
 #pragma once
 #include <cstdint>
-#include <cstring>
 
+#include "amx_qk.hpp"
 #include "amx_tiles.hpp"
 #include "bf16_products.hpp"
 
 namespace attn::kernels {
 
 namespace amx {
-constexpr long kKeyRowBytes = kTileK * 4;  // a packed key tile's (and the score block's) row stride
-
-// C[16][N x 16] (row stride kTileK floats) = sum over `chunks` chunks of 32 dims of Q . K^T.
-template <int N>
-[[gnu::noinline]] ATTN_TARGET_AMX void qk_bf16(const uint32_t* q, long q_stride, int chunks, const uint32_t* kt, float* s) {
-  memory_barrier();
-  _tile_zero(0);
-  if constexpr (N > 1) _tile_zero(1);
-  if constexpr (N > 2) _tile_zero(2);
-  if constexpr (N > 3) _tile_zero(3);
-  for (int t = 0; t < chunks; ++t) {
-    const uint32_t* kb = kt + static_cast<std::size_t>(t) * kTileRows * kTileK;
-    _tile_loadd(4, q + t * kTileRows, q_stride);
-    _tile_loadd(5, kb, kKeyRowBytes);
-    _tile_dpbf16ps(0, 4, 5);
-    if constexpr (N > 1) {
-      _tile_loadd(6, kb + 16, kKeyRowBytes);
-      _tile_dpbf16ps(1, 4, 6);
-    }
-    if constexpr (N > 2) {
-      _tile_loadd(7, kb + 32, kKeyRowBytes);
-      _tile_dpbf16ps(2, 4, 7);
-    }
-    if constexpr (N > 3) {
-      _tile_loadd(5, kb + 48, kKeyRowBytes);
-      _tile_dpbf16ps(3, 4, 5);
-    }
-  }
-  _tile_stored(0, s, kKeyRowBytes);
-  if constexpr (N > 1) _tile_stored(1, s + 16, kKeyRowBytes);
-  if constexpr (N > 2) _tile_stored(2, s + 32, kKeyRowBytes);
-  if constexpr (N > 3) _tile_stored(3, s + 48, kKeyRowBytes);
-}
-
 // acc[16][N x 16] (+)= P2[16][key pairs of chunks kc0..kc1) . V2 for N head-dim tiles; P2 is
 // [16][32] pairs (row stride 128 bytes), V2 [32][Dp] pairs. kAdd: acc holds 16 rows of O (row
 // stride Dp) and the products add into it; otherwise acc is a [16][kTileK] scratch, overwritten.
@@ -185,54 +151,12 @@ struct AmxBf16Products {
   static constexpr int kRowBlock = amx::kTileRows, kRowGroup = 1;
   static_assert(Blocking<V>::W == 16, "AVX-512 only");
 
-  // Pairs of dims per row, whole A tiles (32 dims).
-  static int pairs(int D) { return round_up((D + 1) / 2, amx::kTileRows); }
-
-  static EngineLayout layout(const Problem& P) {
-    EngineLayout l = Bf16Products<V>::layout(P);
-    const std::size_t heads = static_cast<std::size_t>(P.B) * P.Hkv, D2 = pairs(P.D);
-    l.kt_bytes = EngineLayout::align(sizeof(uint32_t) * heads * l.k_tiles * kTileK * D2);
-    l.q_bytes = EngineLayout::align(sizeof(uint32_t) * (static_cast<std::size_t>(P.B) * P.H * P.Nq + amx::kTileRows) * D2);
-    return l;
-  }
-
+  // The vdpbf16ps path's packing with pairs padded to whole A tiles (32 dims) and 16 zero query
+  // rows at the end (an A tile always reads 16 rows).
+  using Base = Bf16Products<V, amx::kTileRows, amx::kTileRows>;
+  static EngineLayout layout(const Problem& P) { return Base::layout(P); }
   static Operands pack(const Problem& P, const Tensors& in, const EngineLayout& l, char* base, int threads) {
-    const int D = P.D, D2 = (D + 1) / 2, D2p = pairs(D);
-    Operands ops;
-    uint32_t* kt = reinterpret_cast<uint32_t*>(base);
-    uint32_t* v = reinterpret_cast<uint32_t*>(base + l.kt_bytes);
-    uint32_t* q = reinterpret_cast<uint32_t*>(base + l.kt_bytes + l.v_bytes);
-    ops.q = q, ops.q_row = D2p;
-    ops.kt = kt, ops.kt_tile = static_cast<std::size_t>(kTileK) * D2p, ops.kt_head = ops.kt_tile * l.k_tiles;
-    ops.v = v, ops.v_tile = static_cast<std::size_t>(kTileK / 2) * l.Dp, ops.v_head = ops.v_tile * l.k_tiles;
-    ops.Dp = l.Dp;
-    ops.score_scale = P.effective_scale() * 1.4426950408889634f;
-    const long kv_tasks = static_cast<long>(P.B) * P.Hkv * l.k_tiles, q_rows = static_cast<long>(P.B) * P.H * P.Nq;
-#pragma omp parallel num_threads(threads)
-    {
-      float* tmp = reinterpret_cast<float*>(base + l.threads_offset() + l.thread_bytes * omp_get_thread_num() +
-                                            Bf16Products<V>::tile_scratch_bytes(l.Dp));
-#pragma omp for schedule(static) nowait
-      for (long t = 0; t < kv_tasks; ++t) {
-        const long head = t / l.k_tiles;
-        const int tile = static_cast<int>(t % l.k_tiles);
-        const long k0 = static_cast<long>(tile) * kTileK;
-        const int kn = static_cast<int>(std::min<long>(kTileK, P.Nk - k0));
-        const std::size_t src = (head * P.Nk + k0) * D;
-        uint32_t* kdst = kt + head * ops.kt_head + tile * ops.kt_tile;
-        bf16::pack_key_tile<V>(in.k + src, kn, D, tmp, kdst);
-        std::memset(kdst + static_cast<std::size_t>(D2) * kTileK, 0, sizeof(uint32_t) * (D2p - D2) * kTileK);
-        bf16::pack_value_tile(in.v + src, kn, D, l.Dp, v + head * ops.v_head + tile * ops.v_tile);
-      }
-#pragma omp for schedule(static)
-      for (long i = 0; i < q_rows + amx::kTileRows; ++i) {
-        uint32_t* row = q + i * D2p;
-        const int packed = i < q_rows ? D2 : 0;
-        if (packed) bf16::pack_pairs(in.q + i * D, D, row);
-        std::memset(row + packed, 0, sizeof(uint32_t) * (D2p - packed));
-      }
-    }
-    return ops;
+    return Base::pack(P, in, l, base, threads);
   }
 
   // Scores of rows [0, R) for key columns [cb, ce) (whole vectors), scaled after the dot.
@@ -244,7 +168,7 @@ struct AmxBf16Products {
     float* c = R < amx::kTileRows ? tmp : s;  // 16 rows of results; s holds only R
     const long stride = static_cast<long>(q_row) * 4;
     const int chunks = static_cast<int>(q_row) / amx::kTileRows;
-    amx::with_tiles(n, [&](auto N) { amx::qk_bf16<decltype(N)::value>(q, stride, chunks, kt + cb, c + cb); });
+    amx::with_tiles(n, [&](auto N) { amx::qk_tiles<amx::TileDotBf16, decltype(N)::value>(q, stride, chunks, kt + cb, c + cb); });
     scale_rows<R>(c, s, cb, ce, scale);
   }
 

@@ -13,6 +13,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "amx_bf16_products.hpp"
 #include "int8_products.hpp"
@@ -20,38 +21,6 @@
 namespace attn::kernels {
 
 namespace amx {
-// C[16][N x 16] int32 (row stride kTileK) = sum over `chunks` chunks of 64 dims of Qu8 . Ks8.
-template <int N>
-[[gnu::noinline]] ATTN_TARGET_AMX void qk_int8(const uint32_t* q, long q_stride, int chunks, const uint32_t* kt, int32_t* s) {
-  memory_barrier();
-  _tile_zero(0);
-  if constexpr (N > 1) _tile_zero(1);
-  if constexpr (N > 2) _tile_zero(2);
-  if constexpr (N > 3) _tile_zero(3);
-  for (int t = 0; t < chunks; ++t) {
-    const uint32_t* kb = kt + static_cast<std::size_t>(t) * kTileRows * kTileK;
-    _tile_loadd(4, q + t * kTileRows, q_stride);
-    _tile_loadd(5, kb, kKeyRowBytes);
-    _tile_dpbusd(0, 4, 5);
-    if constexpr (N > 1) {
-      _tile_loadd(6, kb + 16, kKeyRowBytes);
-      _tile_dpbusd(1, 4, 6);
-    }
-    if constexpr (N > 2) {
-      _tile_loadd(7, kb + 32, kKeyRowBytes);
-      _tile_dpbusd(2, 4, 7);
-    }
-    if constexpr (N > 3) {
-      _tile_loadd(5, kb + 48, kKeyRowBytes);
-      _tile_dpbusd(3, 4, 5);
-    }
-  }
-  _tile_stored(0, s, kKeyRowBytes);
-  if constexpr (N > 1) _tile_stored(1, s + 16, kKeyRowBytes);
-  if constexpr (N > 2) _tile_stored(2, s + 32, kKeyRowBytes);
-  if constexpr (N > 3) _tile_stored(3, s + 48, kKeyRowBytes);
-}
-
 // Scores of rows [0, R), columns [cb, ce): (dot - 128 colsum) s_k (s_q kscale), as
 // int8::qk_block dequantises them. acc: the int32 dots (row stride kTileK); q: row 0's words.
 template <int R>
@@ -73,19 +42,24 @@ ATTN_TARGET_AMX inline void dequantize_scores(const int32_t* acc, const uint32_t
 }
 
 // V's channel scales of one kv head (nk rows, stride D): max|v| / 127 per channel (0 past D).
+// Up to 128 channels per pass over the rows.
 ATTN_TARGET_AMX inline void value_scales(const float* v, long nk, int D, int Dp, float* scale) {
-  for (int d0 = 0; d0 < Dp; d0 += 16) {
-    const __mmask16 m = static_cast<__mmask16>(D - d0 >= 16 ? 0xFFFF : D - d0 > 0 ? (1u << (D - d0)) - 1 : 0);
-    __m512 amax = _mm512_setzero_ps();
-    for (long j = 0; j < nk; ++j) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, v + j * D + d0)));
-    _mm512_storeu_ps(scale + d0, _mm512_div_ps(amax, _mm512_set1_ps(127.0f)));
+  for (int d0 = 0; d0 < Dp; d0 += 128) {
+    __mmask16 m[8];
+    __m512 amax[8];
+    for (int c = 0; c < 8; ++c) m[c] = int8::lanes(D - d0 - 16 * c), amax[c] = _mm512_setzero_ps();
+    for (long j = 0; j < nk; ++j)
+      for (int c = 0; c < 8; ++c)
+        amax[c] = _mm512_max_ps(amax[c], _mm512_abs_ps(_mm512_maskz_loadu_ps(m[c], v + j * D + d0 + 16 * c)));
+    for (int c = 0; c < 8 && d0 + 16 * c < Dp; ++c)
+      _mm512_storeu_ps(scale + d0 + 16 * c, _mm512_div_ps(amax[c], _mm512_set1_ps(127.0f)));
   }
 }
 
 // Value tile: kn <= 64 rows into [32][Dp] pairs of codes round(v / scale), then the Dp scales.
 ATTN_TARGET_AMX inline void pack_value_codes(const float* src, int kn, int D, int Dp, const float* scale, uint32_t* dst) {
   for (int d = 0; d < Dp; d += 16) {
-    const __mmask16 m = static_cast<__mmask16>(D - d >= 16 ? 0xFFFF : D - d > 0 ? (1u << (D - d)) - 1 : 0);
+    const __mmask16 m = int8::lanes(D - d);
     const __m512 s = _mm512_loadu_ps(scale + d);
     // 127 / max|v|, 0 for an all-zero channel (its codes are 0).
     const __mmask16 nz = _mm512_cmp_ps_mask(s, _mm512_setzero_ps(), _CMP_NEQ_OQ);
@@ -175,7 +149,7 @@ struct AmxInt8Products {
     if (n == 0) return;
     alignas(64) int32_t acc[amx::kTileRows * kTileK];
     const int qr = static_cast<int>(q_row), chunks = (qr - 1) / amx::kTileRows;
-    amx::with_tiles(n, [&](auto N) { amx::qk_int8<decltype(N)::value>(q, qr * 4L, chunks, kt + cb, acc + cb); });
+    amx::with_tiles(n, [&](auto N) { amx::qk_tiles<amx::TileDotInt8, decltype(N)::value>(q, qr * 4L, chunks, kt + cb, acc + cb); });
     amx::dequantize_scores<R>(acc, q, qr, kt, cb, ce, s, kscale);
   }
 

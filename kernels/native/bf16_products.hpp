@@ -14,6 +14,7 @@
 // bf16 (round_p_bf16), converted exactly. vdpbf16ps treats bf16 subnormals as zero.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 #include "../masked_attention.hpp"
 #include "target.hpp"
@@ -119,10 +120,26 @@ ATTN_TARGET_BF16 inline void pack_value_tile(const float* src, int kn, int D, in
     }
   }
 }
+
+// Key and value tile `tile` of kv head `head`: K into [D2p][64] pairs (zero pairs from
+// ceil(D / 2) on: the AMX path pads to whole tiles), V into [32][Dp] pairs. tmp: [D][64] floats.
+template <class V>
+ATTN_TARGET_BF16 inline void pack_kv_tile(const Problem& P, const Tensors& in, long head, int tile, int D2p, int Dp,
+                                          float* tmp, uint32_t* kdst, uint32_t* vdst) {
+  const long k0 = static_cast<long>(tile) * kTileK;
+  const int kn = static_cast<int>(std::min<long>(kTileK, P.Nk - k0)), D = P.D, D2 = (D + 1) / 2;
+  const std::size_t src = (head * P.Nk + k0) * D;
+  pack_key_tile<V>(in.k + src, kn, D, tmp, kdst);
+  std::memset(kdst + static_cast<std::size_t>(D2) * kTileK, 0, sizeof(uint32_t) * (D2p - D2) * kTileK);
+  pack_value_tile(in.v + src, kn, D, Dp, vdst);
+}
 }  // namespace bf16
 
 // The products type for masked_attention_with (AVX-512 vectors; R x 4-vector blocks like f32).
-template <class V>
+// kPairAlign: pairs per row rounded up to a multiple of it (zero pairs past D); kSpareQRows: zero
+// query rows after the last one. The AMX products (amx_bf16_products.hpp) pack with 16 and 16:
+// whole 32-dim A tiles, and 16-row A tiles that may start at the last row.
+template <class V, int kPairAlign = 1, int kSpareQRows = 0>
 struct Bf16Products {
   using Vec = V;
   using QElem = uint32_t;
@@ -131,7 +148,7 @@ struct Bf16Products {
   using Operands = EngineOperands<uint32_t, uint32_t, uint32_t>;
   static_assert(Blocking<V>::W == 16, "AVX-512 only");
 
-  static int pairs(int D) { return (D + 1) / 2; }
+  static int pairs(int D) { return round_up((D + 1) / 2, kPairAlign); }
   // Per thread: the tile scratch, then [D][64] floats for packing a key tile.
   static std::size_t tile_scratch_bytes(int Dp) { return TileScratch<V>::bytes(Dp); }
 
@@ -143,19 +160,19 @@ struct Bf16Products {
     const std::size_t heads = static_cast<std::size_t>(P.B) * P.Hkv, D2 = pairs(P.D);
     l.kt_bytes = EngineLayout::align(sizeof(uint32_t) * heads * l.k_tiles * kTileK * D2);
     l.v_bytes = EngineLayout::align(sizeof(uint32_t) * heads * l.k_tiles * (kTileK / 2) * l.Dp);
-    l.q_bytes = EngineLayout::align(sizeof(uint32_t) * static_cast<std::size_t>(P.B) * P.H * P.Nq * D2);
+    l.q_bytes = EngineLayout::align(sizeof(uint32_t) * (static_cast<std::size_t>(P.B) * P.H * P.Nq + kSpareQRows) * D2);
     l.thread_bytes = tile_scratch_bytes(l.Dp) + EngineLayout::align(sizeof(float) * kTileK * P.D);
     return l;
   }
 
   static Operands pack(const Problem& P, const Tensors& in, const EngineLayout& l, char* base, int threads) {
-    const int D = P.D, D2 = pairs(D);
+    const int D = P.D, D2 = (D + 1) / 2, D2p = pairs(D);
     Operands ops;
     uint32_t* kt = reinterpret_cast<uint32_t*>(base);
     uint32_t* v = reinterpret_cast<uint32_t*>(base + l.kt_bytes);
     uint32_t* q = reinterpret_cast<uint32_t*>(base + l.kt_bytes + l.v_bytes);
-    ops.q = q, ops.q_row = D2;
-    ops.kt = kt, ops.kt_tile = static_cast<std::size_t>(kTileK) * D2, ops.kt_head = ops.kt_tile * l.k_tiles;
+    ops.q = q, ops.q_row = D2p;
+    ops.kt = kt, ops.kt_tile = static_cast<std::size_t>(kTileK) * D2p, ops.kt_head = ops.kt_tile * l.k_tiles;
     ops.v = v, ops.v_tile = static_cast<std::size_t>(kTileK / 2) * l.Dp, ops.v_head = ops.v_tile * l.k_tiles;
     ops.Dp = l.Dp;
     ops.score_scale = P.effective_scale() * 1.4426950408889634f;
@@ -168,14 +185,16 @@ struct Bf16Products {
       for (long t = 0; t < kv_tasks; ++t) {
         const long head = t / l.k_tiles;
         const int tile = static_cast<int>(t % l.k_tiles);
-        const long k0 = static_cast<long>(tile) * kTileK;
-        const int kn = static_cast<int>(std::min<long>(kTileK, P.Nk - k0));
-        const std::size_t src = (head * P.Nk + k0) * D;
-        bf16::pack_key_tile<V>(in.k + src, kn, D, tmp, kt + head * ops.kt_head + tile * ops.kt_tile);
-        bf16::pack_value_tile(in.v + src, kn, D, l.Dp, v + head * ops.v_head + tile * ops.v_tile);
+        bf16::pack_kv_tile<V>(P, in, head, tile, D2p, l.Dp, tmp, kt + head * ops.kt_head + tile * ops.kt_tile,
+                              v + head * ops.v_head + tile * ops.v_tile);
       }
 #pragma omp for schedule(static)
-      for (long i = 0; i < q_rows; ++i) bf16::pack_pairs(in.q + i * D, D, q + i * D2);
+      for (long i = 0; i < q_rows + kSpareQRows; ++i) {
+        uint32_t* row = q + i * D2p;
+        const int packed = i < q_rows ? D2 : 0;
+        if (packed) bf16::pack_pairs(in.q + i * D, D, row);
+        std::memset(row + packed, 0, sizeof(uint32_t) * (D2p - packed));
+      }
     }
     return ops;
   }

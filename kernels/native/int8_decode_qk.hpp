@@ -2,8 +2,9 @@
 // (kernels/decode_rows.hpp): SPEC's int8 arithmetic with int32 accumulation instead of widening
 // every key byte to float32 (sign extension, convert, FMA per element).
 //  - Q is quantised per call, per head (its Nq <= kDecodeMaxQ rows are one quantisation block,
-//    s_q = max|q| / 127), by int8::quantize: the emulated path's quantize_q_int8, operation for
-//    operation, so the integers are the same. Codes are packed as words of 4 dims (zeros past D).
+//    s_q = max|q| / 127), by int8::pack_query_tile (int8_pack.hpp: the emulated path's
+//    quantize_q_int8, operation for operation, so the integers are the same), whose words of 4
+//    unsigned bytes q + 128 are flipped back to signed codes (zeros past D).
 //  - The cache holds K as words of 4 signed bytes per key ([D4][64 keys], kernels/kv_cache.hpp).
 //    vpdpbusd multiplies unsigned by signed bytes, so the key bytes are flipped to k + 128 (an
 //    xor of the sign bit) and each row's sum 128 sum_d q_d is subtracted after: sum (k + 128) q
@@ -16,13 +17,13 @@
 #include <cstring>
 
 #include "../decode_attention.hpp"
-#include "int8_products.hpp"
+#include "int8_pack.hpp"
 #include "target.hpp"
 
 namespace attn::kernels {
 
 namespace int8 {
-// s[r][c0 16 .. (c0 + C) 16) for R rows: q R rows of D4 words (stride D4), kt a key tile
+// s[r][c0 16 .. (c0 + C) 16) for R rows: q R rows of D4 words (stride D4 + 1), kt a key tile
 // [D4][kTileK] words. row_scale[r] = s_q s_k scale log2 e, row_bias[r] = 128 sum_d q_rd.
 // pf_a, pf_b (when given): 4 x kTileK bytes of each prefetched into L2 per word of dims.
 template <int R, int C>
@@ -44,7 +45,7 @@ template <int R, int C>
       kv[c] = _mm512_xor_si512(
           _mm512_loadu_si512(kt + (static_cast<std::size_t>(d4) * kTileK + (c0 + c) * 16) * 4), flip);
     ATTN_UNROLL for (int r = 0; r < R; ++r) {
-      const __m512i qb = _mm512_set1_epi32(static_cast<int>(q[r * D4 + d4]));
+      const __m512i qb = _mm512_set1_epi32(static_cast<int>(q[r * (D4 + 1) + d4]));
       ATTN_UNROLL for (int c = 0; c < C; ++c) acc[r][c] = _mm512_dpbusd_epi32(acc[r][c], kv[c], qb);
     }
   }
@@ -62,44 +63,35 @@ template <int R, int C>
 // is the float32 one): the task's rows as quantised words, set per task by the kernel.
 struct VnniInt8KeyQk {
   static constexpr bool kQuantisedQ = true;  // the kernel quantises Q per call (decode_attention.hpp)
-  const uint32_t* q = nullptr;               // the task's rows, D4 words each
+  const uint32_t* q = nullptr;               // the task's rows, D4 words each and s_q (stride D4 + 1)
   int D4 = 0;
   float row_sq[kDecodeFewRows];              // s_q of each row's head
   int32_t row_bias[kDecodeFewRows];          // 128 sum_d q_rd
 
   static int quads(int D) { return (D + 3) / 4; }
-  // Per call: every row's words, then each head's s_q, then each row's bias.
+  // Per call: every row's words and s_q (pack_query_tile's rows), then each row's bias.
   static std::size_t workspace_bytes(const Problem& P) {
     const std::size_t rows = static_cast<std::size_t>(P.B) * P.H * P.Nq;
-    return sizeof(uint32_t) * rows * quads(P.D) + sizeof(float) * P.B * P.H + sizeof(int32_t) * rows;
+    return sizeof(uint32_t) * rows * (quads(P.D) + 1) + sizeof(int32_t) * rows;
   }
-  static uint32_t* words(const Problem&, char* ws) { return reinterpret_cast<uint32_t*>(ws); }
-  static float* head_sq(const Problem& P, char* ws) {
-    return reinterpret_cast<float*>(ws + sizeof(uint32_t) * static_cast<std::size_t>(P.B) * P.H * P.Nq * quads(P.D));
-  }
+  static uint32_t* words(char* ws) { return reinterpret_cast<uint32_t*>(ws); }
   static int32_t* biases(const Problem& P, char* ws) {
-    return reinterpret_cast<int32_t*>(head_sq(P, ws) + static_cast<std::size_t>(P.B) * P.H);
+    return reinterpret_cast<int32_t*>(words(ws) + static_cast<std::size_t>(P.B) * P.H * P.Nq * (quads(P.D) + 1));
   }
 
   // Quantises the Nq rows of head `head` (b H + h) of q: one block, as quantize_q_int8 does
-  // (kDecodeMaxQ rows fit one of its kInt8Rows = kTileQ blocks).
+  // (kDecodeMaxQ rows fit one of its kInt8Rows = int8::kRows blocks).
   static void quantise_head(const Problem& P, const float* q, long head, char* ws) {
-    static_assert(kDecodeMaxQ <= kTileQ, "a decode head's rows are one quantisation block");
+    static_assert(kDecodeMaxQ <= int8::kRows, "a decode head's rows are one quantisation block");
     const int D = P.D, D4 = quads(D);
-    alignas(64) int8_t codes[kDecodeMaxQ * 256];  // D <= 256
     const std::size_t row0 = static_cast<std::size_t>(head) * P.Nq;
-    head_sq(P, ws)[head] = int8::quantize(q + row0 * D, static_cast<long>(P.Nq) * D, codes);
-    for (int i = 0; i < P.Nq; ++i) {
-      uint32_t* w = words(P, ws) + (row0 + i) * D4;
+    uint32_t* w = words(ws) + row0 * (D4 + 1);
+    int8::pack_query_tile(q + row0 * D, P.Nq, D, D4, w);
+    for (int i = 0; i < P.Nq; ++i, w += D4 + 1) {
       int32_t sum = 0;
       for (int d4 = 0; d4 < D4; ++d4) {
-        uint32_t word = 0;
-        for (int e = 0; e < 4 && 4 * d4 + e < D; ++e) {
-          const int8_t x = codes[i * D + 4 * d4 + e];
-          sum += x;
-          word |= static_cast<uint32_t>(static_cast<uint8_t>(x)) << (8 * e);
-        }
-        w[d4] = word;
+        w[d4] ^= 0x80808080u;  // q + 128 back to the signed code (128 past D: 0)
+        for (int e = 0; e < 4; ++e) sum += static_cast<int8_t>(w[d4] >> (8 * e));
       }
       biases(P, ws)[row0 + i] = 128 * sum;
     }
@@ -109,9 +101,9 @@ struct VnniInt8KeyQk {
   static VnniInt8KeyQk for_rows(const Problem& P, char* ws, long first, int n) {
     VnniInt8KeyQk k;
     k.D4 = quads(P.D);
-    k.q = words(P, ws) + static_cast<std::size_t>(first) * k.D4;
+    k.q = words(ws) + static_cast<std::size_t>(first) * (k.D4 + 1);
     for (int r = 0; r < n; ++r) {
-      k.row_sq[r] = head_sq(P, ws)[(first + r) / P.Nq];
+      std::memcpy(&k.row_sq[r], k.q + static_cast<std::size_t>(r) * (k.D4 + 1) + k.D4, 4);
       k.row_bias[r] = biases(P, ws)[first + r];
     }
     return k;
@@ -138,9 +130,9 @@ struct VnniInt8KeyQk {
     for (; r0 + R <= n; r0 += R) {
       int c = c_begin;
       for (; c + C <= c_end; c += C, pf_a = pf_b = nullptr)
-        int8::decode_qk_block<R, C>(q + r0 * D4, D4, kt, c, scale + r0, row_bias + r0, s + r0 * kTileK, pf_a, pf_b);
+        int8::decode_qk_block<R, C>(q + r0 * (D4 + 1), D4, kt, c, scale + r0, row_bias + r0, s + r0 * kTileK, pf_a, pf_b);
       for (; c < c_end; ++c)
-        int8::decode_qk_block<R, 1>(q + r0 * D4, D4, kt, c, scale + r0, row_bias + r0, s + r0 * kTileK, nullptr, nullptr);
+        int8::decode_qk_block<R, 1>(q + r0 * (D4 + 1), D4, kt, c, scale + r0, row_bias + r0, s + r0 * kTileK, nullptr, nullptr);
     }
     if constexpr (R > 1) rows<R / 2>(r0, n, kt, c_begin, c_end, scale, s, pf_a, pf_b);
   }

@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "../masked_attention.hpp"
+#include "int8_pack.hpp"
 #include "target.hpp"
 
 namespace attn::kernels {
@@ -54,29 +55,6 @@ template <int R, int C>
   }
 }
 
-// round(x / s) with s = max|x| / 127 over n values (quantize_block in variants/precision.cpp);
-// returns s (0: all zeros).
-// max|x| over n values, NaN ignored as std::max(amax, |x|) ignores it (vmaxps returns its second
-// operand when the first is NaN); a scalar loop would be one long vmaxss chain.
-inline float max_abs(const float* x, long n) {
-  __m512 acc = _mm512_setzero_ps();
-  long i = 0;
-  for (; i + 16 <= n; i += 16) acc = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)), acc);
-  float amax = _mm512_reduce_max_ps(acc);
-  for (; i < n; ++i) amax = std::max(amax, std::abs(x[i]));
-  return amax;
-}
-
-inline float quantize(const float* x, long n, int8_t* out) {
-  const float amax = max_abs(x, n);
-  if (amax == 0) {
-    std::fill(out, out + n, int8_t{0});
-    return 0.0f;
-  }
-  const float inv = 127.0f / amax;
-  for (long i = 0; i < n; ++i) out[i] = static_cast<int8_t>(std::nearbyint(x[i] * inv));
-  return amax / 127.0f;
-}
 }  // namespace int8
 
 // kQuadAlign: D4 rounded up to a multiple of it (zero key bytes, 128 query bytes past D); the
@@ -89,13 +67,13 @@ struct Int8Products {
   using VElem = float;
   using Operands = EngineOperands<uint32_t, uint32_t, float>;
   static_assert(Blocking<V>::W == 16, "AVX-512 only");
-  static_assert(kTileK == 64 && kTileQ == 64, "quantisation blocks are the engine's tiles");
+  static_assert(kTileK == int8::kRows && kTileQ == int8::kRows, "quantisation blocks are the engine's tiles");
 
   static int quads(int D) { return ((D + 3) / 4 + kQuadAlign - 1) / kQuadAlign * kQuadAlign; }
   static std::size_t tile_words(int D) { return (static_cast<std::size_t>(quads(D)) + 2) * kTileK; }
-  // Per thread, after the tile scratch: 64 x D smoothed keys (floats), then 64 x D quantised bytes.
+  // Per thread, after the tile scratch: a key tile's codes row by row (int8::pack_key_tile).
   static std::size_t scratch_bytes(const Problem& P) {
-    return EngineLayout::align(sizeof(float) * kTileK * P.D) + EngineLayout::align(static_cast<std::size_t>(kTileK) * P.D);
+    return EngineLayout::align(static_cast<std::size_t>(kTileK) * 4 * quads(P.D));
   }
 
   static EngineLayout layout(const Problem& P) {
@@ -128,49 +106,20 @@ struct Int8Products {
     const long q_tasks = static_cast<long>(P.B) * P.H * q_tiles, k_tasks = kv_heads * l.k_tiles;
 #pragma omp parallel num_threads(threads)
     {
-      float* smooth = reinterpret_cast<float*>(base + l.threads_offset() + l.thread_bytes * omp_get_thread_num() +
+      int8_t* rows = reinterpret_cast<int8_t*>(base + l.threads_offset() + l.thread_bytes * omp_get_thread_num() +
                                                TileScratch<V>::bytes(l.Dp));
-      int8_t* bytes = reinterpret_cast<int8_t*>(smooth) + EngineLayout::align(sizeof(float) * kTileK * D);
       // Channel means over each kv head's valid keys, summed in key order (as quantize_qk_int8).
 #pragma omp for schedule(static)
-      for (long head = 0; head < kv_heads; ++head) {
-        const long valid = P.valid_k(static_cast<int>(head / P.Hkv));
-        const float* k = in.k + head * P.Nk * D;
-        float* mean = means + head * D;
-        std::fill(mean, mean + D, 0.0f);
-        for (long j = 0; j < valid; ++j)
-          for (int d = 0; d < D; ++d) mean[d] += k[j * D + d];
-        for (int d = 0; d < D; ++d) mean[d] /= static_cast<float>(valid);
-      }
+      for (long head = 0; head < kv_heads; ++head)
+        int8::key_means(in.k + head * P.Nk * D, P.valid_k(static_cast<int>(head / P.Hkv)), D, means + head * D);
 #pragma omp for schedule(static) nowait
       for (long t = 0; t < k_tasks; ++t) {
         const long head = t / l.k_tiles;
         const int tile = static_cast<int>(t % l.k_tiles);
         const long k0 = static_cast<long>(tile) * kTileK;
         const int kn = static_cast<int>(std::min<long>(kTileK, P.Nk - k0));
-        const float* k = in.k + (head * P.Nk + k0) * D;
-        const float* mean = means + head * D;
-        for (int j = 0; j < kn; ++j)
-          for (int d = 0; d < D; ++d) smooth[j * D + d] = k[j * D + d] - mean[d];
-        const float sk = int8::quantize(smooth, static_cast<long>(kn) * D, bytes);
-        uint32_t* dst = kt + head * ops.kt_head + tile * ops.kt_tile;
-        int32_t* colsum = reinterpret_cast<int32_t*>(dst + static_cast<std::size_t>(D4) * kTileK);
-        float* sk_row = reinterpret_cast<float*>(colsum + kTileK);
-        for (int j = 0; j < kTileK; ++j) {
-          int32_t sum = 0;
-          for (int d4 = 0; d4 < D4; ++d4) {
-            uint32_t word = 0;
-            for (int e = 0; e < 4; ++e) {
-              const int d = 4 * d4 + e;
-              const int8_t x = j < kn && d < D ? bytes[j * D + d] : int8_t{0};
-              sum += x;
-              word |= static_cast<uint32_t>(static_cast<uint8_t>(x)) << (8 * e);
-            }
-            dst[static_cast<std::size_t>(d4) * kTileK + j] = word;
-          }
-          colsum[j] = sum;
-          sk_row[j] = sk;
-        }
+        int8::pack_key_tile(in.k + (head * P.Nk + k0) * D, means + head * D, kn, D, D4, rows,
+                            kt + head * ops.kt_head + tile * ops.kt_tile);
         if (l.pack_v) {
           pack_value_tile(in.v + (head * P.Nk + k0) * D, kn, D, l.Dp, vp + head * ops.v_head + tile * ops.v_tile);
         }
@@ -178,21 +127,8 @@ struct Int8Products {
 #pragma omp for schedule(static)
       for (long t = 0; t < q_tasks; ++t) {
         const long head = t / q_tiles, r0 = t % q_tiles * kTileQ;
-        const int rows = static_cast<int>(std::min<long>(kTileQ, P.Nq - r0));
-        const float sq = int8::quantize(in.q + (head * P.Nq + r0) * D, static_cast<long>(rows) * D, bytes);
-        for (int r = 0; r < rows; ++r) {
-          uint32_t* row = q + (head * P.Nq + r0 + r) * ops.q_row;
-          for (int d4 = 0; d4 < D4; ++d4) {
-            uint32_t word = 0;
-            for (int e = 0; e < 4; ++e) {
-              const int d = 4 * d4 + e;
-              const int x = d < D ? bytes[r * D + d] : 0;
-              word |= static_cast<uint32_t>(x + 128) << (8 * e);
-            }
-            row[d4] = word;
-          }
-          std::memcpy(row + D4, &sq, 4);
-        }
+        const int n = static_cast<int>(std::min<long>(kTileQ, P.Nq - r0));
+        int8::pack_query_tile(in.q + (head * P.Nq + r0) * D, n, D, D4, q + (head * P.Nq + r0) * ops.q_row);
       }
     }
     return ops;
