@@ -45,11 +45,14 @@ struct DecodeLayout {
   std::size_t thread_bytes, partial_bytes, partial_floats_per_row;
   std::size_t kt_floats, vt_floats;  // per thread: the transposed key tile, the packed value tile
   std::size_t q_bytes = 0;           // Q quantised per call by the Q.K^T policy (VNNI), after the partials
-  template <class V, class KeyQk = WidenedKeyQk>
+  std::size_t tile_scratch_bytes = 0;  // per thread: TileScratch, then the policies' scratch
+  template <class V, class KeyQk = WidenedKeyQk, class ValuePv = WidenedValuePv>
   static DecodeLayout of(const Problem& P, int threads) {
     DecodeLayout l;
     l.init(P, threads, Blocking<V>::W);
-    l.thread_bytes += TileScratch<V>::bytes(l.Dp);
+    l.tile_scratch_bytes = TileScratch<V>::bytes(l.Dp);
+    l.thread_bytes += l.tile_scratch_bytes + EngineLayout::align(KeyQk::thread_bytes(P)) +
+                      EngineLayout::align(ValuePv::thread_bytes(P));
     l.q_bytes = EngineLayout::align(KeyQk::workspace_bytes(P));
     return l;
   }
@@ -80,9 +83,9 @@ struct DecodeLayout {
   std::size_t total(int threads) const { return thread_bytes * threads + partial_bytes + q_bytes; }
 };
 
-template <class Arch, class KeyQk = WidenedKeyQk>
+template <class Arch, class KeyQk = WidenedKeyQk, class ValuePv = WidenedValuePv>
 std::size_t decode_attention_workspace(const Problem& p, int threads) {
-  return DecodeLayout::of<simd::Vec<Arch>, KeyQk>(p, threads).total(threads);
+  return DecodeLayout::of<simd::Vec<Arch>, KeyQk, ValuePv>(p, threads).total(threads);
 }
 
 // Widens one key tile of a narrow cache, held transposed (kernels/kv_cache.hpp) into D x kTileK,
@@ -135,8 +138,10 @@ struct DecodeRows {
 
 // K and V elements of type T (float, or a narrow cache's Bf16Bits, F16Bits, int8_t). A narrow
 // cache's few-rows Q.K^T runs KeyQk (decode_rows.hpp's WidenedKeyQk, or a native one that
-// quantises Q itself: then every task must have few rows, as its entry's supports() ensures).
-template <class Arch, class T, class KeyQk = WidenedKeyQk>
+// quantises Q itself: then every task must have few rows, as its entry's supports() ensures),
+// its P.V ValuePv (WidenedValuePv, or AMX: kernels/native/amx_decode.hpp). A policy's
+// ThreadScope (AMX: the tile configuration) lives as long as the thread's share of the work.
+template <class Arch, class T, class KeyQk = WidenedKeyQk, class ValuePv = WidenedValuePv>
 void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T* v_all, const KvCache* cache) {
   using V = simd::Vec<Arch>;
   constexpr bool narrow = !std::is_same<T, float>::value;
@@ -144,7 +149,7 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
   constexpr int W = Blk::W;
   constexpr float neg_inf = -std::numeric_limits<float>::infinity();
   const Problem& P = *a.p;
-  const DecodeLayout L = DecodeLayout::of<V, KeyQk>(P, a.threads);
+  const DecodeLayout L = DecodeLayout::of<V, KeyQk, ValuePv>(P, a.threads);
   const int D = P.D, Dp = L.Dp;
   // Every head of a group follows one tile list only when the layout is shared by all heads.
   const bool shared = a.plan.layout_heads == 1;
@@ -179,6 +184,12 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
     float* vt_packed = reinterpret_cast<float*>(mine);
     mine += EngineLayout::align(sizeof(float) * L.vt_floats);
     TileScratch<V> ws = TileScratch<V>::carve(mine, Dp, a.round_p_bf16);
+    char* key_qk_ws = mine + L.tile_scratch_bytes;
+    char* value_pv_ws = key_qk_ws + EngineLayout::align(KeyQk::thread_bytes(P));
+    const typename ProductsThreadScope<KeyQk>::type key_qk_scope;
+    const typename ProductsThreadScope<ValuePv>::type value_pv_scope;
+    (void)key_qk_scope, (void)value_pv_scope;
+    const ValuePv value_pv = ValuePv::for_thread(P, value_pv_ws);
     if constexpr (KeyQk::kQuantisedQ) {  // per call, before any task reads it (the barrier)
 #pragma omp for schedule(static)
       for (long head = 0; head < static_cast<long>(P.B) * P.H; ++head) KeyQk::quantise_head(P, a.in.q, head, q_quantised);
@@ -207,7 +218,8 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
       const bool few = rows.n <= kDecodeFewRows;
       if constexpr (KeyQk::kQuantisedQ)
         if (!few) throw std::logic_error("decode_attention: a native Q.K^T policy got a task of many rows");
-      const KeyQk key_qk = KeyQk::for_rows(P, q_quantised, (static_cast<long>(b) * P.H + rows.h0) * P.Nq + rows.i0, rows.n);
+      const KeyQk key_qk = KeyQk::for_rows(P, q_quantised, (static_cast<long>(b) * P.H + rows.h0) * P.Nq + rows.i0,
+                                           rows.n, q, key_qk_ws);
       // int8 V in the few-rows tile: P x codes, the channel scales applied when the task ends.
       const float* v_channel_scale =
           std::is_same<T, int8_t>::value && few ? cache->v_scale + (static_cast<long>(b) * P.Hkv + kvh) * D : nullptr;
@@ -243,7 +255,7 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
             if ((nt + 1) * kTileK <= valid_k)
               ft.next_k = narrow ? k_all + (head * L.k_tiles + nt) * k_tile_elems : k_all + kv + static_cast<long>(nt) * kTileK * D;
           }
-          few_rows_tile<V>(rows.n, q, D, Dp, ft, masked ? ws.masks : nullptr, ws, key_qk);
+          few_rows_tile<V>(rows.n, q, D, Dp, ft, masked ? ws.masks : nullptr, ws, key_qk, value_pv);
           continue;
         }
         if constexpr (narrow) {

@@ -251,11 +251,24 @@ inline void qk_tile_row_blocks(int r0, int n, const float* q, int D, const T* kt
 struct WidenedKeyQk {
   static constexpr bool kQuantisedQ = false;  // Q as the plan hands it (int8: quantised values)
   static std::size_t workspace_bytes(const Problem&) { return 0; }
+  static std::size_t thread_bytes(const Problem&) { return 0; }
   static void quantise_head(const Problem&, const float*, long, char*) {}
-  static WidenedKeyQk for_rows(const Problem&, char*, long, int) { return {}; }
+  static WidenedKeyQk for_rows(const Problem&, char*, long, int, const float*, char*) { return {}; }
   template <class V, class T>
   void qk(int n, const float* q, int D, const FewRowsTile<T>& t, int cb, int ce, float* s) const {
     qk_tile_row_blocks<V, kDecodeFewRows>(0, n, q, D, t.k, cb, ce, t.score_scale, s, t.next_k, t.next_k ? t.v : nullptr);
+  }
+};
+
+// The few-rows tile's P.V on every ISA: V rows widened in registers, float32 FMAs
+// (pv_row_blocks). kernels/native/amx_decode.hpp has the AMX one.
+struct WidenedValuePv {
+  static std::size_t thread_bytes(const Problem&) { return 0; }
+  static WidenedValuePv for_thread(const Problem&, char*) { return {}; }
+  template <class V, class T>
+  void pv(int n, const float* p, const int* jb, const int* je, const FewRowsTile<T>& t, int D, int Dp,
+          const bool* rescale, TileScratch<V>& ws) const {
+    pv_row_blocks<V, kDecodeFewRows>(0, n, p, jb, je, t, D, Dp, rescale, ws);
   }
 };
 
@@ -265,10 +278,11 @@ struct WidenedKeyQk {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // n <= kDecodeFewRows query rows (stride D) against one key tile: Q.K^T, the online softmax of
 // every row (masks and score modifiers as in the prefill engine's row_group), P.V into ws.o.
-// A narrow cache's Q.K^T runs key_qk (WidenedKeyQk, or the VNNI one).
-template <class V, class T, class KeyQk = WidenedKeyQk>
+// A narrow cache's Q.K^T runs key_qk (WidenedKeyQk, or the VNNI or AMX one), P.V value_pv
+// (WidenedValuePv, or the AMX one).
+template <class V, class T, class KeyQk = WidenedKeyQk, class ValuePv = WidenedValuePv>
 inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTile<T>& t, const RowMasks* masks,
-                          TileScratch<V>& ws, const KeyQk& key_qk = KeyQk{}) {
+                          TileScratch<V>& ws, const KeyQk& key_qk = KeyQk{}, const ValuePv& value_pv = ValuePv{}) {
   constexpr int W = static_cast<int>(V::size);
   constexpr bool key_rows = std::is_same<T, float>::value;  // float32 K: rows in place
   int jb[kDecodeFewRows], je[kDecodeFewRows];
@@ -320,7 +334,7 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
                                 masks ? masks->second(r) : nullptr, ws.m + r * W, ws.l + r * W, ws.alpha + r * W,
                                 ws.round_p, alibi ? &mod : nullptr);
   }
-  pv_row_blocks<V, kDecodeFewRows>(0, n, s, jb, je, t, D, Dp, rescale, ws);
+  value_pv.template pv<V>(n, s, jb, je, t, D, Dp, rescale, ws);
 }
 #pragma GCC diagnostic pop
 

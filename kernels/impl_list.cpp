@@ -19,9 +19,10 @@ bool decode_in(const Problem& p) {
   return forward_in<d>(p) && p.Nq <= kDecodeMaxQ;
 }
 bool f32_forward(const Problem& p) { return forward_in<DType::f32>(p); }
-// Decode on an int8 cache where every task has few rows, whatever the mask's layout.
-bool int8_decode_few_rows(const Problem& p) {
-  return decode_in<DType::int8>(p) && p.H / p.Hkv * p.Nq <= kDecodeFewRows;
+// Decode on a narrow cache where every task has few rows, whatever the mask's layout.
+template <DType d>
+bool decode_few_rows(const Problem& p) {
+  return decode_in<d>(p) && p.H / p.Hkv * p.Nq <= kDecodeFewRows;
 }
 
 // bf16, f16 and int8 prefill runs the float32 kernels on their stored values
@@ -64,12 +65,23 @@ const std::vector<FlashForwardImpl>& flash_forward_impls() {
     std::vector<FlashForwardImpl> out;
     for (const Precision& pr : kPrecisions) {
       const std::string dtype = dtype_name(pr.dtype);
-      // Decode first: it accepts only few query rows, and reads K and V once per GQA group. On
-      // an int8 cache, where every task has few rows, Q.K^T with vpdpbusd (it quantises Q).
+      // Decode first: it accepts only few query rows, and reads K and V once per GQA group.
+      // Where every task has few rows: with AMX, a bf16 cache's Q.K^T and P.V and an int8
+      // cache's P.V on tiles; an int8 cache's Q.K^T with vpdpbusd (it quantises Q).
+      const std::string few = "fewrows" + std::to_string(kDecodeFewRows);
+      if ((pr.dtype == DType::bf16 || pr.dtype == DType::int8) && cpu_supports(Isa::amx)) {
+        const KernelTable& t = kernel_table(Isa::amx);
+        const bool bf16 = pr.dtype == DType::bf16;
+        const std::string name = dtype + "-decode-splitkv-amx-" + few + "-amx";
+        out.push_back({name, Isa::amx, bf16 ? &decode_few_rows<DType::bf16> : &decode_few_rows<DType::int8>,
+                       bf16 ? t.decode_attention_bf16 : t.decode_attention_int8,
+                       bf16 ? t.decode_attention_bf16_workspace : t.decode_attention_int8_workspace, true,
+                       pr.dtype, name});
+      }
       if (pr.dtype == DType::int8 && cpu_supports(Isa::avx512bf16)) {
         const KernelTable& t = kernel_table(Isa::avx512bf16);
-        const std::string name = "int8-decode-splitkv-vnni-fewrows" + std::to_string(kDecodeFewRows) + "-avx512bf16";
-        out.push_back({name, Isa::avx512bf16, &int8_decode_few_rows, t.decode_attention_int8,
+        const std::string name = "int8-decode-splitkv-vnni-" + few + "-avx512bf16";
+        out.push_back({name, Isa::avx512bf16, &decode_few_rows<DType::int8>, t.decode_attention_int8,
                        t.decode_attention_int8_workspace, true, DType::int8, name});
       }
       for (Isa isa : kIsaOrder) {

@@ -98,7 +98,8 @@ struct VnniInt8KeyQk {
   }
 
   // The n rows from row `first` ((b H + h0) Nq + i0): consecutive rows of consecutive heads.
-  static VnniInt8KeyQk for_rows(const Problem& P, char* ws, long first, int n) {
+  static std::size_t thread_bytes(const Problem&) { return 0; }
+  static VnniInt8KeyQk for_rows(const Problem& P, char* ws, long first, int n, const float*, char*) {
     VnniInt8KeyQk k;
     k.D4 = quads(P.D);
     k.q = words(ws) + static_cast<std::size_t>(first) * (k.D4 + 1);
