@@ -6,11 +6,16 @@
 // bf16 holds exactly; Q and P are bf16-valued already: store_inputs rounds Q, the softmax rounds
 // P, round_p), float32 accumulation. So results differ from the widening path by float32
 // summation order only.
-//  - P.V (AmxValuePv, bf16 and int8 caches): per key tile, V's rows are rearranged in registers
-//    into the pair layout amx::pv_rows reads ([32 key pairs][Dp] words: a word holds one dim of
-//    two consecutive keys), in a per-thread L1 scratch; then amx::pv_rows (the prefill's P.V:
-//    P packed to pairs, o = alpha o + P.V). int8's channel scales stay applied once per task
-//    (decode_attention.hpp).
+//  - P.V (AmxValuePv, bf16 and int8 caches): V's rows are B tiles as they lie (16 keys x 32
+//    dims, the dims of a key in pairs), and A's rows r hold p_r in the low half of each word
+//    (they pair with the even dims), rows 8 + r in the high half (the odd dims); C's rows r and
+//    8 + r are row r's even and odd dims, interleaved into O (o = alpha o + P.V). A bf16 cache's
+//    rows are read in place; int8 codes (and a bf16 tile whose rows end early or whose D is not
+//    a multiple of 32) are staged as bf16 rows in a per-thread L1 scratch first. (The prefill's
+//    amx::pv_rows wants V as key pairs [32][Dp], a rearrangement per tile; tried first here,
+//    it was slower than the FMAs: the rearrangement cost as much as the FMAs it saved, and its
+//    two-chunk chains left tdpbf16ps latency-bound.) int8's channel scales stay applied once
+//    per task (decode_attention.hpp).
 //  - Q.K^T on a bf16 cache (AmxBf16KeyQk): the cache's key tile [D][64 keys] is read as B
 //    tiles as it lies (16 dims x 32 keys, the keys of a row in pairs), with no rearrangement:
 //    A's rows r hold q_r in the low half of each word (they pair with the even keys), rows 8 + r
@@ -22,6 +27,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "../decode_attention.hpp"
 #include "amx_bf16_products.hpp"
@@ -35,44 +41,118 @@ constexpr int kOdd = amx::kTileRows / 2;  // A's rows for the odd keys start her
 
 inline int round16(int x) { return (x + 15) / 16 * 16; }
 
-// Lanes [0, n) of a 16-lane row loaded (n <= 16), the others zero: no read past n.
-ATTN_TARGET_AMX inline __m512i widen_codes(const int8_t* p, int n) {
-  return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << n) - 1), p));
-}
-ATTN_TARGET_AMX inline __m512i widen_bits(const Bf16Bits* p, int n) {
-  return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(static_cast<__mmask16>((1u << n) - 1), p));
-}
-
-// One pair word per dim for keys a (low half) and b (high half), 16 dims from d, n of them valid.
-// int8: the codes converted to float32 (exact: |code| <= 128), whose low 16 bits are zero, so
-// the high half is the bf16 value. bf16: the stored bits.
-ATTN_TARGET_AMX inline __m512i key_pair(const int8_t* a, const int8_t* b, int n) {
-  const __m512i fa = _mm512_castps_si512(_mm512_cvtepi32_ps(widen_codes(a, n)));
-  const __m512i fb = b ? _mm512_castps_si512(_mm512_cvtepi32_ps(widen_codes(b, n))) : _mm512_setzero_si512();
-  return _mm512_or_si512(_mm512_srli_epi32(fa, 16), fb);
-}
-ATTN_TARGET_AMX inline __m512i key_pair(const Bf16Bits* a, const Bf16Bits* b, int n) {
-  const __m512i lo = widen_bits(a, n);
-  return b ? _mm512_or_si512(lo, _mm512_slli_epi32(widen_bits(b, n), 16)) : lo;
-}
-
-// Pair rows [kp0, kp1) of the value tile v (kn <= kTileK rows of D elements, stride D) into
-// pairs[32][Dp] words: keys past kn and dims past D are zeros (P is zero there, and a zero
+// P.V's B operand: key rows as bf16, [keys][D32] (D32 = D rounded up to 32 dims, zeros
+// after D; a tile reads 32 dims of 16 keys). int8 codes convert exactly (|code| <= 128 has 8
+// significant bits). Rows [k0, k1) of the tile, zero past kn (P is zero there, and a zero
 // times stale bits could be NaN).
+ATTN_TARGET_AMX inline __m512 widen16(const int8_t* p, int n) {
+  const __m128i x = n >= 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))
+                            : _mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << n) - 1), p);
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(x));
+}
+ATTN_TARGET_AMX inline __m512i bf16_row32(const int8_t* p, int n) {
+  const __m512 lo = widen16(p, std::min(n, 16)), hi = n > 16 ? widen16(p + 16, n - 16) : _mm512_setzero_ps();
+  return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+ATTN_TARGET_AMX inline __m512i bf16_row32(const Bf16Bits* p, int n) {
+  return n >= 32 ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi16(static_cast<__mmask32>((1ull << n) - 1), p);
+}
 template <class T>
-ATTN_TARGET_AMX void value_pairs(const T* v, int kn, int D, int Dp, int kp0, int kp1, uint32_t* pairs) {
-  for (int kp = kp0; kp < kp1; ++kp) {
-    const int ka = 2 * kp, kb = 2 * kp + 1;
-    uint32_t* row = pairs + static_cast<std::size_t>(kp) * Dp;
-    if (ka >= kn) {
-      std::memset(row, 0, sizeof(uint32_t) * Dp);
+ATTN_TARGET_AMX void stage_values(const T* v, int kn, int D, int D32, int k0, int k1, uint16_t* dst) {
+  for (int j = k0; j < k1; ++j) {
+    uint16_t* row = dst + static_cast<std::size_t>(j) * D32;
+    if (j >= kn) {
+      std::memset(row, 0, sizeof(uint16_t) * D32);
       continue;
     }
-    const T* a = v + static_cast<long>(ka) * D;
-    const T* b = kb < kn ? a + D : nullptr;
-    for (int d = 0; d < Dp; d += 16)
-      _mm512_store_si512(row + d, key_pair(a + d, b ? b + d : nullptr, std::min(16, D - d)));
+    const T* src = v + static_cast<long>(j) * D;
+    for (int d = 0; d < D32; d += 32) _mm512_store_si512(row + d, bf16_row32(src + d, std::min(32, D - d)));
   }
+}
+
+// P.V's A operand for 16-key chunks [kc0, kc1): a[kc][16][16] words, word k = key 16 kc + k:
+// rows r < n hold bf16(p_rk) in the low half (they pair with a B row's even dims), rows 8 + r in
+// the high half (odd dims); other rows zero. P is bf16-valued (round_p): its float32 bits are
+// the high half already.
+ATTN_TARGET_AMX inline void pack_p_even_odd(const float* p, int n, int kc0, int kc1, uint32_t* a) {
+  for (int kc = kc0; kc < kc1; ++kc) {
+    uint32_t* t = a + kc * 256;
+    for (int r = 0; r < n; ++r) {
+      const __m512i x = _mm512_castps_si512(_mm512_load_ps(p + r * kTileK + kc * 16));
+      _mm512_store_si512(t + r * 16, _mm512_srli_epi32(x, 16));
+      _mm512_store_si512(t + (kOdd + r) * 16, x);
+    }
+    for (int r = n; r < kOdd; ++r) {
+      _mm512_store_si512(t + r * 16, _mm512_setzero_si512());
+      _mm512_store_si512(t + (kOdd + r) * 16, _mm512_setzero_si512());
+    }
+  }
+}
+
+// c[i][16][16] = A . B over chunks [kc0, kc1) for N tiles of 32 dims (i < N): rows r < 8 the
+// even dims 32 i + 2 m, rows 8 + r the odd ones. v: the rows' first dim of tile 0, `stride`
+// bytes apart. One call keeps N accumulators busy, so the chain per tile is the chunk count.
+template <int N>
+[[gnu::noinline]] ATTN_TARGET_AMX void pv_even_odd(const uint32_t* a, int kc0, int kc1, const uint16_t* v, long stride,
+                                                   float* c) {
+  amx::memory_barrier();
+  _tile_zero(0);
+  if constexpr (N > 1) _tile_zero(1);
+  if constexpr (N > 2) _tile_zero(2);
+  if constexpr (N > 3) _tile_zero(3);
+  for (int kc = kc0; kc < kc1; ++kc) {
+    const uint16_t* vb = reinterpret_cast<const uint16_t*>(reinterpret_cast<const char*>(v) + kc * 16 * stride);
+    _tile_loadd(4, a + kc * 256, 64);
+    _tile_loadd(5, vb, stride);
+    _tile_dpbf16ps(0, 4, 5);
+    if constexpr (N > 1) {
+      _tile_loadd(6, vb + 32, stride);
+      _tile_dpbf16ps(1, 4, 6);
+    }
+    if constexpr (N > 2) {
+      _tile_loadd(7, vb + 64, stride);
+      _tile_dpbf16ps(2, 4, 7);
+    }
+    if constexpr (N > 3) {
+      _tile_loadd(5, vb + 96, stride);
+      _tile_dpbf16ps(3, 4, 5);
+    }
+  }
+  _tile_stored(0, c, 64);
+  if constexpr (N > 1) _tile_stored(1, c + 256, 64);
+  if constexpr (N > 2) _tile_stored(2, c + 512, 64);
+  if constexpr (N > 3) _tile_stored(3, c + 768, 64);
+}
+
+// Lane 2 m of the result is lane m of even, lane 2 m + 1 lane m of odd: the first (Hi = false)
+// or second 16 of the 32 lanes.
+template <bool Hi>
+ATTN_TARGET_AMX inline __m512 interleave(__m512 even, __m512 odd) {
+  const __m512i idx = Hi ? _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+                         : _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  return _mm512_permutex2var_ps(even, idx, odd);
+}
+
+// O rows [0, n), dims [d0, d0 + 32 N) within Dp: o = alpha o + c (pv_even_odd's tiles).
+ATTN_TARGET_AMX inline void add_even_odd(const float* c, int N, int n, int d0, int Dp, float* o, const float* alpha) {
+  for (int r = 0; r < n; ++r) {
+    const __m512 ar = alpha ? _mm512_load_ps(alpha + r * 16) : _mm512_set1_ps(1.0f);
+    for (int i = 0; i < N; ++i) {
+      const __m512 even = _mm512_load_ps(c + i * 256 + r * 16), odd = _mm512_load_ps(c + i * 256 + (kOdd + r) * 16);
+      float* dst = o + static_cast<std::size_t>(r) * Dp + d0 + 32 * i;
+      _mm512_store_ps(dst, _mm512_fmadd_ps(_mm512_load_ps(dst), ar, interleave<false>(even, odd)));
+      if (d0 + 32 * i + 16 < Dp) _mm512_store_ps(dst + 16, _mm512_fmadd_ps(_mm512_load_ps(dst + 16), ar, interleave<true>(even, odd)));
+    }
+  }
+}
+
+// O rows [0, n) *= alpha (no key to add).
+ATTN_TARGET_AMX inline void rescale_rows(int n, int Dp, float* o, const float* alpha) {
+  for (int r = 0; r < n; ++r)
+    for (int d = 0; d < Dp; d += 16) {
+      float* dst = o + static_cast<std::size_t>(r) * Dp + d;
+      _mm512_store_ps(dst, _mm512_mul_ps(_mm512_load_ps(dst), _mm512_load_ps(alpha + r * 16)));
+    }
 }
 
 // A operand of Q.K^T, [chunks][16 rows][16 words], word k of chunk t for dim 16 t + k: rows
@@ -136,25 +216,22 @@ ATTN_TARGET_AMX inline void interleave_scores(const float* c, int n, float scale
     }
 }
 
-// amx::pv_rows for n = 1..kDecodeFewRows rows (its row count is a template argument).
-template <int R = kDecodeFewRows>
-inline void pv_n_rows(int n, const float* p, int jb, int je, const uint32_t* pairs, int Dp, float* o, const float* alpha) {
-  if constexpr (R > 1)
-    if (n < R) return pv_n_rows<R - 1>(n, p, jb, je, pairs, Dp, o, alpha);
-  amx::pv_rows<R>(p, jb, je, pairs, Dp, o, alpha);
-}
 }  // namespace amx_decode
 
 // The few-rows tile's P.V on AMX (decode_rows.hpp's WidenedValuePv is the FMA one), for a bf16
-// or int8 cache; per thread, the pair scratch.
+// or int8 cache; per thread, P's A tiles and the staged value rows.
 template <class T>
 struct AmxValuePv {
   using ThreadScope = amx::ThreadScope;
-  uint32_t* pairs = nullptr;  // [32 key pairs][Dp] words
+  uint32_t* a = nullptr;       // [4 chunks][16][16] words (amx_decode::pack_p_even_odd)
+  uint16_t* staged = nullptr;  // [kTileK][D32] bf16 (amx_decode::stage_values)
 
-  static int padded_dims(const Problem& P) { return amx_decode::round16(P.D); }
-  static std::size_t thread_bytes(const Problem& P) { return sizeof(uint32_t) * kTileK / 2 * padded_dims(P); }
-  static AmxValuePv for_thread(const Problem&, char* ws) { return {reinterpret_cast<uint32_t*>(ws)}; }
+  static int dims32(const Problem& P) { return (P.D + 31) / 32 * 32; }
+  static std::size_t a_bytes() { return sizeof(uint32_t) * (kTileK / 16) * amx::kTileRows * 16; }
+  static std::size_t thread_bytes(const Problem& P) { return a_bytes() + sizeof(uint16_t) * kTileK * dims32(P); }
+  static AmxValuePv for_thread(const Problem&, char* ws) {
+    return {reinterpret_cast<uint32_t*>(ws), reinterpret_cast<uint16_t*>(ws + a_bytes())};
+  }
 
   template <class V>
   void pv(int n, const float* p, const int* jb, const int* je, const FewRowsTile<T>& t, int D, int Dp,
@@ -168,8 +245,30 @@ struct AmxValuePv {
       if (jb[r] < je[r]) lo = std::min(lo, jb[r]), hi = std::max(hi, je[r]);
       any |= rescale[r];
     }
-    if (lo < hi) amx_decode::value_pairs(t.v, t.kn, D, Dp, lo / 32 * 16, (hi + 31) / 32 * 16, pairs);
-    amx_decode::pv_n_rows(n, p, lo, std::max(lo, hi), pairs, Dp, ws.o, any ? ws.alpha : nullptr);
+    const float* alpha = any ? ws.alpha : nullptr;
+    if (lo >= hi) {
+      if (alpha) amx_decode::rescale_rows(n, Dp, ws.o, alpha);
+      return;
+    }
+    const int kc0 = lo / 16, kc1 = (hi + 15) / 16, D32 = (D + 31) / 32 * 32;
+    amx_decode::pack_p_even_odd(p, n, kc0, kc1, a);
+    // A bf16 cache's rows are read in place when every tile row is inside them; int8 codes and
+    // the other cases go through the bf16 copy.
+    const uint16_t* v = staged;
+    long stride = static_cast<long>(sizeof(uint16_t)) * D32;
+    if (std::is_same<T, Bf16Bits>::value && D % 32 == 0 && kc1 * 16 <= t.kn) {
+      v = reinterpret_cast<const uint16_t*>(t.v);
+      stride = static_cast<long>(sizeof(uint16_t)) * D;
+    } else {
+      amx_decode::stage_values(t.v, t.kn, D, D32, kc0 * 16, kc1 * 16, staged);
+    }
+    alignas(64) float c[4 * 256];
+    for (int d0 = 0; d0 < D; d0 += 128) {
+      const int N = std::min(4, (D - d0 + 31) / 32);
+      const uint16_t* vd = v + d0;
+      amx::with_tiles(N, [&](auto K) { amx_decode::pv_even_odd<decltype(K)::value>(a, kc0, kc1, vd, stride, c); });
+      amx_decode::add_even_odd(c, N, n, d0, Dp, ws.o, alpha);
+    }
   }
 };
 
