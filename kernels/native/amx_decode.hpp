@@ -171,10 +171,11 @@ ATTN_TARGET_AMX inline void pack_q(const float* q, int n, int D, uint32_t* a) {
     }
 }
 
-// c[2][16][16]: c[h][r][m] (+)= A . keys 32 h + 2 m (rows r < 8) and 32 h + 2 m + 1 (rows
-// 8 + r) over `chunks` chunks of 16 dims; kt is the key tile [D][64] (row stride 128 bytes),
-// tail (when given) the last chunk's rows, zero-padded to 16. pf / pf_bytes: prefetched into
-// L2 over the chunks (the next key tile and this tile's values).
+// c[4][16][16]: c[h][r][m] (+)= A . keys 32 h + 2 m (rows r < 8) and 32 h + 2 m + 1 (rows
+// 8 + r) over the even chunks of 16 dims, c[2 + h] over the odd ones (two chains per half of
+// the keys, so tdpbf16ps's latency overlaps). kt is the key tile [D][64] (row stride 128
+// bytes), tail (when given) the last chunk's rows, zero-padded to 16. pf / pf_bytes:
+// prefetched into L2 over the chunks (the next key tile and this tile's values).
 [[gnu::noinline]] ATTN_TARGET_AMX inline void qk_even_odd(const uint32_t* a, int full, const uint16_t* kt,
                                                          const uint16_t* tail, float* c, const char* pf_a,
                                                          const char* pf_b, long pf_bytes) {
@@ -182,35 +183,61 @@ ATTN_TARGET_AMX inline void pack_q(const float* q, int n, int D, uint32_t* a) {
   constexpr long kt_stride = kTileK * 2;
   _tile_zero(0);
   _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
   const int chunks = full + (tail ? 1 : 0);
   const long pf_step = chunks > 0 ? (pf_bytes / 64 + chunks - 1) / chunks * 64 : 0;
-  for (int t = 0; t < chunks; ++t) {
-    const uint16_t* kb = t < full ? kt + static_cast<std::size_t>(t) * 16 * kTileK : tail;
-    _tile_loadd(4, a + t * amx::kTileRows * 16, 64);
-    _tile_loadd(5, kb, kt_stride);
-    _tile_loadd(6, kb + 32, kt_stride);
-    _tile_dpbf16ps(0, 4, 5);
-    _tile_dpbf16ps(1, 4, 6);
-    // The prefetches run in the shadow of the tile products (a burst would stall on the few
-    // outstanding misses).
+  auto chunk = [&](int t) { return t < full ? kt + static_cast<std::size_t>(t) * 16 * kTileK : tail; };
+  auto prefetch = [&](int t) {  // in the shadow of the tile products (a burst would stall)
     if (pf_a)
       for (long i = t * pf_step; i < std::min(pf_bytes, (t + 1) * pf_step); i += 64) {
         __builtin_prefetch(pf_a + i, 0, 2);
         if (pf_b) __builtin_prefetch(pf_b + i, 0, 2);
       }
+  };
+  int t = 0;
+  for (; t + 1 < chunks; t += 2) {
+    const uint16_t *k0 = chunk(t), *k1 = chunk(t + 1);
+    _tile_loadd(4, a + t * amx::kTileRows * 16, 64);
+    _tile_loadd(5, k0, kt_stride);
+    _tile_loadd(6, k0 + 32, kt_stride);
+    _tile_dpbf16ps(0, 4, 5);
+    _tile_dpbf16ps(1, 4, 6);
+    _tile_loadd(7, a + (t + 1) * amx::kTileRows * 16, 64);
+    _tile_loadd(5, k1, kt_stride);
+    _tile_loadd(6, k1 + 32, kt_stride);
+    _tile_dpbf16ps(2, 7, 5);
+    _tile_dpbf16ps(3, 7, 6);
+    prefetch(t);
+    prefetch(t + 1);
+  }
+  if (t < chunks) {
+    const uint16_t* k0 = chunk(t);
+    _tile_loadd(4, a + t * amx::kTileRows * 16, 64);
+    _tile_loadd(5, k0, kt_stride);
+    _tile_loadd(6, k0 + 32, kt_stride);
+    _tile_dpbf16ps(0, 4, 5);
+    _tile_dpbf16ps(1, 4, 6);
+    prefetch(t);
   }
   _tile_stored(0, c, 64);
   _tile_stored(1, c + 256, 64);
+  _tile_stored(2, c + 512, 64);
+  _tile_stored(3, c + 768, 64);
 }
 
-// s[r][0, 64) = scale x row r's scores, even and odd keys interleaved from c (qk_even_odd).
+// s[r][0, 64) = scale x row r's scores: the two chains summed, even and odd keys interleaved
+// from c (qk_even_odd).
 ATTN_TARGET_AMX inline void interleave_scores(const float* c, int n, float scale, float* s) {
   const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   const __m512 sc = _mm512_set1_ps(scale);
   for (int r = 0; r < n; ++r)
     for (int h = 0; h < 2; ++h) {
-      const __m512 even = _mm512_load_ps(c + h * 256 + r * 16), odd = _mm512_load_ps(c + h * 256 + (kOdd + r) * 16);
+      const float* e = c + h * 256 + r * 16;
+      const float* o = c + h * 256 + (kOdd + r) * 16;
+      const __m512 even = _mm512_add_ps(_mm512_load_ps(e), _mm512_load_ps(e + 512));
+      const __m512 odd = _mm512_add_ps(_mm512_load_ps(o), _mm512_load_ps(o + 512));
       _mm512_store_ps(s + r * kTileK + 32 * h, _mm512_mul_ps(_mm512_permutex2var_ps(even, lo, odd), sc));
       _mm512_store_ps(s + r * kTileK + 32 * h + 16, _mm512_mul_ps(_mm512_permutex2var_ps(even, hi, odd), sc));
     }
@@ -233,6 +260,11 @@ struct AmxValuePv {
     return {reinterpret_cast<uint32_t*>(ws), reinterpret_cast<uint16_t*>(ws + a_bytes())};
   }
 
+  // A bf16 cache's rows are read in place when the tile is whole and B tiles (32 dims) end
+  // with the rows; int8 codes, and the other bf16 tiles, are read as staged bf16 rows.
+  static bool in_place(const FewRowsTile<T>& t, int D) {
+    return std::is_same<T, Bf16Bits>::value && D % 32 == 0 && t.kn == kTileK;
+  }
   template <class V>
   void pv(int n, const float* p, const int* jb, const int* je, const FewRowsTile<T>& t, int D, int Dp,
           const bool* rescale, TileScratch<V>& ws) const {
@@ -252,16 +284,10 @@ struct AmxValuePv {
     }
     const int kc0 = lo / 16, kc1 = (hi + 15) / 16, D32 = (D + 31) / 32 * 32;
     amx_decode::pack_p_even_odd(p, n, kc0, kc1, a);
-    // A bf16 cache's rows are read in place when every tile row is inside them; int8 codes and
-    // the other cases go through the bf16 copy.
-    const uint16_t* v = staged;
-    long stride = static_cast<long>(sizeof(uint16_t)) * D32;
-    if (std::is_same<T, Bf16Bits>::value && D % 32 == 0 && kc1 * 16 <= t.kn) {
-      v = reinterpret_cast<const uint16_t*>(t.v);
-      stride = static_cast<long>(sizeof(uint16_t)) * D;
-    } else {
-      amx_decode::stage_values(t.v, t.kn, D, D32, kc0 * 16, kc1 * 16, staged);
-    }
+    const bool direct = in_place(t, D);
+    if (!direct) amx_decode::stage_values(t.v, t.kn, D, D32, kc0 * 16, kc1 * 16, staged);
+    const uint16_t* v = direct ? reinterpret_cast<const uint16_t*>(t.v) : staged;
+    const long stride = static_cast<long>(sizeof(uint16_t)) * (direct ? D : D32);
     alignas(64) float c[4 * 256];
     for (int d0 = 0; d0 < D; d0 += 128) {
       const int N = std::min(4, (D - d0 + 31) / 32);
@@ -305,7 +331,7 @@ struct AmxBf16KeyQk {
       std::memset(tail, 0, sizeof(uint16_t) * 16 * kTileK);
       std::memcpy(tail, kt + static_cast<std::size_t>(full) * 16 * kTileK, sizeof(uint16_t) * (D % 16) * kTileK);
     }
-    alignas(64) float c[2 * amx::kTileRows * 16];
+    alignas(64) float c[4 * amx::kTileRows * 16];
     const char* pf_a = reinterpret_cast<const char*>(t.next_k);
     const char* pf_b = t.next_k ? reinterpret_cast<const char*>(t.v) : nullptr;
     amx_decode::qk_even_odd(a, full, kt, D % 16 != 0 ? tail : nullptr, c, pf_a, pf_b,
