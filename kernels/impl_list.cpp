@@ -66,17 +66,15 @@ const std::vector<FlashForwardImpl>& flash_forward_impls() {
     for (const Precision& pr : kPrecisions) {
       const std::string dtype = dtype_name(pr.dtype);
       // Decode first: it accepts only few query rows, and reads K and V once per GQA group.
-      // Where every task has few rows: with AMX, a bf16 cache's Q.K^T and P.V and an int8
-      // cache's P.V on tiles; an int8 cache's Q.K^T with vpdpbusd (it quantises Q).
+      // Where every task has few rows: a bf16 cache's Q.K^T and P.V on AMX tiles; an int8
+      // cache's Q.K^T with vpdpbusd (it quantises Q; AMX P.V was slower for int8:
+      // kernels/native/amx_decode.hpp).
       const std::string few = "fewrows" + std::to_string(kDecodeFewRows);
-      if ((pr.dtype == DType::bf16 || pr.dtype == DType::int8) && cpu_supports(Isa::amx)) {
+      if (pr.dtype == DType::bf16 && cpu_supports(Isa::amx)) {
         const KernelTable& t = kernel_table(Isa::amx);
-        const bool bf16 = pr.dtype == DType::bf16;
-        const std::string name = dtype + "-decode-splitkv-amx-" + few + "-amx";
-        out.push_back({name, Isa::amx, bf16 ? &decode_few_rows<DType::bf16> : &decode_few_rows<DType::int8>,
-                       bf16 ? t.decode_attention_bf16 : t.decode_attention_int8,
-                       bf16 ? t.decode_attention_bf16_workspace : t.decode_attention_int8_workspace, true,
-                       pr.dtype, name});
+        const std::string name = "bf16-decode-splitkv-amx-" + few + "-amx";
+        out.push_back({name, Isa::amx, &decode_few_rows<DType::bf16>, t.decode_attention_bf16,
+                       t.decode_attention_bf16_workspace, true, DType::bf16, name});
       }
       if (pr.dtype == DType::int8 && cpu_supports(Isa::avx512bf16)) {
         const KernelTable& t = kernel_table(Isa::avx512bf16);

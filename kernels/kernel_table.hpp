@@ -61,8 +61,8 @@ struct KernelTable {
   // task of few rows; quantises Q itself.
   void (*decode_attention_int8)(const MaskedAttentionArgs&) = nullptr;
   std::size_t (*decode_attention_int8_workspace)(const Problem&, int threads) = nullptr;
-  // amx only: decode on a bf16 KV cache with Q.K^T and P.V on AMX tiles, and (in
-  // decode_attention_int8 above) an int8 cache's P.V (kernels/native/amx_decode.hpp).
+  // amx only: decode on a bf16 KV cache with Q.K^T and P.V on AMX tiles, every task of few
+  // rows (kernels/native/amx_decode.hpp).
   void (*decode_attention_bf16)(const MaskedAttentionArgs&) = nullptr;
   std::size_t (*decode_attention_bf16_workspace)(const Problem&, int threads) = nullptr;
 };

@@ -3,7 +3,7 @@
 //  - The cache holds exactly the values the emulated path computes with, so the
 //    accuracy a record reports is the precision's, whichever path ran.
 //  - Every narrow decode implementation (the widening ones on every ISA, int8's VNNI Q.K^T where
-//    the CPU has it, bf16's and int8's AMX products where it has AMX) against float64, output and log-sum-exp, on odd shapes (Nk = 1, Nk not a multiple
+//    the CPU has it, bf16's AMX products where it has AMX) against float64, output and log-sum-exp, on odd shapes (Nk = 1, Nk not a multiple
 //    of the 64-key tile, D = 1/24/40/80/128/256, Nq > Nk, GQA, MQA, causal, splits; tasks of 1 to 8
 //    rows take the few-rows tile, 9 and more the widened tile), with the float32
 //    K and V it is handed filled with NaN: a path that read them instead of the cache fails.
@@ -222,10 +222,10 @@ TEST_CASE("decode KV cache: every narrow decode implementation on every ISA agai
           }
         }
         // One decode entry per float32 ISA table, and where the tasks all have few rows: for int8
-        // the VNNI one where the CPU has AVX512-VNNI, for bf16 and int8 the AMX one where it has AMX.
+        // the VNNI one where the CPU has AVX512-VNNI, for bf16 the AMX one where it has AMX.
         const bool few = s.H / s.Hkv * s.Nq <= kDecodeFewRows;
         const bool vnni = dtype == DType::int8 && cpu_supports(Isa::avx512bf16) && few;
-        const bool amx = dtype != DType::f16 && cpu_supports(Isa::amx) && few;
+        const bool amx = dtype == DType::bf16 && cpu_supports(Isa::amx) && few;
         CHECK(paths == test::float32_isa_tables() + vnni + amx);
       }
   }

@@ -1,6 +1,6 @@
 // The amx build: the avx512bf16 table (so float32 is avx512's, decode and f16 as there) with
-// bf16 and int8 prefill on AMX tiles, the few-rows decode products on AMX (a bf16 cache's Q.K^T
-// and P.V, an int8 cache's P.V beside its VNNI Q.K^T), and the AMX peak probes. Compiled with the avx512 flags;
+// bf16 and int8 prefill on AMX tiles, a bf16 cache's few-rows decode products on AMX, and the
+// AMX peak probes. Compiled with the avx512 flags;
 // the functions that issue AMX or the dot-product extensions carry target attributes
 // (kernels/native/amx_tiles.hpp, target.hpp), so nothing here runs on a CPU without them.
 #include "../kernel_table.hpp"
@@ -23,9 +23,7 @@ KernelTable kernel_table_amx() {
   t.masked_attention_int8_workspace = &masked_attention_amx_int8_workspace<xsimd::avx512bw>;
   t.decode_attention_bf16 = &decode_attention_bf16_amx<xsimd::avx512bw>;
   t.decode_attention_bf16_workspace =
-      &decode_attention_workspace<xsimd::avx512bw, AmxBf16KeyQk, AmxValuePv<Bf16Bits>>;
-  t.decode_attention_int8 = &decode_attention_int8_amx<xsimd::avx512bw>;
-  t.decode_attention_int8_workspace = &decode_attention_workspace<xsimd::avx512bw, VnniInt8KeyQk, AmxValuePv<int8_t>>;
+      &decode_attention_workspace<xsimd::avx512bw, AmxBf16KeyQk, AmxBf16ValuePv>;
   return t;
 }
 }  // namespace attn::kernels

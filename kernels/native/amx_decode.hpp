@@ -1,37 +1,33 @@
-// Decode's few-rows products on AMX (tdpbf16ps) for narrow KV caches: the policies of the
+// Decode's few-rows products on AMX (tdpbf16ps) for a bf16 KV cache: the policies of the
 // few-rows tile (kernels/decode_rows.hpp) that replace float32 FMAs, where a key costs
-// 4 rows x D/16 FMAs plus its widening, by tile products. With at most kDecodeFewRows = 8 rows
-// most of a 16-row tile idles, and it is still far faster than the FMAs.
-// The arithmetic is the emulated path's: bf16 inputs (a bf16 cache's values, int8 codes, which
-// bf16 holds exactly; Q and P are bf16-valued already: store_inputs rounds Q, the softmax rounds
-// P, round_p), float32 accumulation. So results differ from the widening path by float32
-// summation order only.
-//  - P.V (AmxValuePv, bf16 and int8 caches): V's rows are B tiles as they lie (16 keys x 32
-//    dims, the dims of a key in pairs), and A's rows r hold p_r in the low half of each word
-//    (they pair with the even dims), rows 8 + r in the high half (the odd dims); C's rows r and
-//    8 + r are row r's even and odd dims, interleaved into O (o = alpha o + P.V). A bf16 cache's
-//    rows are read in place; int8 codes (and a bf16 tile whose rows end early or whose D is not
-//    a multiple of 32) are staged as bf16 rows in a per-thread L1 scratch first. (The prefill's
-//    amx::pv_rows wants V as key pairs [32][Dp], a rearrangement per tile; tried first here,
-//    it was slower than the FMAs: the rearrangement cost as much as the FMAs it saved, and its
-//    two-chunk chains left tdpbf16ps latency-bound.) int8's channel scales stay applied once
-//    per task (decode_attention.hpp).
-//  - Q.K^T on a bf16 cache (AmxBf16KeyQk): the cache's key tile [D][64 keys] is read as B
-//    tiles as it lies (16 dims x 32 keys, the keys of a row in pairs), with no rearrangement:
-//    A's rows r hold q_r in the low half of each word (they pair with the even keys), rows 8 + r
-//    in the high half (the odd keys). C's rows r and 8 + r are then row r's even and odd scores,
-//    interleaved on the way out. (amx_qk.hpp's prefill loop wants K as dim pairs [D/2][64], a
-//    rearrangement of the whole tile per call that this layout avoids.) int8 keeps its VNNI
-//    Q.K^T (int8_decode_qk.hpp).
-// Both need the tile configuration on each thread (amx::ThreadScope, via ThreadScope below).
+// rows x D/16 FMAs for each product plus the widening of K and V, by tile products. With at
+// most kDecodeFewRows = 8 rows half of a 16-row tile idles, and it is still far faster.
+// The arithmetic is the emulated path's: bf16 inputs (the cache's values; Q and P are
+// bf16-valued already: store_inputs rounds Q, the softmax rounds P, round_p), float32
+// accumulation. So results differ from the widening path by float32 summation order only.
+//  - Q.K^T (AmxBf16KeyQk): the cache's key tile [D][64 keys] is read as B tiles as it lies
+//    (16 dims x 32 keys, the keys of a row in pairs), with no rearrangement: A's rows r hold q_r
+//    in the low half of each word (they pair with the even keys), rows 8 + r in the high half
+//    (the odd keys). C's rows r and 8 + r are then row r's even and odd scores, interleaved on
+//    the way out. (amx_qk.hpp's prefill loop wants K as dim pairs [D/2][64], a rearrangement of
+//    the whole tile per call that this layout avoids.)
+//  - P.V (AmxBf16ValuePv) the same way round: V's rows are B tiles as they lie (16 keys x 32
+//    dims), A's rows r hold p_r in the low halves (even dims), rows 8 + r in the high halves
+//    (odd dims), and C's rows are interleaved into O (o = alpha o + P.V). Rows are read in
+//    place; a tile whose rows end early, or whose D is not a multiple of 32, is staged first.
+//    (The prefill's amx::pv_rows wants V as key pairs [32][Dp]: that rearrangement per tile,
+//    tried first, cost as much as the FMAs it saved, and its two-chunk chains left tdpbf16ps
+//    latency-bound.)
+// Not for int8: staging its codes as bf16 rows (sign-extend, convert, pack: exact) then AMX
+// P.V measured 21 ns per key against the VNNI entry's 15 (L2-resident, session 7), so an
+// int8 cache keeps VNNI Q.K^T and FMA P.V (int8_decode_qk.hpp).
+// Both policies need the tile configuration on each thread (amx::ThreadScope, via ThreadScope).
 #pragma once
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 #include "../decode_attention.hpp"
 #include "amx_bf16_products.hpp"
-#include "int8_decode_qk.hpp"
 
 namespace attn::kernels {
 
@@ -41,31 +37,20 @@ constexpr int kOdd = amx::kTileRows / 2;  // A's rows for the odd keys start her
 
 inline int round16(int x) { return (x + 15) / 16 * 16; }
 
-// P.V's B operand: key rows as bf16, [keys][D32] (D32 = D rounded up to 32 dims, zeros
-// after D; a tile reads 32 dims of 16 keys). int8 codes convert exactly (|code| <= 128 has 8
-// significant bits). Rows [k0, k1) of the tile, zero past kn (P is zero there, and a zero
+// P.V's B operand staged: key rows [keys][D32] (D32 = D rounded up to 32 dims, zeros after D;
+// a tile reads 32 dims of 16 keys). Rows [k0, k1) of the tile, zero past kn (P is zero there, and a zero
 // times stale bits could be NaN).
-ATTN_TARGET_AMX inline __m512 widen16(const int8_t* p, int n) {
-  const __m128i x = n >= 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))
-                            : _mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << n) - 1), p);
-  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(x));
-}
-ATTN_TARGET_AMX inline __m512i bf16_row32(const int8_t* p, int n) {
-  const __m512 lo = widen16(p, std::min(n, 16)), hi = n > 16 ? widen16(p + 16, n - 16) : _mm512_setzero_ps();
-  return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-}
 ATTN_TARGET_AMX inline __m512i bf16_row32(const Bf16Bits* p, int n) {
   return n >= 32 ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi16(static_cast<__mmask32>((1ull << n) - 1), p);
 }
-template <class T>
-ATTN_TARGET_AMX void stage_values(const T* v, int kn, int D, int D32, int k0, int k1, uint16_t* dst) {
+ATTN_TARGET_AMX inline void stage_values(const Bf16Bits* v, int kn, int D, int D32, int k0, int k1, uint16_t* dst) {
   for (int j = k0; j < k1; ++j) {
     uint16_t* row = dst + static_cast<std::size_t>(j) * D32;
     if (j >= kn) {
       std::memset(row, 0, sizeof(uint16_t) * D32);
       continue;
     }
-    const T* src = v + static_cast<long>(j) * D;
+    const Bf16Bits* src = v + static_cast<long>(j) * D;
     for (int d = 0; d < D32; d += 32) _mm512_store_si512(row + d, bf16_row32(src + d, std::min(32, D - d)));
   }
 }
@@ -245,10 +230,9 @@ ATTN_TARGET_AMX inline void interleave_scores(const float* c, int n, float scale
 
 }  // namespace amx_decode
 
-// The few-rows tile's P.V on AMX (decode_rows.hpp's WidenedValuePv is the FMA one), for a bf16
-// or int8 cache; per thread, P's A tiles and the staged value rows.
-template <class T>
-struct AmxValuePv {
+// The few-rows tile's P.V on AMX for a bf16 cache (decode_rows.hpp's WidenedValuePv is the FMA
+// one); per thread, P's A tiles and the staged value rows.
+struct AmxBf16ValuePv {
   using ThreadScope = amx::ThreadScope;
   uint32_t* a = nullptr;       // [4 chunks][16][16] words (amx_decode::pack_p_even_odd)
   uint16_t* staged = nullptr;  // [kTileK][D32] bf16 (amx_decode::stage_values)
@@ -256,17 +240,15 @@ struct AmxValuePv {
   static int dims32(const Problem& P) { return (P.D + 31) / 32 * 32; }
   static std::size_t a_bytes() { return sizeof(uint32_t) * (kTileK / 16) * amx::kTileRows * 16; }
   static std::size_t thread_bytes(const Problem& P) { return a_bytes() + sizeof(uint16_t) * kTileK * dims32(P); }
-  static AmxValuePv for_thread(const Problem&, char* ws) {
+  static AmxBf16ValuePv for_thread(const Problem&, char* ws) {
     return {reinterpret_cast<uint32_t*>(ws), reinterpret_cast<uint16_t*>(ws + a_bytes())};
   }
 
-  // A bf16 cache's rows are read in place when the tile is whole and B tiles (32 dims) end
-  // with the rows; int8 codes, and the other bf16 tiles, are read as staged bf16 rows.
-  static bool in_place(const FewRowsTile<T>& t, int D) {
-    return std::is_same<T, Bf16Bits>::value && D % 32 == 0 && t.kn == kTileK;
-  }
+  // The cache's rows are read in place when the tile is whole and B tiles (32 dims) end with
+  // the rows: else a tile load would read past them (stale bits, or past the cache's end).
+  static bool in_place(const FewRowsTile<Bf16Bits>& t, int D) { return D % 32 == 0 && t.kn == kTileK; }
   template <class V>
-  void pv(int n, const float* p, const int* jb, const int* je, const FewRowsTile<T>& t, int D, int Dp,
+  void pv(int n, const float* p, const int* jb, const int* je, const FewRowsTile<Bf16Bits>& t, int D, int Dp,
           const bool* rescale, TileScratch<V>& ws) const {
     static_assert(static_cast<int>(V::size) == 16, "AMX decode: AVX-512 only");
     // The keys any row sees: a row that sees none has zeros in [cb, ce) (few_rows_tile), but
@@ -340,21 +322,13 @@ struct AmxBf16KeyQk {
   }
 };
 
-// The decode entries of the amx table (impl_list.cpp: only problems whose every task has few
-// rows): a bf16 cache with both products on AMX, an int8 cache with VNNI Q.K^T and AMX P.V.
+// The bf16 decode entry of the amx table (impl_list.cpp: only problems whose every task has few
+// rows).
 template <class Arch>
 void decode_attention_bf16_amx(const MaskedAttentionArgs& a) {
   const KvCache* c = a.in.cache;
   if (!c || c->dtype != DType::bf16) throw std::logic_error("decode_attention_bf16_amx: needs a bf16 KV cache");
-  decode_attention_from<Arch, Bf16Bits, AmxBf16KeyQk, AmxValuePv<Bf16Bits>>(a, static_cast<const Bf16Bits*>(c->k),
+  decode_attention_from<Arch, Bf16Bits, AmxBf16KeyQk, AmxBf16ValuePv>(a, static_cast<const Bf16Bits*>(c->k),
                                                                          static_cast<const Bf16Bits*>(c->v), c);
 }
-template <class Arch>
-void decode_attention_int8_amx(const MaskedAttentionArgs& a) {
-  const KvCache* c = a.in.cache;
-  if (!c || c->dtype != DType::int8) throw std::logic_error("decode_attention_int8_amx: needs an int8 KV cache");
-  decode_attention_from<Arch, int8_t, VnniInt8KeyQk, AmxValuePv<int8_t>>(a, static_cast<const int8_t*>(c->k),
-                                                                       static_cast<const int8_t*>(c->v), c);
-}
-
 }  // namespace attn::kernels
