@@ -249,11 +249,15 @@ void decode_attention_from(const MaskedAttentionArgs& a, const T* k_all, const T
         if (few) {
           const bool int8 = std::is_same<T, int8_t>::value;
           FewRowsTile<T> ft{k_tile, v_tile, kn, kscale * (int8 ? cache->k_scale[head * L.k_tiles + ref.k_tile] : 1.0f)};
-          // Prefetch the next tile of this task when it is a whole one (the common case).
-          if (kn == kTileK && e + 1 < e1) {
-            const int nt = a.plan.refs[e + 1].k_tile;
-            if ((nt + 1) * kTileK <= valid_k)
+          // Prefetch a later tile of this task (the next one, or further for fast products:
+          // KeyQk::kPrefetchAhead) when it is a whole one (the common case).
+          constexpr uint32_t ahead = KeyQk::kPrefetchAhead;
+          if (kn == kTileK && e + ahead < e1) {
+            const int nt = a.plan.refs[e + ahead].k_tile;
+            if ((nt + 1) * kTileK <= valid_k) {
               ft.next_k = narrow ? k_all + (head * L.k_tiles + nt) * k_tile_elems : k_all + kv + static_cast<long>(nt) * kTileK * D;
+              ft.next_v = v_all + kv + static_cast<long>(nt) * kTileK * D;
+            }
           }
           few_rows_tile<V>(rows.n, q, D, Dp, ft, masked ? ws.masks : nullptr, ws, key_qk, value_pv);
           continue;

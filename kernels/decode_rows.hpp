@@ -218,6 +218,8 @@ struct FewRowsTile {
   // The next tile's keys (a whole tile of them: rows, or the cache's transposed tile), or null.
   // Q.K^T prefetches them and this tile's value rows as it goes, so both streams stay ahead.
   const T* next_k = nullptr;
+  const T* next_v = nullptr;  // the next tile's value rows (with next_k): for products fast
+                              // enough that this tile's V, prefetched during Q.K^T, comes late
 };
 
 // Rows [r0, r0 + R) of the few-rows tile: P.V (R a power of two: blocks of 8, 4, 2, 1 rows).
@@ -250,6 +252,7 @@ inline void qk_tile_row_blocks(int r0, int n, const float* q, int D, const T* kt
 // registers, float32 FMAs (every ISA). kernels/native/int8_decode_qk.hpp has the VNNI one.
 struct WidenedKeyQk {
   static constexpr bool kQuantisedQ = false;  // Q as the plan hands it (int8: quantised values)
+  static constexpr int kPrefetchAhead = 1;    // tiles ahead of this one its prefetches are for
   static std::size_t workspace_bytes(const Problem&) { return 0; }
   static std::size_t thread_bytes(const Problem&) { return 0; }
   static void quantise_head(const Problem&, const float*, long, char*) {}

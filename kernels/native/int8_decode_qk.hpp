@@ -63,6 +63,7 @@ template <int R, int C>
 // is the float32 one): the task's rows as quantised words, set per task by the kernel.
 struct VnniInt8KeyQk {
   static constexpr bool kQuantisedQ = true;  // the kernel quantises Q per call (decode_attention.hpp)
+  static constexpr int kPrefetchAhead = 1;
   const uint32_t* q = nullptr;               // the task's rows, D4 words each and s_q (stride D4 + 1)
   int D4 = 0;
   float row_sq[kDecodeFewRows];              // s_q of each row's head
