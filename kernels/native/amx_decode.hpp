@@ -38,8 +38,8 @@ constexpr int kOdd = amx::kTileRows / 2;  // A's rows for the odd keys start her
 inline int round16(int x) { return (x + 15) / 16 * 16; }
 
 // P.V's B operand staged: key rows [keys][D32] (D32 = D rounded up to 32 dims, zeros after D;
-// a tile reads 32 dims of 16 keys). Rows [k0, k1) of the tile, zero past kn (P is zero there, and a zero
-// times stale bits could be NaN).
+// a tile reads 32 dims of 16 keys). Rows [k0, k1) of the tile, zero past kn (P is zero there,
+// and a zero times stale bits could be NaN).
 ATTN_TARGET_AMX inline __m512i bf16_row32(const Bf16Bits* p, int n) {
   return n >= 32 ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi16(static_cast<__mmask32>((1ull << n) - 1), p);
 }
@@ -214,8 +214,6 @@ ATTN_TARGET_AMX inline void pack_q(const float* q, int n, int D, uint32_t* a) {
 // s[r][0, 64) = scale x row r's scores: the two chains summed, even and odd keys interleaved
 // from c (qk_even_odd).
 ATTN_TARGET_AMX inline void interleave_scores(const float* c, int n, float scale, float* s) {
-  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
   const __m512 sc = _mm512_set1_ps(scale);
   for (int r = 0; r < n; ++r)
     for (int h = 0; h < 2; ++h) {
@@ -223,8 +221,8 @@ ATTN_TARGET_AMX inline void interleave_scores(const float* c, int n, float scale
       const float* o = c + h * 256 + (kOdd + r) * 16;
       const __m512 even = _mm512_add_ps(_mm512_load_ps(e), _mm512_load_ps(e + 512));
       const __m512 odd = _mm512_add_ps(_mm512_load_ps(o), _mm512_load_ps(o + 512));
-      _mm512_store_ps(s + r * kTileK + 32 * h, _mm512_mul_ps(_mm512_permutex2var_ps(even, lo, odd), sc));
-      _mm512_store_ps(s + r * kTileK + 32 * h + 16, _mm512_mul_ps(_mm512_permutex2var_ps(even, hi, odd), sc));
+      _mm512_store_ps(s + r * kTileK + 32 * h, _mm512_mul_ps(interleave<false>(even, odd), sc));
+      _mm512_store_ps(s + r * kTileK + 32 * h + 16, _mm512_mul_ps(interleave<true>(even, odd), sc));
     }
 }
 
