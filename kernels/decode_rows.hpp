@@ -318,7 +318,7 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
     const RowMods mod{alibi ? ws.slope[r] : 0.0f, alibi ? ws.slope[r] * (static_cast<float>(ws.k0) - ws.pos[r]) : 0.0f};
     rescale[r] = softmax_row<V>(s + r * kTileK, cb / W, ce / W, masks ? masks->first(r) : nullptr,
                                 masks ? masks->second(r) : nullptr, ws.m + r * W, ws.l + r * W, ws.alpha + r * W,
-                                ws.round_p, alibi ? &mod : nullptr);
+                                ws.round_p, alibi ? &mod : nullptr, ws.score_bound());
   }
   pv_row_blocks<V, kDecodeFewRows>(0, n, s, jb, je, t, D, Dp, rescale, ws);
 }

@@ -283,6 +283,12 @@ struct SoftcapLog2 {
     return C > 0.0f ? SoftcapLog2{cap, 1.0f / cap} : SoftcapLog2{};
   }
   bool on() const { return cap > 0.0f; }
+  // Softcapped scores lie in [-cap, cap] (to the tanh's 2e-6 relative error). Without ALiBi
+  // (whose bias is unbounded) and with 2 cap below float32's normal exponent range (C <= 41.5),
+  // the softmax can take cap as every row's max: exp2(s - cap) >= 2^-120 stays a normal float,
+  // so no probability loses precision, and no running max, tile max or rescale is needed.
+  static constexpr float kMaxFixedRange = 120.0f;
+  bool bounds_softmax(bool alibi) const { return on() && !alibi && 2.0f * cap <= kMaxFixedRange; }
 };
 
 // One thread's scratch for one query tile, carved out of the plan's workspace.
@@ -298,9 +304,13 @@ struct TileScratch {
   // Score modifiers, when any (set per task and key tile by set_mod_rows / the tile loop).
   bool mods = false, has_sinks = false;
   SoftcapLog2 softcap;                  // off unless the call has softcap
+  bool capped_max = false;              // softcap's cap is every row's max (bounds_softmax)
   float slope[kTileQ], pos[kTileQ];     // per row: log2(e) slope of its head, its position
   float sink[kTileQ];                   // per row: log2(e) sink logit of its head (-inf: none)
   long k0 = 0;                          // first key of the tile being processed
+
+  // softmax_row's bound: the cap when it fixes the max, else null.
+  const float* score_bound() const { return capped_max ? &softcap.cap : nullptr; }
 
   // Rows r of the tile are query row_id(r) = (head, i): their modifier context.
   template <class RowId>
@@ -308,6 +318,7 @@ struct TileScratch {
     mods = m.softcap != 0.0f || m.alibi;
     has_sinks = m.sinks != nullptr;
     softcap = SoftcapLog2::of(m.softcap);
+    capped_max = softcap.bounds_softmax(m.alibi != nullptr);
     for (int r = 0; r < rows; ++r) {
       const auto [h, i] = row_id(r);
       slope[r] = m.alibi ? 1.4426950408889634f * m.alibi[h] : 0.0f;
@@ -457,9 +468,11 @@ struct AlibiRow {
 // add1/add2: optional additive mask rows.
 // round_p: the probabilities P.V reads are rounded to bf16 (bf16 and int8 precision), the sum
 // keeps the float32 values (the online softmax is float32). mod: the row's ALiBi, or null.
+// bound (or null): no score of the row exceeds *bound (SoftcapLog2::bounds_softmax), which then
+// serves as the max: the first tile sets it, no later one moves it, no tile max is taken.
 template <class V>
 inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float* add2, float* m, float* l,
-                        float* alpha, bool round_p, const RowMods* mod) {
+                        float* alpha, bool round_p, const RowMods* mod, const float* bound = nullptr) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int n = kTileK / W;
   // Only vectors [c0, c1) hold scores; the others are masked for the whole row block, so they
@@ -473,9 +486,9 @@ inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float
       if (mod) x[c] = alibi(x[c], c);
       if (add1) x[c] = x[c] + V::load_unaligned(add1 + c * W);
       if (add2) x[c] = x[c] + V::load_unaligned(add2 + c * W);
-      mx = simd::vmax(mx, x[c]);
+      if (!bound) mx = simd::vmax(mx, x[c]);
     }
-  const V tile_max = simd::vmax_all(mx);
+  const V tile_max = bound ? V(*bound) : simd::vmax_all(mx);
   const V m_old = V::load_aligned(m);
   // Negated so a NaN score moves the max, as the eager update did.
   const bool grow = !(tile_max.get(0) <= m[0] + kLazyRescale);
@@ -583,7 +596,7 @@ inline void row_group(int r0, int nb, const typename Prod::QElem* q, const typen
     rescale[r / R] |= softmax_row<V>(ws.p + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
                                      masks ? masks->first(row) : nullptr, masks ? masks->second(row) : nullptr,
                                      ws.m + row * W, ws.l + row * W, ws.alpha + row * W, ws.round_p,
-                                     alibi ? &mod : nullptr);
+                                     alibi ? &mod : nullptr, ws.score_bound());
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;
