@@ -285,8 +285,9 @@ struct SoftcapLog2 {
   bool on() const { return cap > 0.0f; }
   // Softcapped scores lie in [-cap, cap] (to the tanh's 2e-6 relative error). Without ALiBi
   // (whose bias is unbounded) and with 2 cap below float32's normal exponent range (C <= 41.5),
-  // the softmax can take cap as every row's max: exp2(s - cap) >= 2^-120 stays a normal float,
-  // so no probability loses precision, and no running max, tile max or rescale is needed.
+  // the softmax can take cap as every row's max: exp2(s - cap) >= 2^-120 stays a normal float
+  // (above simd::vexp2_softmax's cut at 2^-125), so no probability loses precision, and no
+  // running max, tile max or rescale is needed.
   static constexpr float kMaxFixedRange = 120.0f;
   bool bounds_softmax(bool alibi) const { return on() && !alibi && 2.0f * cap <= kMaxFixedRange; }
 };
@@ -535,7 +536,10 @@ inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float
     V(1.0f).store_aligned(alpha);  // in case another row of the block rescales
     return false;
   }
-  const V a = simd::vexp2_softmax(m_old - m_use);
+  // Earlier output more than 2^64 below the new max weighs nothing next to it (a row has < 2^31
+  // keys): alpha = 0 rather than a rescale that could walk it into float32's subnormals, where
+  // every FMA on it takes a microcode assist.
+  const V a = simd::vexp2_softmax(simd::below_to_neg_inf(m_old - m_use, -64.0f));
   simd::vfma(V::load_aligned(l), a, sum).store_aligned(l);
   m_new.store_aligned(m);
   a.store_aligned(alpha);

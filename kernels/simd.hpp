@@ -188,21 +188,25 @@ inline Scalar1 vexp2(Scalar1 x) {
 }
 
 // 2^x for the online softmax, whose arguments are at most a few units above 0 (or -inf): same
-// polynomial as vexp2, exactly 0 for x <= -150 (and -inf). On AVX-512 the exponent is applied
-// with vscalefps after a vrndscaleps, fewer instructions than vexp2's clamps and integer tricks.
-// The zeros come from a zero-mask, not from underflow: an underflowing vscalefps takes a
-// microcode assist (measured: window attention, full of masked scores, 1.8x slower).
+// polynomial as vexp2, exactly 0 for x <= -125 (and -inf), so no result is subnormal. A
+// subnormal result takes a microcode assist (vscalefps: ~40x the time of the vector): with
+// scores spread over more than 125 (log2 units) a dense call ran 22x slower on AVX-512 with the
+// cut at -150 (4k x 4k, D = 64, queries x 30), 1.5x on AVX2 with vexp2's at -127. A probability
+// below 2^-125 of the row's largest weighs less than float32 can hold next to it. On AVX-512 the
+// exponent is applied with vscalefps after a vrndscaleps, fewer instructions than vexp2's clamps
+// and integer tricks, and the zeros come from a zero-mask, not from underflow.
 template <class A>
 inline xsimd::batch<float, A> vexp2_softmax(xsimd::batch<float, A> x) {
+  using B = xsimd::batch<float, A>;
   if constexpr (std::is_base_of<xsimd::avx512f, A>::value) {
-    using B = xsimd::batch<float, A>;
-    // Not below -150 (NaN too, so a NaN score stays NaN rather than becoming a weight of 0).
-    const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-150.0f), _CMP_NLE_UQ);
+    // Above -125, so 2^n p >= 2^-125 / sqrt(2) is normal; NaN too, so a NaN score stays NaN
+    // rather than becoming a weight of 0.
+    const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-125.0f), _CMP_NLE_UQ);
     const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const B p = exp2_poly(B(_mm512_sub_ps(x, n)));  // f in [-0.5, 0.5] (NaN for -inf lanes)
     return _mm512_maskz_scalef_ps(live, p, n);
   } else {
-    return vexp2(x);
+    return xsimd::select(x <= B(-125.0f), B(0.0f), vexp2(x));
   }
 }
 inline Scalar1 vexp2_softmax(Scalar1 x) { return vexp2(x); }
@@ -279,6 +283,14 @@ inline V vtanh(V x) {
   x = clamp_keep_nan(x, V(9.0f));
   return tanh_rational(x, x * x);
 }
+
+// x, with -inf in the lanes below b (NaN stays).
+template <class A>
+inline xsimd::batch<float, A> below_to_neg_inf(const xsimd::batch<float, A>& x, float b) {
+  using B = xsimd::batch<float, A>;
+  return xsimd::select(x < B(b), B(-std::numeric_limits<float>::infinity()), x);
+}
+inline Scalar1 below_to_neg_inf(Scalar1 x, float b) { return x.v < b ? -std::numeric_limits<float>::infinity() : x.v; }
 
 // Whether every lane of t is at most b (false for a NaN lane).
 template <class A>
