@@ -209,7 +209,7 @@ inline xsimd::batch<float, A> vexp2_softmax(xsimd::batch<float, A> x) {
     return xsimd::select(x <= B(-125.0f), B(0.0f), vexp2(x));
   }
 }
-inline Scalar1 vexp2_softmax(Scalar1 x) { return vexp2(x); }
+inline Scalar1 vexp2_softmax(Scalar1 x) { return x.v <= -125.0f ? 0.0f : vexp2(x).v; }
 
 // x rounded to the nearest bfloat16 (ties to even), kept as float32: what storing x as bf16
 // and reading it back gives. For finite x (probabilities here); NaN is not preserved.
