@@ -318,11 +318,7 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
   } else {
     key_qk.template qk<V>(n, q, D, t, cb, ce, s);
   }
-  if (ws.softcap.on()) {
-    const V cap(ws.softcap.cap), inv(ws.softcap.inv);  // in registers (see row_group)
-    for (int r = 0; r < n; ++r)
-      for (int c = cb; c < ce; c += W) simd::vsoftcap(V::load_aligned(s + r * kTileK + c), inv, cap).store_aligned(s + r * kTileK + c);
-  }
+  if (ws.mods) modify_scores(ws, 0, n, s, [&](int) { return std::pair<int, int>(cb / W, ce / W); });
   bool rescale[kDecodeFewRows];
   for (int r = 0; r < n; ++r) {
     rescale[r] = false;
@@ -331,11 +327,9 @@ inline void few_rows_tile(int n, const float* q, int D, int Dp, const FewRowsTil
       V(1.0f).store_aligned(ws.alpha + r * W);
       continue;
     }
-    const bool alibi = ws.mods && ws.slope[r] != 0.0f;
-    const RowMods mod{alibi ? ws.slope[r] : 0.0f, alibi ? ws.slope[r] * (static_cast<float>(ws.k0) - ws.pos[r]) : 0.0f};
     rescale[r] = softmax_row<V>(s + r * kTileK, cb / W, ce / W, masks ? masks->first(r) : nullptr,
                                 masks ? masks->second(r) : nullptr, ws.m + r * W, ws.l + r * W, ws.alpha + r * W,
-                                ws.round_p, alibi ? &mod : nullptr);
+                                ws.round_p, ws.score_bound());
   }
   value_pv.template pv<V>(n, s, jb, je, t, D, Dp, rescale, ws);
 }

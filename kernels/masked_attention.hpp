@@ -283,6 +283,13 @@ struct SoftcapLog2 {
     return C > 0.0f ? SoftcapLog2{cap, 1.0f / cap} : SoftcapLog2{};
   }
   bool on() const { return cap > 0.0f; }
+  // Softcapped scores lie in [-cap, cap] (to the tanh's 2e-6 relative error). Without ALiBi
+  // (whose bias is unbounded) and with 2 cap below float32's normal exponent range (C <= 41.5),
+  // the softmax can take cap as every row's max: exp2(s - cap) >= 2^-120 stays a normal float
+  // (above simd::vexp2_softmax's cut at 2^-125), so no probability loses precision, and no
+  // running max, tile max or rescale is needed.
+  static constexpr float kMaxFixedRange = 120.0f;
+  bool bounds_softmax(bool alibi) const { return on() && !alibi && 2.0f * cap <= kMaxFixedRange; }
 };
 
 // One thread's scratch for one query tile, carved out of the plan's workspace.
@@ -298,9 +305,13 @@ struct TileScratch {
   // Score modifiers, when any (set per task and key tile by set_mod_rows / the tile loop).
   bool mods = false, has_sinks = false;
   SoftcapLog2 softcap;                  // off unless the call has softcap
+  bool capped_max = false;              // softcap's cap is every row's max (bounds_softmax)
   float slope[kTileQ], pos[kTileQ];     // per row: log2(e) slope of its head, its position
   float sink[kTileQ];                   // per row: log2(e) sink logit of its head (-inf: none)
   long k0 = 0;                          // first key of the tile being processed
+
+  // softmax_row's bound: the cap when it fixes the max, else null.
+  const float* score_bound() const { return capped_max ? &softcap.cap : nullptr; }
 
   // Rows r of the tile are query row_id(r) = (head, i): their modifier context.
   template <class RowId>
@@ -308,6 +319,7 @@ struct TileScratch {
     mods = m.softcap != 0.0f || m.alibi;
     has_sinks = m.sinks != nullptr;
     softcap = SoftcapLog2::of(m.softcap);
+    capped_max = softcap.bounds_softmax(m.alibi != nullptr);
     for (int r = 0; r < rows; ++r) {
       const auto [h, i] = row_id(r);
       slope[r] = m.alibi ? 1.4426950408889634f * m.alibi[h] : 0.0f;
@@ -451,31 +463,60 @@ struct AlibiRow {
   V operator()(V x, int c) const { return x + simd::vfma(V(static_cast<float>(c)), step, ramp); }
 };
 
+// Softcap, then ALiBi (SPEC's order, both before the mask), on rows [0, n) of the score block s
+// (row stride kTileK), which are the scratch's rows row0 + r of the key tile at ws.k0, over the
+// score vectors [cols(r).first, cols(r).second). One pass of its own over independent vectors
+// keeps both FMA ports busy; inside softmax_row each row's tanh lengthened the chain its max waits
+// on (measured, D = 64: softcap fused there 1.18x dense's CPU time, 1.11x in a pass). ALiBi costs
+// the same here as it did inside softmax_row.
+template <class V, class Cols>
+inline void modify_scores(const TileScratch<V>& ws, int row0, int n, float* s, const Cols& cols) {
+  constexpr int W = static_cast<int>(V::size);
+  const bool capped = ws.softcap.on();
+  const V cap(ws.softcap.cap), inv(ws.softcap.inv);  // in registers: the stores cannot reload them
+  for (int r = 0; r < n; ++r) {
+    float* row = s + static_cast<std::size_t>(r) * kTileK;
+    const auto [c0, c1] = cols(r);
+    const float slope = ws.slope[row0 + r];
+    if (slope != 0.0f) {
+      const AlibiRow<V> alibi(RowMods{slope, slope * (static_cast<float>(ws.k0) - ws.pos[row0 + r])});
+      for (int c = c0; c < c1; ++c) {
+        V x = V::load_aligned(row + c * W);
+        if (capped) x = simd::vsoftcap(x, inv, cap);
+        alibi(x, c).store_aligned(row + c * W);
+      }
+    } else if (capped) {
+      for (int c = c0; c < c1; ++c) simd::vsoftcap(V::load_aligned(row + c * W), inv, cap).store_aligned(row + c * W);
+    }
+  }
+}
+
 // Online-softmax update of one row of scores s (log2 domain, kTileK of them) into probabilities.
 // m is the running max (broadcast vector), l the lane-wise running sum. Returns whether the max
 // moved. alpha receives the factor that rescales the row's earlier output (1 if it did not move).
 // add1/add2: optional additive mask rows.
 // round_p: the probabilities P.V reads are rounded to bf16 (bf16 and int8 precision), the sum
-// keeps the float32 values (the online softmax is float32). mod: the row's ALiBi, or null.
+// keeps the float32 values (the online softmax is float32). The scores come with their softcap
+// and ALiBi applied (modify_scores). bound (or null): no score of the row exceeds *bound
+// (SoftcapLog2::bounds_softmax), which then serves as the max: the first tile sets it, no later
+// one moves it, no tile max is taken.
 template <class V>
 inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float* add2, float* m, float* l,
-                        float* alpha, bool round_p, const RowMods* mod) {
+                        float* alpha, bool round_p, const float* bound = nullptr) {
   constexpr int W = static_cast<int>(V::size);
   constexpr int n = kTileK / W;
   // Only vectors [c0, c1) hold scores; the others are masked for the whole row block, so they
   // are neither read (they may hold stale values) nor written (P.V does not read them).
   V x[n];
   V mx(-std::numeric_limits<float>::infinity());
-  const AlibiRow<V> alibi(mod ? *mod : RowMods{});
   for (int c = 0; c < n; ++c)
     if (c >= c0 && c < c1) {
       x[c] = V::load_aligned(s + c * W);
-      if (mod) x[c] = alibi(x[c], c);
       if (add1) x[c] = x[c] + V::load_unaligned(add1 + c * W);
       if (add2) x[c] = x[c] + V::load_unaligned(add2 + c * W);
-      mx = simd::vmax(mx, x[c]);
+      if (!bound) mx = simd::vmax(mx, x[c]);
     }
-  const V tile_max = simd::vmax_all(mx);
+  const V tile_max = bound ? V(*bound) : simd::vmax_all(mx);
   const V m_old = V::load_aligned(m);
   // Negated so a NaN score moves the max, as the eager update did.
   const bool grow = !(tile_max.get(0) <= m[0] + kLazyRescale);
@@ -495,7 +536,10 @@ inline bool softmax_row(float* s, int c0, int c1, const float* add1, const float
     V(1.0f).store_aligned(alpha);  // in case another row of the block rescales
     return false;
   }
-  const V a = simd::vexp2_softmax(m_old - m_use);
+  // Earlier output more than 2^64 below the new max weighs nothing next to it (a row has < 2^31
+  // keys): alpha = 0 rather than a rescale that could walk it into float32's subnormals, where
+  // every FMA on it takes a microcode assist.
+  const V a = simd::vexp2_softmax(simd::below_to_neg_inf(m_old - m_use, -64.0f));
   simd::vfma(V::load_aligned(l), a, sum).store_aligned(l);
   m_new.store_aligned(m);
   a.store_aligned(alpha);
@@ -562,28 +606,13 @@ inline void row_group(int r0, int nb, const typename Prod::QElem* q, const typen
     // Columns outside [cb, ce) are masked in every row of the block: softmax skips them too.
     Prod::template qk_cols<R>(q + rb * ops.q_row, ops.q_row, kt, cb[b], ce[b], p, ops.score_scale);
   }
-  // Softcap over the group's whole score block first (SPEC: before ALiBi and the mask): its nb R
-  // rows of independent vectors keep both FMA ports busy. Measured against applying it inside
-  // softmax_row (one load and store fewer per vector, fewer instructions under callgrind): this
-  // pass took 1.11x dense's CPU time, the fused one 1.18x, where one row's four vectors wait on
-  // the tanh's dependency chain before the row max can start.
-  if (ws.softcap.on()) {
-    const V cap(ws.softcap.cap), inv(ws.softcap.inv);  // in registers: the stores cannot reload them
-    for (int r = 0; r < nb * R; ++r) {
-      float* s = ws.p + static_cast<std::size_t>(r) * kTileK;
-      const int c0 = cb[r / R], c1 = ce[r / R];
-      for (int c = c0; c < c1; c += W) simd::vsoftcap(V::load_aligned(s + c), inv, cap).store_aligned(s + c);
-    }
-  }
+  if (ws.mods) modify_scores(ws, r0, nb * R, ws.p, [&](int r) { return std::pair<int, int>(cb[r / R] / W, ce[r / R] / W); });
   bool rescale[G] = {};
   for (int r = 0; r < nb * R; ++r) {
     const int row = r0 + r;
-    const bool alibi = ws.mods && ws.slope[row] != 0.0f;
-    const RowMods mod{alibi ? ws.slope[row] : 0.0f, alibi ? ws.slope[row] * (static_cast<float>(ws.k0) - ws.pos[row]) : 0.0f};
     rescale[r / R] |= softmax_row<V>(ws.p + static_cast<std::size_t>(r) * kTileK, cb[r / R] / W, ce[r / R] / W,
                                      masks ? masks->first(row) : nullptr, masks ? masks->second(row) : nullptr,
-                                     ws.m + row * W, ws.l + row * W, ws.alpha + row * W, ws.round_p,
-                                     alibi ? &mod : nullptr);
+                                     ws.m + row * W, ws.l + row * W, ws.alpha + row * W, ws.round_p, ws.score_bound());
   }
   for (int b = 0; b < nb; ++b) {
     const int rb = r0 + b * R;

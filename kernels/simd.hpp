@@ -188,23 +188,28 @@ inline Scalar1 vexp2(Scalar1 x) {
 }
 
 // 2^x for the online softmax, whose arguments are at most a few units above 0 (or -inf): same
-// polynomial as vexp2, exactly 0 for x <= -150 (and -inf). On AVX-512 the exponent is applied
-// with vscalefps after a vrndscaleps, fewer instructions than vexp2's clamps and integer tricks.
-// The zeros come from a zero-mask, not from underflow: an underflowing vscalefps takes a
-// microcode assist (measured: window attention, full of masked scores, 1.8x slower).
+// polynomial as vexp2, exactly 0 for x <= -125 (and -inf), so no result is subnormal. A
+// subnormal result takes a microcode assist (vscalefps: ~40x the time of the vector): with
+// scores spread over more than 125 (log2 units) a dense call ran 22x slower on AVX-512 with the
+// cut at -150 (4k x 4k, D = 64, queries x 30), 1.5x on AVX2 with vexp2's at -127. A probability
+// below 2^-125 of the row's largest weighs less than float32 can hold next to it. On AVX-512 the
+// exponent is applied with vscalefps after a vrndscaleps, fewer instructions than vexp2's clamps
+// and integer tricks, and the zeros come from a zero-mask, not from underflow.
 template <class A>
 inline xsimd::batch<float, A> vexp2_softmax(xsimd::batch<float, A> x) {
+  using B = xsimd::batch<float, A>;
   if constexpr (std::is_base_of<xsimd::avx512f, A>::value) {
-    using B = xsimd::batch<float, A>;
-    const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-150.0f), _CMP_GT_OQ);
+    // Above -125, so 2^n p >= 2^-125 / sqrt(2) is normal; NaN too, so a NaN score stays NaN
+    // rather than becoming a weight of 0.
+    const __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-125.0f), _CMP_NLE_UQ);
     const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const B p = exp2_poly(B(_mm512_sub_ps(x, n)));  // f in [-0.5, 0.5] (NaN for -inf lanes)
     return _mm512_maskz_scalef_ps(live, p, n);
   } else {
-    return vexp2(x);
+    return xsimd::select(x <= B(-125.0f), B(0.0f), vexp2(x));
   }
 }
-inline Scalar1 vexp2_softmax(Scalar1 x) { return vexp2(x); }
+inline Scalar1 vexp2_softmax(Scalar1 x) { return x.v <= -125.0f ? 0.0f : vexp2(x).v; }
 
 // x rounded to the nearest bfloat16 (ties to even), kept as float32: what storing x as bf16
 // and reading it back gives. For finite x (probabilities here); NaN is not preserved.
@@ -242,6 +247,7 @@ inline Scalar1 vrcp(Scalar1 d) { return 1.0f / d.v; }
 
 // x clamped to [-c, c] with a NaN kept (minps/maxps return their second operand when either is
 // NaN; std::min/max would return the bound).
+// (vrangeps would clamp in one operation, but returns the bound for a NaN x.)
 template <class A>
 inline xsimd::batch<float, A> clamp_keep_nan(const xsimd::batch<float, A>& x, const xsimd::batch<float, A>& c) {
   return xsimd::max(-c, xsimd::min(c, x));
@@ -278,15 +284,44 @@ inline V vtanh(V x) {
   return tanh_rational(x, x * x);
 }
 
+// x, with -inf in the lanes below b (NaN stays).
+template <class A>
+inline xsimd::batch<float, A> below_to_neg_inf(const xsimd::batch<float, A>& x, float b) {
+  using B = xsimd::batch<float, A>;
+  return xsimd::select(x < B(b), B(-std::numeric_limits<float>::infinity()), x);
+}
+inline Scalar1 below_to_neg_inf(Scalar1 x, float b) { return x.v < b ? -std::numeric_limits<float>::infinity() : x.v; }
+
+// Whether every lane of t is at most b (false for a NaN lane).
+template <class A>
+inline bool all_at_most(const xsimd::batch<float, A>& t, const xsimd::batch<float, A>& b) {
+  return xsimd::all(t <= b);
+}
+inline bool all_at_most(Scalar1 t, Scalar1 b) { return t.v <= b.v; }
+
 // The softcap score modifier, cap tanh(x / cap) for cap > 0, given inv = 1 / cap (the engines
-// work in the log2 domain: cap = log2(e) C). x is clamped to +-9 cap instead of x / cap to +-9,
-// and x P / Q replaces cap (x / cap) P / Q: 16 operations in a loop where cap * vtanh(x * inv)
-// takes 17. The caller hoists the broadcasts out of its loops (and with them 9 cap).
+// work in the log2 domain: cap = log2(e) C). Scores are mostly well inside the cap (it is there
+// for the outliers), so a vector whose every lane has |x / cap| <= 1 takes x S(t), t = (x / cap)^2,
+// S a degree-5 polynomial (tanh(u) ~ u S(u^2) on |u| <= 1 within 6.8e-7, scripts/fit_tanh.py):
+// 8 operations and the test. Any other vector (a lane past the cap, or NaN) takes the rational:
+// x clamped to +-9 cap, x P / Q in place of cap (x / cap) P / Q, 16 operations. Both are odd and
+// within vtanh's bound. The caller hoists the broadcasts out of its loops (and with them 9 cap).
 template <class V>
 inline V vsoftcap(V x, V inv, V cap) {
-  x = clamp_keep_nan(x, cap * V(9.0f));
   const V u = x * inv;
-  return tanh_rational(x, u * u);
+  const V t = u * u;
+  if (all_at_most(t, V(1.0f))) {
+    V s(-3.127002856e-03f);
+    s = simd::vfma(s, t, V(1.690735854e-02f));
+    s = simd::vfma(s, t, V(-5.176900700e-02f));
+    s = simd::vfma(s, t, V(1.328851134e-01f));
+    s = simd::vfma(s, t, V(-3.333028257e-01f));
+    s = simd::vfma(s, t, V(1.0f));
+    return x * s;
+  }
+  x = clamp_keep_nan(x, cap * V(9.0f));
+  const V uc = x * inv;
+  return tanh_rational(x, uc * uc);
 }
 
 // e^x = 2^(x log2 e), same accuracy as vexp2; exactly 0 below about -88.

@@ -31,7 +31,7 @@ struct PvUkernel {
 };
 
 // y = 2^x for n floats (n a multiple of W), as the online softmax computes it: exactly 0 at
-// and below -150 and for -inf.
+// or below -125 (never subnormal) and for -inf.
 struct Exp2Ukernel {
   std::string name;  // e.g. "f32-exp2-softmax-avx512"
   Isa isa;

@@ -8,7 +8,11 @@ is the figure (noise only adds). A tiny problem of the same binary measures star
 everywhere; a one-key window of the full size measures the rest of what `run` does around the
 attention (reading, the range check, planning, writing O), taken off for the "attention only" ratio.
 
-  scripts/modifier_cost.py [--bin build/attnbench [--bin OTHER]...] [--n 4096] [--heads 4] [--rounds 7]
+--q-scale S multiplies the (unit gaussian) queries by S, so the scores scale by S: softcap takes
+its polynomial for a vector of scores inside the cap and the rational past it (simd::vsoftcap), so
+its cost depends on how often scores come near C (at S = 1 and C = 30, never).
+
+  scripts/modifier_cost.py [--bin build/attnbench [--bin OTHER]...] [--n 4096] [--heads 4] [--rounds 7] [--q-scale 1]
 """
 import argparse, os, resource, shutil, subprocess, sys, tempfile
 
@@ -35,6 +39,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--causal", action="store_true")
     ap.add_argument("--softcap", default="30")
+    ap.add_argument("--q-scale", type=float, default=1.0, help="queries times this (scores scale with it)")
     args = ap.parse_args()
     bins = args.bin or ["build/attnbench"]
     tmp = tempfile.mkdtemp(prefix="modifier_cost_")
@@ -50,7 +55,8 @@ def measure(args, bins, tmp):
     for n, tag in ((args.n, "big"), (64, "tiny")):
         for name in "qkv":
             path = os.path.join(tmp, f"{name}_{tag}.npy")
-            np.save(path, rng.standard_normal((1, args.heads, n, args.head_dim)).astype(np.float32))
+            x = rng.standard_normal((1, args.heads, n, args.head_dim))
+            np.save(path, (x * (args.q_scale if name == "q" else 1.0)).astype(np.float32))
             files[name, tag] = path
     sinks = os.path.join(tmp, "sinks.npy")
     np.save(sinks, rng.standard_normal(args.heads).astype(np.float32))
@@ -66,7 +72,7 @@ def measure(args, bins, tmp):
                        "--out", os.path.join(tmp, "o.npy")] + (["--causal"] if args.causal else [])
                 times.setdefault((b, spec), []).append(cpu_seconds(cmd))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
-    print(f"N={args.n} H={args.heads} D={args.head_dim} causal={int(args.causal)} threads=1, "
+    print(f"N={args.n} H={args.heads} D={args.head_dim} causal={int(args.causal)} q-scale={args.q_scale:g} threads=1, "
           f"{args.rounds} rounds, CPU seconds (min over rounds), start-up subtracted")
     print("| binary | spec | min CPU ms | median CPU ms | vs dense (min) | attention only |")
     print("|---|---|---:|---:|---:|---:|")

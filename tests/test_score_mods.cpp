@@ -112,3 +112,36 @@ TEST_CASE("a sinks file must hold one logit per head; modifiers are part of the 
   CHECK(make_variant("window:softcap=30")->dense_spec() == "dense:softcap=30");
   std::remove(path.c_str());
 }
+
+// Softcap bounds every score by C, so without ALiBi the engine takes C as the softmax's max
+// (SoftcapLog2::bounds_softmax) when e^-2C is a normal float, and keeps the running max above.
+// Scores all near -C put every probability near e^-2C: a fixed max past that range would
+// underflow them to zero (a wrong output); inside it they keep float32 accuracy.
+TEST_CASE("softcap with every score near -C: the fixed max where e^-2C is normal, the running max beyond") {
+  for (double cap : {2.0, 41.0, 60.0, 100.0})
+    for (const char* base : {"dense", "window:left=40,right=0"}) {
+      const std::string spec = std::string(base) + (std::string(base).find(':') == std::string::npos ? ":" : ",") +
+                               "softcap=" + std::to_string(static_cast<int>(cap));
+      const auto variant = make_variant(spec);
+      const auto& masked = dynamic_cast<const MaskedSoftmaxVariant&>(*variant);
+      for (int nq : {70, 1})  // prefill, and decode (the few-rows tile) against 300 keys
+        for (bool causal : {false, true}) {
+          auto in = test::make_inputs(1, 8, 2, nq, nq == 1 ? 300 : 90, 16, causal, 52);
+          // q . k ~ -D a^2 for every pair: q = a, k = -a (+ noise), a^2 D scale = 4 x 100.
+          for (float& x : in.q) x = 10.0f + 0.1f * x;
+          for (float& x : in.k) x = -10.0f + 0.1f * x;
+          const auto ref = modified_attention(in, masked.rule(in.p), cap, false, false);
+          CAPTURE(spec);
+          INFO("Nq=", nq, " causal=", causal);
+          for (const FlashForwardImpl& impl : flash_forward_impls()) {
+            if (!impl.supports(in.p)) continue;
+            CAPTURE(impl.name);
+            std::vector<float> out(in.p.q_elems());
+            masked.plan_with(in.p, impl)->run(in.tensors(), {out.data(), nullptr});
+            // Each score within C x 2e-6 (the tanh's relative error, tests/test_ukernels.cpp), so
+            // each weight within a factor e^(2e-6 C) and O within about twice that.
+            CHECK(test::rel_err(out, ref) < 1e-5 + 4e-6 * cap);
+          }
+        }
+    }
+}

@@ -99,25 +99,27 @@ TEST_CASE("pv micro-kernels: with and without the alpha rescale, any key span") 
     }
 }
 
-TEST_CASE("exp2 micro-kernels: relative error of a few ulp, exact zeros at -150 and -inf") {
+TEST_CASE("exp2 micro-kernels: relative error of a few ulp, exact zeros at -125 and -inf, never subnormal") {
   for (const Exp2Ukernel& uk : ukernels().exp2) {
     CAPTURE(uk.name);
     std::vector<float> x;
     for (float t = -149.0f; t <= 20.0f; t += 0.37f) x.push_back(t);
-    for (float t : {-150.0f, -200.0f, -1e30f, -INFINITY}) x.push_back(t);
+    for (float t : {-125.0f, std::nextafter(-125.0f, 0.0f), -126.0f, -150.0f, -200.0f, -1e30f, -INFINITY}) x.push_back(t);
     while (x.size() % uk.W) x.push_back(0.0f);
     std::vector<float> y(x.size());
     uk.fn(x.data(), y.data(), static_cast<int>(x.size()));
     double worst = 0;
+    int subnormal = 0;
     for (std::size_t i = 0; i < x.size(); ++i) {
-      if (x[i] <= -150.0f) {
+      subnormal += y[i] != 0.0f && std::abs(y[i]) < FLT_MIN;
+      if (x[i] <= -125.0f) {
         CHECK(y[i] == 0.0f);
         continue;
       }
-      if (x[i] < -126.0f) continue;  // subnormal results: absolute error only
       worst = std::max(worst, std::abs(y[i] / std::exp2(static_cast<double>(x[i])) - 1.0));
     }
     CHECK(worst < 4e-7);
+    CHECK(subnormal == 0);  // a subnormal result costs a microcode assist (simd::vexp2_softmax)
   }
 }
 
@@ -129,8 +131,11 @@ namespace {
 // at most 5u (its negative leading coefficient cancels 1.14x at t = 81); x P and the final
 // product round once each; 1/Q is a reciprocal estimate with one Newton step, <= 2^-21 relative
 // with AVX's 12-bit estimate (less with AVX-512's 14 bits, u with the scalar path's division).
-// 6.3e-7 + 11u + 2^-21 = 1.8e-6. A wrong coefficient in its fourth digit, a dropped Newton step
-// (2^-12) or a missing clamp (NaN or 0 past 9) all fail it.
+// 6.3e-7 + 11u + 2^-21 = 1.8e-6. A vector whose lanes all lie in [-1, 1] takes vsoftcap's
+// polynomial x S(x^2) instead: fit 6.8e-7, t u, S's 5 FMAs at most 6u (its alternating
+// coefficients cancel 1.3x at t = 1), x S u: 6.8e-7 + 8u = 1.2e-6, inside the same bound. A
+// wrong coefficient in its fourth digit (of either), a dropped Newton step (2^-12) or a missing
+// clamp (NaN or 0 past 9) all fail it.
 constexpr double kTanhRelBound = 6.3e-7 + 11 * 0x1p-24 + 0x1p-21;
 }  // namespace
 
@@ -144,15 +149,23 @@ TEST_CASE("tanh approximation (the softcap micro-kernel at cap 1): relative erro
   }
   for (float v : {0.0f, 1e-30f, 0.5f, 1.0f, 2.0f, 8.99f, 9.0f, 9.01f, 20.0f, FLT_MIN, FLT_MAX, INFINITY}) x.push_back(v);
   const std::size_t half = x.size();
-  for (std::size_t i = 0; i < half; ++i) x.push_back(-x[i]);  // odd symmetry: -x right after
+  // Odd symmetry: -x in a second call with the same vectors negated (vsoftcap picks its formula
+  // per vector, so x and -x must share their vector's other lanes to take the same one).
+  for (std::size_t i = 0; i < half; ++i) x.push_back(-x[i]);
   x.push_back(NAN);
   x.push_back(-NAN);
   for (const SoftcapUkernel& uk : ukernels().softcap) {
     CAPTURE(uk.name);
-    std::vector<float> in = x;
-    while (in.size() % uk.W) in.push_back(0.0f);
-    std::vector<float> y(in.size());
-    uk.fn(in.data(), y.data(), static_cast<int>(in.size()), 1.0f);
+    // y = the kernel on x[a, b), in a call of its own (zero-padded to whole vectors).
+    std::vector<float> y(x.size());
+    const auto apply = [&](std::size_t a, std::size_t b) {
+      std::vector<float> in(x.begin() + a, x.begin() + b), out;
+      while (in.size() % uk.W) in.push_back(0.0f);
+      out.resize(in.size());
+      uk.fn(in.data(), out.data(), static_cast<int>(in.size()), 1.0f);
+      std::copy(out.begin(), out.begin() + (b - a), y.begin() + a);
+    };
+    apply(0, half), apply(half, 2 * half), apply(2 * half, x.size());
     double worst = 0;
     int not_odd = 0, subnormal_wrong = 0;
     for (std::size_t i = 0; i < half; ++i) {
