@@ -727,7 +727,13 @@ void masked_attention_with(const MaskedAttentionArgs& a) {
       if (a.mods.any()) ws.set_mod_rows(P, a.mods, rows, [&](int r) { return std::pair<int, long>(h, q0 + r); });
       const std::size_t slot = a.plan.slot(b, h, qt);
       bool have_bands = false;
-      for (uint32_t e = a.plan.begin[slot]; e < a.plan.begin[slot + 1]; ++e) {
+      // ALiBi raises a row's scores towards its later keys (up to the diagonal when causal, to the
+      // end when not), so its max lies in the last tiles: visiting them first sets the max once,
+      // instead of moving it (and rescaling the row's output) tile after tile.
+      const uint32_t first = a.plan.begin[slot], last = a.plan.begin[slot + 1];
+      const bool last_first = a.mods.alibi != nullptr;
+      for (uint32_t i = first; i < last; ++i) {
+        const uint32_t e = last_first ? last - 1 - (i - first) : i;
         const TileRef ref = a.plan.refs[e];
         const int k0 = ref.k_tile * kTileK;
         if (k0 >= valid_k || ref.kind == TileKind::empty) continue;
