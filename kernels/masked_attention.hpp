@@ -467,29 +467,47 @@ struct AlibiRow {
 // (row stride kTileK), which are the scratch's rows row0 + r of the key tile at ws.k0, over the
 // score vectors [cols(r).first, cols(r).second). One pass of its own over independent vectors
 // keeps both FMA ports busy; inside softmax_row each row's tanh lengthened the chain its max waits
-// on (measured, D = 64: softcap fused there 1.18x dense's CPU time, 1.11x in a pass). ALiBi costs
-// the same here as it did inside softmax_row.
+// on (measured, D = 64: softcap fused there 1.18x dense's CPU time, 1.11x in a pass). Softcap's
+// formula is chosen per row of the tile: the polynomial when every score of it lies within the
+// cap, else the rational. Per vector, scores near the cap made the choice a coin toss: with
+// queries x 16 (C = 30) the branch's mispredictions cost more than the polynomial saved.
+// x[] and t[] hold only the vectors [c0, c1); GCC 12 cannot see that the others are never read.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 template <class V, class Cols>
 inline void modify_scores(const TileScratch<V>& ws, int row0, int n, float* s, const Cols& cols) {
   constexpr int W = static_cast<int>(V::size);
+  constexpr int nv = kTileK / W;
   const bool capped = ws.softcap.on();
-  const V cap(ws.softcap.cap), inv(ws.softcap.inv);  // in registers: the stores cannot reload them
+  const V cap(ws.softcap.cap), inv(ws.softcap.inv), one(1.0f);  // in registers: the stores cannot reload them
   for (int r = 0; r < n; ++r) {
     float* row = s + static_cast<std::size_t>(r) * kTileK;
     const auto [c0, c1] = cols(r);
+    V x[nv], t[nv];
+    for (int c = 0; c < nv; ++c)
+      if (c >= c0 && c < c1) x[c] = V::load_aligned(row + c * W);
+    if (capped) {
+      bool inside = true;
+      for (int c = 0; c < nv; ++c)
+        if (c >= c0 && c < c1) {
+          const V u = x[c] * inv;
+          t[c] = u * u;
+          inside &= simd::all_at_most(t[c], one);
+        }
+      for (int c = 0; c < nv; ++c)
+        if (c >= c0 && c < c1) x[c] = inside ? simd::softcap_inside(x[c], t[c]) : simd::softcap_anywhere(x[c], inv, cap);
+    }
     const float slope = ws.slope[row0 + r];
     if (slope != 0.0f) {
       const AlibiRow<V> alibi(RowMods{slope, slope * (static_cast<float>(ws.k0) - ws.pos[row0 + r])});
-      for (int c = c0; c < c1; ++c) {
-        V x = V::load_aligned(row + c * W);
-        if (capped) x = simd::vsoftcap(x, inv, cap);
-        alibi(x, c).store_aligned(row + c * W);
-      }
-    } else if (capped) {
-      for (int c = c0; c < c1; ++c) simd::vsoftcap(V::load_aligned(row + c * W), inv, cap).store_aligned(row + c * W);
+      for (int c = 0; c < nv; ++c)
+        if (c >= c0 && c < c1) x[c] = alibi(x[c], c);
     }
+    for (int c = 0; c < nv; ++c)
+      if (c >= c0 && c < c1) x[c].store_aligned(row + c * W);
   }
 }
+#pragma GCC diagnostic pop
 
 // Online-softmax update of one row of scores s (log2 domain, kTileK of them) into probabilities.
 // m is the running max (broadcast vector), l the lane-wise running sum. Returns whether the max

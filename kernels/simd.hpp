@@ -300,28 +300,35 @@ inline bool all_at_most(const xsimd::batch<float, A>& t, const xsimd::batch<floa
 inline bool all_at_most(Scalar1 t, Scalar1 b) { return t.v <= b.v; }
 
 // The softcap score modifier, cap tanh(x / cap) for cap > 0, given inv = 1 / cap (the engines
-// work in the log2 domain: cap = log2(e) C). Scores are mostly well inside the cap (it is there
-// for the outliers), so a vector whose every lane has |x / cap| <= 1 takes x S(t), t = (x / cap)^2,
-// S a degree-5 polynomial (tanh(u) ~ u S(u^2) on |u| <= 1 within 6.8e-7, scripts/fit_tanh.py):
-// 8 operations and the test. Any other vector (a lane past the cap, or NaN) takes the rational:
-// x clamped to +-9 cap, x P / Q in place of cap (x / cap) P / Q, 16 operations. Both are odd and
-// within vtanh's bound. The caller hoists the broadcasts out of its loops (and with them 9 cap).
+// work in the log2 domain: cap = log2(e) C), two ways. Scores are mostly well inside the cap (it
+// is there for the outliers): where t = (x / cap)^2 <= 1, softcap_inside takes x S(t), S a
+// degree-5 polynomial (tanh(u) ~ u S(u^2) on |u| <= 1 within 6.8e-7, scripts/fit_tanh.py), 6
+// operations after t. softcap_anywhere takes every x: clamped to +-9 cap, x P / Q in place of
+// cap (x / cap) P / Q, 16 operations. Both are odd and within vtanh's bound. Callers hoist the
+// broadcasts out of their loops (and with them 9 cap).
+template <class V>
+inline V softcap_inside(V x, V t) {
+  V s(-3.127002856e-03f);
+  s = simd::vfma(s, t, V(1.690735854e-02f));
+  s = simd::vfma(s, t, V(-5.176900700e-02f));
+  s = simd::vfma(s, t, V(1.328851134e-01f));
+  s = simd::vfma(s, t, V(-3.333028257e-01f));
+  s = simd::vfma(s, t, V(1.0f));
+  return x * s;
+}
+template <class V>
+inline V softcap_anywhere(V x, V inv, V cap) {
+  x = clamp_keep_nan(x, cap * V(9.0f));
+  const V u = x * inv;
+  return tanh_rational(x, u * u);
+}
+// One vector, the formula chosen for it (the micro-kernel f32-softcap-<isa>; the engines choose
+// per row of a key tile, kernels/masked_attention.hpp modify_scores).
 template <class V>
 inline V vsoftcap(V x, V inv, V cap) {
   const V u = x * inv;
   const V t = u * u;
-  if (all_at_most(t, V(1.0f))) {
-    V s(-3.127002856e-03f);
-    s = simd::vfma(s, t, V(1.690735854e-02f));
-    s = simd::vfma(s, t, V(-5.176900700e-02f));
-    s = simd::vfma(s, t, V(1.328851134e-01f));
-    s = simd::vfma(s, t, V(-3.333028257e-01f));
-    s = simd::vfma(s, t, V(1.0f));
-    return x * s;
-  }
-  x = clamp_keep_nan(x, cap * V(9.0f));
-  const V uc = x * inv;
-  return tanh_rational(x, uc * uc);
+  return all_at_most(t, V(1.0f)) ? softcap_inside(x, t) : softcap_anywhere(x, inv, cap);
 }
 
 // e^x = 2^(x log2 e), same accuracy as vexp2; exactly 0 below about -88.
