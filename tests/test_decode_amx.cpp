@@ -39,7 +39,9 @@ const FlashForwardImpl* entry_named(const std::string& name) {
 TEST_CASE("decode AMX products: a bf16 cache against float64 and the widening path, odd shapes, masks, modifiers") {
   if (!cpu_supports(Isa::amx)) return;  // nothing to run; test_decode_kv_cache covers the others
   const std::string sinks_path = test::temp_path("decode_amx_sinks.npy");
-  const std::vector<float> sinks = {0.5f, -1.0f, 2.0f, 0.0f, 1.0f, -0.5f, 0.25f, 3.0f};
+  // One logit per head for up to 16 heads (the groups below reach H = 10).
+  const std::vector<float> sinks = {0.5f, -1.0f, 2.0f, 0.0f, 1.0f, -0.5f, 0.25f, 3.0f,
+                                    -2.0f, 1.5f, 0.75f, -0.25f, 2.5f, -1.5f, 0.1f, 1.25f};
   const int saved = omp_get_max_threads();
   struct Group {
     int Nq, g;
@@ -61,6 +63,7 @@ TEST_CASE("decode AMX products: a bf16 cache against float64 and the widening pa
           for (int Nk : {1, 63, 65, 1000})
             for (bool causal : {false, true}) {
               const int Hkv = gr.g == 8 ? 1 : 2, H = gr.g * Hkv;  // MQA, and GQA with two kv heads
+              REQUIRE(H <= static_cast<int>(sinks.size()));
               if (spec.find("sinks") != std::string::npos) write_npy(sinks_path, {H}, sinks.data());
               const auto variant = make_variant(spec);
               const auto& masked = dynamic_cast<const MaskedSoftmaxVariant&>(*variant);
