@@ -39,9 +39,10 @@ struct Exp2Ukernel {
   void (*fn)(const float* x, float* y, int n);
 };
 
-// y = cap tanh(x / cap) for n floats (n a multiple of W), cap > 0: the softcap score modifier
-// as the engine applies it (simd::vsoftcap: the rational simd::vtanh, no exp, no division).
-// With cap = 1 it is simd::vtanh itself (x * 1 and 1 * t are exact).
+// y = cap tanh(x / cap) for n floats (n a multiple of W), cap > 0: the softcap score modifier's
+// two formulas, chosen per vector (simd::vsoftcap: softcap_inside's polynomial when every lane
+// lies within the cap, else softcap_anywhere's rational; the engines choose per row of a key
+// tile). No exp, no division. With cap = 1 a vector past the cap is simd::vtanh itself.
 struct SoftcapUkernel {
   std::string name;  // e.g. "f32-softcap-avx512"
   Isa isa;
